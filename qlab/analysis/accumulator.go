@@ -1,0 +1,596 @@
+package analysis
+
+import (
+	"fmt"
+	"math"
+	"slices"
+
+	"github.com/qlab-dev/qlab/qlab/tensor"
+)
+
+// fineShift selects how many float32 bits index the fine histogram: the
+// sign, the 8 exponent bits and the top 7 mantissa bits (32-16 = 16 bits,
+// 65,536 buckets, 512 KiB of int64 counts). A bucket spans a relative width
+// of at most 2^-7, so any value read back from it (a percentile, a bin edge
+// decision) is within 0.79% of the true value relative to its magnitude,
+// whatever the data's scale, with memory independent of the stream length.
+const (
+	fineShift   = 16
+	fineBuckets = 1 << (32 - fineShift)
+)
+
+// FineRelativeError is the worst-case relative error of percentiles read
+// from the fine histogram (the width of a bucket relative to its lower
+// magnitude, 2^-7). Percentiles are exact while all values fit the exact
+// buffer.
+const FineRelativeError = 1.0 / 128
+
+// DefaultExactBuffer is the number of values an Accumulator keeps verbatim
+// by default (16 KiB), so small tensors get exact percentiles and histograms.
+const DefaultExactBuffer = 4096
+
+// Bins is a fixed histogram binning: N equal bins over [Lo, Hi]. The last
+// bin is closed on the right so a value equal to Hi is counted in it.
+type Bins struct {
+	Lo, Hi float64
+	N      int
+}
+
+// Width returns the bin width (Hi-Lo)/N.
+func (b Bins) Width() float64 { return (b.Hi - b.Lo) / float64(b.N) }
+
+// Edges returns the N+1 bin edges.
+func (b Bins) Edges() []float64 {
+	e := make([]float64, b.N+1)
+	for i := range e {
+		e[i] = b.Lo + (b.Hi-b.Lo)*float64(i)/float64(b.N)
+	}
+	return e
+}
+
+func (b Bins) validate() error {
+	if b.N <= 0 || math.IsNaN(b.Lo) || math.IsNaN(b.Hi) || math.IsInf(b.Lo, 0) || math.IsInf(b.Hi, 0) || !(b.Hi > b.Lo) {
+		return fmt.Errorf("analysis: bad bins %+v: need N > 0 and finite Lo < Hi", b)
+	}
+	return nil
+}
+
+// index returns the bin of v, -1 below Lo, N above Hi.
+func (b Bins) index(v float64) int {
+	if v < b.Lo {
+		return -1
+	}
+	if v > b.Hi {
+		return b.N
+	}
+	i := int((v - b.Lo) / (b.Hi - b.Lo) * float64(b.N))
+	return min(i, b.N-1)
+}
+
+// Histogram holds counts over fixed bins; Under and Over count values below
+// Bins.Lo and above Bins.Hi.
+type Histogram struct {
+	Bins        Bins
+	Counts      []int64
+	Under, Over int64
+}
+
+// NewHistogram returns an empty histogram over b.
+func NewHistogram(b Bins) (*Histogram, error) {
+	if err := b.validate(); err != nil {
+		return nil, err
+	}
+	return &Histogram{Bins: b, Counts: make([]int64, b.N)}, nil
+}
+
+// Add counts the values of x.
+func (h *Histogram) Add(x []float32) {
+	b := h.Bins
+	scale := float64(b.N) / (b.Hi - b.Lo)
+	for _, v := range x {
+		f := float64(v)
+		switch {
+		case f < b.Lo:
+			h.Under++
+		case f > b.Hi:
+			h.Over++
+		default:
+			h.Counts[min(int((f-b.Lo)*scale), b.N-1)]++
+		}
+	}
+}
+
+// Total returns the number of values counted, in range or not.
+func (h *Histogram) Total() int64 {
+	t := h.Under + h.Over
+	for _, c := range h.Counts {
+		t += c
+	}
+	return t
+}
+
+// Density returns each bin's count divided by (total in range × width), so
+// the bars integrate to 1 over the bins.
+func (h *Histogram) Density() []float64 {
+	var in int64
+	for _, c := range h.Counts {
+		in += c
+	}
+	d := make([]float64, len(h.Counts))
+	if in == 0 {
+		return d
+	}
+	w := h.Bins.Width()
+	for i, c := range h.Counts {
+		d[i] = float64(c) / (float64(in) * w)
+	}
+	return d
+}
+
+// Options configure an Accumulator. The zero value keeps DefaultExactBuffer
+// values verbatim, builds no fixed histogram and no per-channel statistics.
+type Options struct {
+	// ExactBuffer is how many values to keep verbatim for exact percentiles
+	// and histograms while the stream is short. 0 means DefaultExactBuffer;
+	// negative keeps none.
+	ExactBuffer int
+	// Bins, when Bins.N > 0, also accumulates an exact histogram over these
+	// fixed bins (needed when the data range must be known in advance, e.g.
+	// bins shared across models).
+	Bins Bins
+	// PerChannel makes AddTensor also keep moments and extremes per channel
+	// (axis 1 of an N×C×... tensor; for rank 1 there is one channel).
+	PerChannel bool
+}
+
+// Accumulator summarises a float32 stream fed chunk by chunk, in memory
+// bounded independently of the stream length: float64 central moments,
+// extremes, a fine histogram over the float32 bit pattern (for percentiles
+// and automatic histograms), optionally a fixed-bin histogram and
+// per-channel moments. Feeding the same values in different chunkings gives
+// the same histogram counts exactly and the same moments to rounding.
+type Accumulator struct {
+	opts    Options
+	m       Moments
+	fine    []int64
+	exact   []float32
+	exactOK bool // exact holds every value seen
+	hist    *Histogram
+	chans   []Moments
+}
+
+// NewAccumulator returns an empty accumulator; it fails only on bad
+// Options.Bins.
+func NewAccumulator(opts Options) (*Accumulator, error) {
+	if opts.ExactBuffer == 0 {
+		opts.ExactBuffer = DefaultExactBuffer
+	}
+	a := &Accumulator{opts: opts, fine: make([]int64, fineBuckets), exactOK: true}
+	if opts.ExactBuffer > 0 {
+		a.exact = make([]float32, 0, opts.ExactBuffer)
+	} else {
+		a.exactOK = false
+	}
+	if opts.Bins.N != 0 {
+		h, err := NewHistogram(opts.Bins)
+		if err != nil {
+			return nil, err
+		}
+		a.hist = h
+	}
+	return a, nil
+}
+
+// Add feeds one chunk. Non-finite values are an error naming the element;
+// the accumulator is unchanged then.
+func (a *Accumulator) Add(x []float32) error {
+	c, err := chunkMoments(x)
+	if err != nil {
+		return err
+	}
+	a.m.Merge(c)
+	a.addDist(x)
+	return nil
+}
+
+// addDist updates everything but the tensor moments.
+func (a *Accumulator) addDist(x []float32) {
+	fine := a.fine[:fineBuckets]
+	for _, v := range x {
+		fine[math.Float32bits(v)>>fineShift]++
+	}
+	if a.exactOK {
+		if len(a.exact)+len(x) <= cap(a.exact) {
+			a.exact = append(a.exact, x...)
+		} else {
+			a.exactOK = false
+			a.exact = nil
+		}
+	}
+	if a.hist != nil {
+		a.hist.Add(x)
+	}
+}
+
+// AddTensor feeds a whole tensor. With Options.PerChannel, axis 1 is the
+// channel axis (N×C×H×W, N×C); a rank-1 tensor is one channel. The number of
+// channels must not change between calls.
+func (a *Accumulator) AddTensor(t *tensor.Tensor) error {
+	if t == nil {
+		return fmt.Errorf("analysis: nil tensor")
+	}
+	if len(t.Data) != tensor.Size(t.Shape) {
+		return fmt.Errorf("analysis: tensor shape %v does not hold %d elements", t.Shape, len(t.Data))
+	}
+	if !a.opts.PerChannel {
+		return a.Add(t.Data)
+	}
+	nb, nc := 1, 1
+	if len(t.Shape) >= 2 {
+		nb, nc = t.Shape[0], t.Shape[1]
+	}
+	if a.chans == nil {
+		a.chans = make([]Moments, nc)
+	} else if len(a.chans) != nc {
+		return fmt.Errorf("analysis: tensor shape %v has %d channels; earlier tensors had %d", t.Shape, nc, len(a.chans))
+	}
+	if len(t.Data) == 0 {
+		return nil
+	}
+	inner := len(t.Data) / (nb * nc)
+	// Validate first so a NaN leaves every statistic untouched.
+	if err := checkFinite(t.Data); err != nil {
+		return fmt.Errorf("analysis: tensor %v: %w", t.Shape, err)
+	}
+	for n := range nb {
+		for c := range nc {
+			off := (n*nc + c) * inner
+			cm, _ := chunkMoments(t.Data[off : off+inner])
+			a.chans[c].Merge(cm)
+			a.m.Merge(cm)
+		}
+	}
+	a.addDist(t.Data)
+	return nil
+}
+
+func checkFinite(x []float32) error {
+	for i, v := range x {
+		if b := math.Float32bits(v); b&0x7f800000 == 0x7f800000 {
+			return fmt.Errorf("element %d is %v", i, v)
+		}
+	}
+	return nil
+}
+
+// Merge folds b (built with the same Options) into a, as if b's values had
+// been fed to a after its own. Per-channel moments merge when both have the
+// same channel count.
+func (a *Accumulator) Merge(b *Accumulator) error {
+	if a.hist != nil && (b.hist == nil || b.hist.Bins != a.hist.Bins) {
+		return fmt.Errorf("analysis: merge: fixed bins differ (%+v vs %+v)", a.opts.Bins, b.opts.Bins)
+	}
+	if a.chans != nil && b.chans != nil && len(a.chans) != len(b.chans) {
+		return fmt.Errorf("analysis: merge: %d channels vs %d", len(a.chans), len(b.chans))
+	}
+	a.m.Merge(b.m)
+	for i, c := range b.fine {
+		a.fine[i] += c
+	}
+	if a.exactOK {
+		if b.exactOK && len(a.exact)+len(b.exact) <= cap(a.exact) {
+			a.exact = append(a.exact, b.exact...)
+		} else {
+			a.exactOK, a.exact = false, nil
+		}
+	}
+	if a.hist != nil {
+		a.hist.Under += b.hist.Under
+		a.hist.Over += b.hist.Over
+		for i, c := range b.hist.Counts {
+			a.hist.Counts[i] += c
+		}
+	}
+	if b.chans != nil {
+		if a.chans == nil {
+			a.chans = make([]Moments, len(b.chans))
+		}
+		for i := range a.chans {
+			a.chans[i].Merge(b.chans[i])
+		}
+	}
+	return nil
+}
+
+// Moments returns the tensor-level moments.
+func (a *Accumulator) Moments() Moments { return a.m }
+
+// Count returns the number of values fed.
+func (a *Accumulator) Count() int64 { return a.m.N }
+
+// Channels returns the per-channel moments (nil without PerChannel).
+func (a *Accumulator) Channels() []Moments { return slices.Clone(a.chans) }
+
+// Exact reports whether every value is still held verbatim, so that
+// percentiles, outlier fractions and histograms are exact.
+func (a *Accumulator) Exact() bool { return a.exactOK }
+
+// FixedHistogram returns the exact histogram over Options.Bins, or nil when
+// none was requested.
+func (a *Accumulator) FixedHistogram() *Histogram {
+	if a.hist == nil {
+		return nil
+	}
+	h := *a.hist
+	h.Counts = slices.Clone(a.hist.Counts)
+	return &h
+}
+
+// fineBucket describes one non-empty bucket of the fine histogram in value
+// order.
+type fineBucket struct {
+	lo, hi float64
+	n      int64
+}
+
+// fineBuckets returns the non-empty buckets in increasing value order,
+// clamped to the observed [Min, Max].
+func (a *Accumulator) fineOrdered() []fineBucket {
+	var out []fineBucket
+	add := func(i int) {
+		n := a.fine[i]
+		if n == 0 {
+			return
+		}
+		mag := i & (fineBuckets/2 - 1)
+		lo := float64(math.Float32frombits(uint32(mag) << fineShift))
+		hi := float64(math.Float32frombits(uint32(mag+1) << fineShift))
+		if i >= fineBuckets/2 {
+			lo, hi = -hi, -lo
+		}
+		out = append(out, fineBucket{max(lo, a.m.Min), min(hi, a.m.Max), n})
+	}
+	for i := fineBuckets - 1; i >= fineBuckets/2; i-- {
+		add(i)
+	}
+	for i := range fineBuckets / 2 {
+		add(i)
+	}
+	return out
+}
+
+// Percentile returns the p-th percentile (0 ≤ p ≤ 100) with linear
+// interpolation between order statistics (NumPy's default "linear" method).
+// It is exact while Exact() holds; otherwise each order statistic is read
+// from the fine histogram, placing the values of a bucket evenly across it,
+// and is within FineRelativeError of the true one relative to its magnitude.
+// NaN when empty or p is out of range.
+func (a *Accumulator) Percentile(p float64) float64 {
+	return a.Percentiles(p)[0]
+}
+
+// Percentiles returns several percentiles at once (see Percentile).
+func (a *Accumulator) Percentiles(ps ...float64) []float64 {
+	out := make([]float64, len(ps))
+	n := a.m.N
+	if n == 0 {
+		for i := range out {
+			out[i] = math.NaN()
+		}
+		return out
+	}
+	var sorted []float32
+	var buckets []fineBucket
+	var cum []int64
+	if a.exactOK {
+		sorted = slices.Clone(a.exact)
+		slices.Sort(sorted)
+	} else {
+		buckets = a.fineOrdered()
+		cum = make([]int64, len(buckets)+1)
+		for i, b := range buckets {
+			cum[i+1] = cum[i] + b.n
+		}
+	}
+	order := func(k int64) float64 {
+		if sorted != nil {
+			return float64(sorted[k])
+		}
+		j, _ := slices.BinarySearch(cum, k+1) // first bucket with cum >= k+1
+		b := buckets[j-1]
+		f := (float64(k-cum[j-1]) + 0.5) / float64(b.n)
+		return b.lo + (b.hi-b.lo)*f
+	}
+	for i, p := range ps {
+		if !(p >= 0 && p <= 100) {
+			out[i] = math.NaN()
+			continue
+		}
+		pos := p / 100 * float64(n-1)
+		k := int64(math.Floor(pos))
+		fr := pos - float64(k)
+		v := order(k)
+		if fr > 0 && k+1 < n {
+			v += fr * (order(k+1) - v)
+		}
+		out[i] = v
+	}
+	return out
+}
+
+// countBelow returns how many values are < x: exact from the buffer, else
+// from the fine histogram with values spread evenly in each bucket.
+func (a *Accumulator) countBelow(x float64, buckets []fineBucket) float64 {
+	if a.exactOK {
+		c := 0
+		for _, v := range a.exact {
+			if float64(v) < x {
+				c++
+			}
+		}
+		return float64(c)
+	}
+	var c float64
+	for _, b := range buckets {
+		switch {
+		case b.hi <= x:
+			c += float64(b.n)
+		case b.lo < x:
+			c += float64(b.n) * (x - b.lo) / (b.hi - b.lo)
+		}
+	}
+	return c
+}
+
+// OutlierFraction returns the fraction of values farther than k standard
+// deviations from the mean: exact while Exact() holds, else estimated from
+// the fine histogram (values spread evenly within the two boundary buckets).
+func (a *Accumulator) OutlierFraction(k float64) float64 {
+	n := a.m.N
+	if n == 0 {
+		return math.NaN()
+	}
+	mu, sd := a.m.Mean, a.m.Std()
+	lo, hi := mu-k*sd, mu+k*sd
+	if a.exactOK {
+		c := 0
+		for _, v := range a.exact {
+			if f := float64(v); f < lo || f > hi {
+				c++
+			}
+		}
+		return float64(c) / float64(n)
+	}
+	b := a.fineOrdered()
+	below := a.countBelow(lo, b)
+	above := float64(n) - a.countBelow(math.Nextafter(hi, math.Inf(1)), b)
+	return (below + above) / float64(n)
+}
+
+// BinRule chooses a number of bins from the data.
+type BinRule int
+
+const (
+	// FreedmanDiaconis uses bin width 2·IQR·n^(-1/3) (falls back to Sturges
+	// when the IQR is 0). It is the default.
+	FreedmanDiaconis BinRule = iota
+	// Sturges uses ceil(log2 n) + 1 bins.
+	Sturges
+)
+
+// MaxAutoBins caps the bins an automatic rule may choose.
+const MaxAutoBins = 512
+
+func autoCount(rule BinRule, n int64, lo, hi, iqr float64) int {
+	st := int(math.Ceil(math.Log2(float64(n)))) + 1
+	k := st
+	if rule == FreedmanDiaconis && iqr > 0 {
+		h := 2 * iqr * math.Pow(float64(n), -1.0/3)
+		k = int(math.Ceil((hi - lo) / h))
+	}
+	return max(1, min(k, MaxAutoBins))
+}
+
+// AutoBins returns bins spanning [Min, Max] with a count chosen by rule.
+// An error when the accumulator is empty; a constant stream gets one bin of
+// width 1 centred on the value.
+func (a *Accumulator) AutoBins(rule BinRule) (Bins, error) {
+	return SharedBins(rule, []*Accumulator{a})
+}
+
+// SharedBins returns one binning for several accumulators (e.g. the same
+// layer under several initializers) so their histograms can be overlaid:
+// the union range, and the bin count the rule gives for the pooled data.
+func SharedBins(rule BinRule, accs []*Accumulator) (Bins, error) {
+	var pool *Accumulator
+	for i, a := range accs {
+		if a == nil || a.m.N == 0 {
+			return Bins{}, fmt.Errorf("analysis: shared bins: accumulator %d is empty", i)
+		}
+		if pool == nil {
+			pool = &Accumulator{fine: make([]int64, fineBuckets), exactOK: a.exactOK, exact: slices.Clone(a.exact)}
+			pool.m = a.m
+			copy(pool.fine, a.fine)
+			pool.exact = slices.Grow(pool.exact, len(accs)*DefaultExactBuffer)
+			continue
+		}
+		pool.m.Merge(a.m)
+		for j, c := range a.fine {
+			pool.fine[j] += c
+		}
+		if pool.exactOK && a.exactOK {
+			pool.exact = append(pool.exact, a.exact...)
+		} else {
+			pool.exactOK, pool.exact = false, nil
+		}
+	}
+	if pool == nil {
+		return Bins{}, fmt.Errorf("analysis: shared bins: no accumulators")
+	}
+	lo, hi := pool.m.Min, pool.m.Max
+	if hi == lo {
+		return Bins{Lo: lo - 0.5, Hi: hi + 0.5, N: 1}, nil
+	}
+	q := pool.Percentiles(25, 75)
+	return Bins{Lo: lo, Hi: hi, N: autoCount(rule, pool.m.N, lo, hi, q[1]-q[0])}, nil
+}
+
+// Histogram returns counts over b: exact while Exact() holds or when b
+// equals Options.Bins; otherwise rebinned from the fine histogram, each
+// bucket counted in the bin holding its centre, so only values within
+// FineRelativeError of a bin edge can land one bin off.
+func (a *Accumulator) Histogram(b Bins) (*Histogram, error) {
+	h, err := NewHistogram(b)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case a.hist != nil && a.hist.Bins == b:
+		return a.FixedHistogram(), nil
+	case a.exactOK:
+		h.Add(a.exact)
+	default:
+		for _, fb := range a.fineOrdered() {
+			switch i := b.index((fb.lo + fb.hi) / 2); {
+			case i < 0:
+				h.Under += fb.n
+			case i >= b.N:
+				h.Over += fb.n
+			default:
+				h.Counts[i] += fb.n
+			}
+		}
+	}
+	return h, nil
+}
+
+// Summary is the one-row description of a stream.
+type Summary struct {
+	Count                int64
+	Min, Max, Mean, Std  float64
+	Skewness, Kurtosis   float64 // population skewness, excess kurtosis
+	P001, P1, P5, P25    float64 // 0.1st, 1st, 5th, 25th percentiles
+	P50, P75, P95, P99   float64
+	P999                 float64 // 99.9th percentile
+	Range, AbsMax        float64 // Max-Min, max(|Min|, |Max|)
+	Outliers3, Outliers6 float64 // fraction beyond 3 and 6 standard deviations
+	Exact                bool    // percentiles and outlier fractions are exact
+}
+
+// Summary returns all statistics of the stream.
+func (a *Accumulator) Summary() Summary {
+	m := a.m
+	p := a.Percentiles(0.1, 1, 5, 25, 50, 75, 95, 99, 99.9)
+	s := Summary{
+		Count: m.N, Min: m.Min, Max: m.Max, Mean: m.Mean, Std: m.Std(),
+		Skewness: m.Skewness(), Kurtosis: m.Kurtosis(),
+		P001: p[0], P1: p[1], P5: p[2], P25: p[3], P50: p[4], P75: p[5], P95: p[6], P99: p[7], P999: p[8],
+		Range: m.Max - m.Min, AbsMax: max(math.Abs(m.Min), math.Abs(m.Max)),
+		Outliers3: a.OutlierFraction(3), Outliers6: a.OutlierFraction(6),
+		Exact: a.exactOK,
+	}
+	if m.N == 0 {
+		s.Min, s.Max, s.Mean, s.Range, s.AbsMax = math.NaN(), math.NaN(), math.NaN(), math.NaN(), math.NaN()
+	}
+	return s
+}

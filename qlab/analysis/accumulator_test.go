@@ -1,0 +1,316 @@
+package analysis
+
+import (
+	"math"
+	"math/rand/v2"
+	"slices"
+	"testing"
+
+	"github.com/qlab-dev/qlab/qlab/tensor"
+)
+
+func gaussData(seed uint64, n int, mu, sd float64) []float32 {
+	r := rand.New(rand.NewPCG(seed, 1))
+	x := make([]float32, n)
+	for i := range x {
+		x[i] = float32(mu + sd*r.NormFloat64())
+	}
+	return x
+}
+
+// naive computes moments by the textbook two-pass formulas over all data:
+// the oracle the streaming merge must match.
+func naive(x []float32) (mean, m2, m3, m4 float64) {
+	for _, v := range x {
+		mean += float64(v)
+	}
+	mean /= float64(len(x))
+	for _, v := range x {
+		d := float64(v) - mean
+		m2 += d * d
+		m3 += d * d * d
+		m4 += d * d * d * d
+	}
+	return
+}
+
+func relClose(got, want, tol float64) bool {
+	return math.Abs(got-want) <= tol*math.Max(math.Abs(want), 1e-300)
+}
+
+func TestStreamingEqualsConcatenated(t *testing.T) {
+	data := gaussData(1, 100_003, 0.3, 2)
+	for i := range 500 { // a heavy tail so skewness and kurtosis are not ~0
+		data[i*200] *= 9
+	}
+	chunkings := map[string][]int{
+		"one":     {len(data)},
+		"equal":   {25_000, 25_000, 25_000, 25_003},
+		"ragged":  {1, 2, 3, 99_000, 997},
+		"tiny":    {7, 7, 7, 7, 99_975},
+		"singles": append(slices.Repeat([]int{1}, 1000), 99_003),
+	}
+	bins := Bins{Lo: -8, Hi: 8, N: 64}
+	mean, m2, m3, m4 := naive(data)
+	n := float64(len(data))
+	wantSkew := (m3 / n) / math.Pow(m2/n, 1.5)
+	wantKurt := (m4/n)/((m2/n)*(m2/n)) - 3
+	ref, _ := NewHistogram(bins)
+	ref.Add(data)
+	var refFine *Accumulator
+	for name, sizes := range chunkings {
+		t.Run(name, func(t *testing.T) {
+			a, err := NewAccumulator(Options{Bins: bins})
+			if err != nil {
+				t.Fatal(err)
+			}
+			off := 0
+			for _, s := range sizes {
+				if err := a.Add(data[off : off+s]); err != nil {
+					t.Fatal(err)
+				}
+				off += s
+			}
+			m := a.Moments()
+			if m.N != int64(len(data)) {
+				t.Fatalf("count: got %d; want %d", m.N, len(data))
+			}
+			checks := []struct {
+				what      string
+				got, want float64
+			}{
+				{"mean", m.Mean, mean}, {"M2", m.M2, m2}, {"M3", m.M3, m3}, {"M4", m.M4, m4},
+				{"skewness", m.Skewness(), wantSkew}, {"kurtosis", m.Kurtosis(), wantKurt},
+			}
+			for _, c := range checks {
+				if !relClose(c.got, c.want, 1e-12) {
+					t.Errorf("%s: got %.17g; want %.17g (rel 1e-12)", c.what, c.got, c.want)
+				}
+			}
+			lo, hi := slices.Min(data), slices.Max(data)
+			if m.Min != float64(lo) || m.Max != float64(hi) {
+				t.Errorf("range: got [%v, %v]; want [%v, %v]", m.Min, m.Max, lo, hi)
+			}
+			h := a.FixedHistogram()
+			if !slices.Equal(h.Counts, ref.Counts) || h.Under != ref.Under || h.Over != ref.Over {
+				t.Errorf("fixed histogram differs from the concatenated one")
+			}
+			if refFine == nil {
+				refFine = a
+			} else if !slices.Equal(refFine.fine, a.fine) {
+				t.Errorf("fine histogram differs between chunkings")
+			}
+			// Same chunking twice: bit-identical.
+			b, _ := NewAccumulator(Options{Bins: bins})
+			off = 0
+			for _, s := range sizes {
+				b.Add(data[off : off+s])
+				off += s
+			}
+			if b.Moments() != m {
+				t.Errorf("not deterministic: %+v vs %+v", b.Moments(), m)
+			}
+		})
+	}
+}
+
+func TestPercentiles(t *testing.T) {
+	data := gaussData(2, 50_000, -1, 3)
+	sorted := slices.Clone(data)
+	slices.Sort(sorted)
+	exactPct := func(p float64) float64 { // NumPy "linear"
+		pos := p / 100 * float64(len(sorted)-1)
+		k := int(math.Floor(pos))
+		fr := pos - float64(k)
+		v := float64(sorted[k])
+		if k+1 < len(sorted) {
+			v += fr * (float64(sorted[k+1]) - v)
+		}
+		return v
+	}
+	big, _ := NewAccumulator(Options{ExactBuffer: -1})
+	small, _ := NewAccumulator(Options{ExactBuffer: len(data)})
+	for i := 0; i < len(data); i += 999 {
+		big.Add(data[i:min(i+999, len(data))])
+		small.Add(data[i:min(i+999, len(data))])
+	}
+	if big.Exact() || !small.Exact() {
+		t.Fatalf("Exact: got %v, %v; want false, true", big.Exact(), small.Exact())
+	}
+	for _, p := range []float64{0, 0.1, 1, 5, 25, 50, 75, 95, 99, 99.9, 100} {
+		want := exactPct(p)
+		if got := small.Percentile(p); got != want {
+			t.Errorf("exact p%v: got %v; want %v", p, got, want)
+		}
+		// Fine histogram: within one bucket of the truth.
+		got := big.Percentile(p)
+		if math.Abs(got-want) > FineRelativeError*math.Abs(want)+1e-6 {
+			t.Errorf("fine p%v: got %v; want %v within %.2g relative", p, got, want, FineRelativeError)
+		}
+	}
+	if got := big.Percentile(101); !math.IsNaN(got) {
+		t.Errorf("p101: got %v; want NaN", got)
+	}
+}
+
+func TestOutlierFraction(t *testing.T) {
+	data := gaussData(3, 200_000, 0, 1)
+	a, _ := NewAccumulator(Options{ExactBuffer: -1})
+	a.Add(data)
+	m := a.Moments()
+	for _, k := range []float64{1, 2, 3} {
+		c := 0
+		for _, v := range data {
+			if math.Abs(float64(v)-m.Mean) > k*m.Std() {
+				c++
+			}
+		}
+		want := float64(c) / float64(len(data))
+		got := a.OutlierFraction(k)
+		// Error bound: the mass of the two boundary buckets, each of relative
+		// width FineRelativeError at |x| = k (standard normal density).
+		bound := 2 * math.Exp(-k*k/2) / math.Sqrt(2*math.Pi) * k * FineRelativeError
+		if math.Abs(got-want) > bound {
+			t.Errorf("k=%v: got %v; want %v", k, got, want)
+		}
+		// Gaussian closed form 2Q(k), within sampling error.
+		if th := math.Erfc(k / math.Sqrt2); math.Abs(got-th) > 4*math.Sqrt(th/float64(len(data))) {
+			t.Errorf("k=%v: got %v; Gaussian closed form %v", k, got, th)
+		}
+	}
+}
+
+func TestGaussianShape(t *testing.T) {
+	a, _ := NewAccumulator(Options{})
+	a.Add(gaussData(4, 400_000, 5, 2))
+	s := a.Summary()
+	if math.Abs(s.Mean-5) > 0.02 || math.Abs(s.Std-2) > 0.02 || math.Abs(s.Skewness) > 0.02 || math.Abs(s.Kurtosis) > 0.04 {
+		t.Errorf("Gaussian(5,2): got mean %v std %v skew %v kurt %v; want 5, 2, 0, 0", s.Mean, s.Std, s.Skewness, s.Kurtosis)
+	}
+	// Median of N(5,2) is 5; 97.5th... use the 95th: 5+2*1.6449.
+	if math.Abs(s.P50-5) > 0.03 || math.Abs(s.P95-(5+2*1.6448536)) > 0.05 {
+		t.Errorf("percentiles: got p50 %v p95 %v", s.P50, s.P95)
+	}
+}
+
+func TestPerChannel(t *testing.T) {
+	const nb, nc, hw = 3, 4, 10
+	x := tensor.New(nb, nc, 2, 5)
+	r := rand.New(rand.NewPCG(5, 5))
+	for i := range x.Data {
+		c := (i / hw) % nc
+		x.Data[i] = float32(float64(c*10) + r.NormFloat64())
+	}
+	a, _ := NewAccumulator(Options{PerChannel: true})
+	if err := a.AddTensor(x); err != nil {
+		t.Fatal(err)
+	}
+	ch := a.Channels()
+	if len(ch) != nc {
+		t.Fatalf("channels: got %d; want %d", len(ch), nc)
+	}
+	for c := range nc {
+		var vals []float32
+		for n := range nb {
+			vals = append(vals, x.Data[(n*nc+c)*hw:(n*nc+c+1)*hw]...)
+		}
+		mean, m2, _, _ := naive(vals)
+		if !relClose(ch[c].Mean, mean, 1e-12) || !relClose(ch[c].M2, m2, 1e-12) || ch[c].N != nb*hw {
+			t.Errorf("channel %d: got mean %v M2 %v N %d; want %v %v %d", c, ch[c].Mean, ch[c].M2, ch[c].N, mean, m2, nb*hw)
+		}
+		if ch[c].Min != float64(slices.Min(vals)) || ch[c].Max != float64(slices.Max(vals)) {
+			t.Errorf("channel %d range wrong", c)
+		}
+	}
+	mean, m2, _, _ := naive(x.Data)
+	if m := a.Moments(); !relClose(m.Mean, mean, 1e-12) || !relClose(m.M2, m2, 1e-12) {
+		t.Errorf("tensor moments: got %v %v; want %v %v", m.Mean, m.M2, mean, m2)
+	}
+	bad := tensor.New(2, 3)
+	if err := a.AddTensor(bad); err == nil {
+		t.Errorf("channel count change: got nil error")
+	}
+}
+
+func TestErrors(t *testing.T) {
+	a, _ := NewAccumulator(Options{})
+	x := []float32{1, 2, float32(math.NaN()), 4}
+	if err := a.Add(x); err == nil {
+		t.Errorf("NaN: got nil error")
+	}
+	if err := a.AddTensor(&tensor.Tensor{Shape: []int{2, 2}, Data: []float32{1, float32(math.Inf(1)), 1, 1}}); err == nil {
+		t.Errorf("Inf: got nil error")
+	}
+	if a.Count() != 0 {
+		t.Errorf("count after rejected chunks: got %d; want 0", a.Count())
+	}
+	if _, err := NewAccumulator(Options{Bins: Bins{Lo: 1, Hi: 1, N: 3}}); err == nil {
+		t.Errorf("empty bin range: got nil error")
+	}
+	if _, err := SharedBins(Sturges, []*Accumulator{a}); err == nil {
+		t.Errorf("shared bins of empty: got nil error")
+	}
+}
+
+func TestAutoAndSharedBins(t *testing.T) {
+	a, _ := NewAccumulator(Options{})
+	a.Add(gaussData(6, 1000, 0, 1))
+	b, _ := NewAccumulator(Options{})
+	b.Add(gaussData(7, 1000, 3, 0.5))
+	st, err := a.AutoBins(Sturges)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.N != 11 { // ceil(log2 1000)+1
+		t.Errorf("Sturges bins: got %d; want 11", st.N)
+	}
+	fd, _ := a.AutoBins(FreedmanDiaconis)
+	q := a.Percentiles(25, 75)
+	m := a.Moments()
+	want := int(math.Ceil((m.Max - m.Min) / (2 * (q[1] - q[0]) / 10)))
+	if fd.N != want {
+		t.Errorf("FD bins: got %d; want %d", fd.N, want)
+	}
+	sh, _ := SharedBins(Sturges, []*Accumulator{a, b})
+	if sh.Lo != m.Min || sh.Hi != b.Moments().Max || sh.N != 12 {
+		t.Errorf("shared: got %+v; want [%v, %v] with 12 bins", sh, m.Min, b.Moments().Max)
+	}
+	for _, acc := range []*Accumulator{a, b} {
+		h, _ := acc.Histogram(sh)
+		if h.Total() != 1000 || h.Under != 0 || h.Over != 0 {
+			t.Errorf("shared histogram: total %d under %d over %d; want 1000, 0, 0", h.Total(), h.Under, h.Over)
+		}
+	}
+}
+
+func TestHistogramRebinnedFromFine(t *testing.T) {
+	data := gaussData(8, 30_000, 0, 1)
+	exact, _ := NewAccumulator(Options{ExactBuffer: len(data)})
+	fine, _ := NewAccumulator(Options{ExactBuffer: -1})
+	exact.Add(data)
+	fine.Add(data)
+	bins := Bins{Lo: -4, Hi: 4, N: 40}
+	he, _ := exact.Histogram(bins)
+	hf, _ := fine.Histogram(bins)
+	if he.Total() != hf.Total() {
+		t.Fatalf("totals: got %d; want %d", hf.Total(), he.Total())
+	}
+	// Only values within a fine bucket of an edge may move: a few per bin.
+	for i := range he.Counts {
+		if d := he.Counts[i] - hf.Counts[i]; d > 40 || d < -40 {
+			t.Errorf("bin %d: fine %d; exact %d", i, hf.Counts[i], he.Counts[i])
+		}
+	}
+}
+
+func BenchmarkAccumulatorAddTensor(b *testing.B) {
+	x := tensor.New(64, 32, 32, 32)
+	copy(x.Data, gaussData(9, len(x.Data), 0, 1))
+	a, _ := NewAccumulator(Options{PerChannel: true})
+	b.ReportAllocs()
+	b.SetBytes(int64(4 * len(x.Data)))
+	for b.Loop() {
+		a.AddTensor(x)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(len(x.Data)), "ns/value")
+}
