@@ -1,0 +1,197 @@
+package quant
+
+import (
+	"errors"
+	"fmt"
+	"math"
+
+	"github.com/qlab-dev/qlab/qlab/tensor"
+)
+
+// ErrNaN is returned (wrapped) when a tensor to quantize or observe holds a
+// NaN (or, for calibrators, an Inf).
+var ErrNaN = errors.New("quant: non-finite value")
+
+// QTensor is a quantized tensor: integer codes (stored widened to int32
+// whatever the bit width) with the params that map them back to reals.
+type QTensor struct {
+	Shape  []int
+	Data   []int32
+	Params *QParams
+}
+
+// check verifies that q can be applied to a tensor of the given shape and
+// returns the stride between channels (the product of the extents after the
+// axis) and the channel count.
+func (q *QParams) check(shape []int) (inner, channels int, err error) {
+	if q == nil || len(q.Scale) == 0 || len(q.Scale) != len(q.ZeroPoint) {
+		return 0, 0, fmt.Errorf("%w: empty or inconsistent qparams", ErrRange)
+	}
+	if q.QMin > q.QMax {
+		return 0, 0, fmt.Errorf("%w: qmin %d > qmax %d", ErrRange, q.QMin, q.QMax)
+	}
+	for i, s := range q.Scale {
+		if !(s > 0) || !finite(s) {
+			return 0, 0, fmt.Errorf("%w: scale[%d] = %v is not a positive finite number", ErrRange, i, s)
+		}
+	}
+	if q.Axis < 0 {
+		if len(q.Scale) != 1 {
+			return 0, 0, fmt.Errorf("%w: per-tensor qparams with %d scales", ErrRange, len(q.Scale))
+		}
+		return 1, 1, nil
+	}
+	if q.Axis >= len(shape) {
+		return 0, 0, fmt.Errorf("%w: channel axis %d for shape %v", tensor.ErrShape, q.Axis, shape)
+	}
+	if shape[q.Axis] != len(q.Scale) {
+		return 0, 0, fmt.Errorf("%w: shape %v has %d channels on axis %d, qparams have %d", tensor.ErrShape, shape, shape[q.Axis], q.Axis, len(q.Scale))
+	}
+	inner = 1
+	for _, d := range shape[q.Axis+1:] {
+		inner *= d
+	}
+	return inner, len(q.Scale), nil
+}
+
+// quantizeValue returns the integer code of x, with PyTorch's arithmetic:
+// clamp(zp + nearbyint(x * inv), qmin, qmax) where inv = 1/scale in float32.
+// PyTorch's kernel casts the sum to int64 before clamping, so values beyond
+// ±2^63 in scale units (and ±Inf) wrap to qmin there; here they saturate.
+func quantizeValue(x, inv float32, zp, qmin, qmax int32) int32 {
+	v := float32(x * inv)
+	r := math.RoundToEven(float64(v)) + float64(zp)
+	r = min(max(r, float64(qmin)), float64(qmax))
+	return int32(r)
+}
+
+// tfNudged returns TensorFlow's nudged min and max for params (scale, zp).
+func tfNudged(scale float32, zp, qmin, qmax int32) (nmin, nmax float32) {
+	return float32(float32(qmin)-float32(zp)) * scale, float32(float32(qmax)-float32(zp)) * scale
+}
+
+// tfQuantizeValue returns the code TensorFlow's fake quant implies:
+// floor((clamp(x) - nudged_min) * inv + 0.5) + qmin, all in float32.
+func tfQuantizeValue(x, inv, nmin, nmax float32, qmin int32) int32 {
+	c := min(max(x, nmin), nmax)
+	s := float32(c - nmin)
+	v := float32(float32(s*inv) + 0.5)
+	return int32(math.Floor(float64(v))) + qmin
+}
+
+// FakeQuant writes quantize-then-dequantize of src into dst (dst may be
+// src; it is resized to src's shape). Results match PyTorch's
+// fake_quantize_per_tensor_affine / fake_quantize_per_channel_affine bit
+// for bit (or TensorFlow's fake_quant_with_min_max_vars when q.Nudged).
+// A NaN in src is an error naming its index.
+func (q *QParams) FakeQuant(dst, src *tensor.Tensor) error {
+	inner, channels, err := q.check(src.Shape)
+	if err != nil {
+		return err
+	}
+	if dst != src {
+		dst.Resize(src.Shape...)
+	}
+	x, y := src.Data, dst.Data
+	for i := 0; i < len(x); {
+		c := 0
+		if channels > 1 {
+			c = (i / inner) % channels
+		}
+		end := len(x)
+		if channels > 1 {
+			end = i + inner
+		}
+		if err := q.fakeQuantRun(y[i:end], x[i:end], c); err != nil {
+			return fmt.Errorf("%w at element %d", err, i)
+		}
+		i = end
+	}
+	return nil
+}
+
+// FakeQuantSlice fake-quantizes a flat slice in place with per-tensor q.
+func (q *QParams) FakeQuantSlice(x []float32) error {
+	if _, _, err := q.check(nil); err != nil {
+		return err
+	}
+	return q.fakeQuantRun(x, x, 0)
+}
+
+// fakeQuantRun fake-quantizes x into y with channel c's params.
+func (q *QParams) fakeQuantRun(y, x []float32, c int) error {
+	scale, zp := q.Scale[c], q.ZeroPoint[c]
+	inv := 1 / scale
+	if q.Nudged {
+		nmin, nmax := tfNudged(scale, zp, q.QMin, q.QMax)
+		for i, v := range x {
+			if v != v {
+				return fmt.Errorf("%w: NaN", ErrNaN)
+			}
+			k := tfQuantizeValue(v, inv, nmin, nmax, q.QMin) - q.QMin
+			y[i] = float32(float32(k)*scale) + nmin
+		}
+		return nil
+	}
+	for i, v := range x {
+		if v != v {
+			return fmt.Errorf("%w: NaN", ErrNaN)
+		}
+		k := quantizeValue(v, inv, zp, q.QMin, q.QMax)
+		y[i] = float32(k-zp) * scale
+	}
+	return nil
+}
+
+// Quantize returns the integer codes of src under q (PyTorch's
+// quantize_per_tensor / quantize_per_channel arithmetic, or TensorFlow's
+// when q.Nudged). A NaN is an error naming its index.
+func (q *QParams) Quantize(src *tensor.Tensor) (*QTensor, error) {
+	inner, channels, err := q.check(src.Shape)
+	if err != nil {
+		return nil, err
+	}
+	out := &QTensor{Shape: append([]int(nil), src.Shape...), Data: make([]int32, len(src.Data)), Params: q}
+	for i, v := range src.Data {
+		if v != v {
+			return nil, fmt.Errorf("%w: NaN at element %d", ErrNaN, i)
+		}
+		c := 0
+		if channels > 1 {
+			c = (i / inner) % channels
+		}
+		scale, zp := q.Scale[c], q.ZeroPoint[c]
+		inv := 1 / scale
+		if q.Nudged {
+			nmin, nmax := tfNudged(scale, zp, q.QMin, q.QMax)
+			out.Data[i] = tfQuantizeValue(v, inv, nmin, nmax, q.QMin)
+		} else {
+			out.Data[i] = quantizeValue(v, inv, zp, q.QMin, q.QMax)
+		}
+	}
+	return out, nil
+}
+
+// Dequantize returns (code - zero point) * scale for every element of t.
+// For Nudged params this equals FakeQuant's output to within one float32
+// rounding (TensorFlow adds the nudged minimum instead of subtracting the
+// zero point).
+func (t *QTensor) Dequantize() (*tensor.Tensor, error) {
+	q := t.Params
+	inner, channels, err := q.check(t.Shape)
+	if err != nil {
+		return nil, err
+	}
+	if tensor.Size(t.Shape) != len(t.Data) {
+		return nil, fmt.Errorf("%w: shape %v holds %d elements, data has %d", tensor.ErrShape, t.Shape, tensor.Size(t.Shape), len(t.Data))
+	}
+	out := tensor.New(t.Shape...)
+	for i, k := range t.Data {
+		c := 0
+		if channels > 1 {
+			c = (i / inner) % channels
+		}
+		out.Data[i] = float32(k-q.ZeroPoint[c]) * q.Scale[c]
+	}
+	return out, nil
+}
