@@ -1,0 +1,269 @@
+package nn
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/qlab-dev/qlab/qlab/initializers"
+	"github.com/qlab-dev/qlab/qlab/tensor"
+)
+
+// BatchNormConfig configures a BatchNorm2D.
+type BatchNormConfig struct {
+	// Channels is the channel count C; must be positive.
+	Channels int
+	// Momentum is the running-statistics update weight in PyTorch's
+	// convention: running = (1-Momentum)*running + Momentum*batch. 0 means
+	// 0.1 (PyTorch's default).
+	Momentum float32
+	// Eps is added to the variance before the square root; 0 means 1e-5.
+	Eps float32
+}
+
+// BatchNorm2D normalizes each channel of NCHW input (PyTorch
+// nn.BatchNorm2d): y = gamma*(x-mean)/sqrt(var+eps) + beta. In training it
+// uses the batch's mean and biased variance and updates the running
+// statistics (the running variance with the unbiased batch variance, as
+// PyTorch does); in inference it uses the running statistics.
+type BatchNorm2D struct {
+	base
+	cfg              BatchNormConfig
+	momentum, eps    float32
+	gamma, beta      *Param
+	runMean, runVar  *Param
+	x, dy            *tensor.Tensor
+	y, dx            tensor.Tensor
+	mean, invStd     []float32 // per channel, of the last forward
+	fwdTask, bwdTask taskFunc
+	hw               int
+	updateStats      bool
+}
+
+// NewBatchNorm2D returns a batch-norm layer named name; parameters
+// "<name>/gamma" and "<name>/beta", buffers "<name>/running_mean" and
+// "<name>/running_var" (initialized to 1, 0, 0, 1).
+func NewBatchNorm2D(name string, c BatchNormConfig) (*BatchNorm2D, error) {
+	if name == "" {
+		return nil, fmt.Errorf("%w: BatchNorm2D needs a name", ErrConfig)
+	}
+	if c.Channels <= 0 || c.Momentum < 0 || c.Momentum > 1 || c.Eps < 0 {
+		return nil, fmt.Errorf("%w: BatchNorm2D %q: Channels=%d Momentum=%v Eps=%v", ErrConfig, name, c.Channels, c.Momentum, c.Eps)
+	}
+	l := &BatchNorm2D{base: base{name: name}, cfg: c, momentum: c.Momentum, eps: c.Eps}
+	if l.momentum == 0 {
+		l.momentum = 0.1
+	}
+	if l.eps == 0 {
+		l.eps = 1e-5
+	}
+	l.gamma = newParam(name+"/gamma", Gamma, initializers.Dense, c.Channels)
+	l.beta = newParam(name+"/beta", Beta, initializers.Dense, c.Channels)
+	l.runMean = newParam(name+"/running_mean", RunningMean, initializers.Dense, c.Channels)
+	l.runVar = newParam(name+"/running_var", RunningVar, initializers.Dense, c.Channels)
+	l.resetState()
+	l.mean = make([]float32, c.Channels)
+	l.invStd = make([]float32, c.Channels)
+	l.fwdTask, l.bwdTask = l.forwardChannel, l.backwardChannel
+	return l, nil
+}
+
+func (l *BatchNorm2D) resetState() {
+	for i := range l.gamma.Value.Data {
+		l.gamma.Value.Data[i] = 1
+		l.beta.Value.Data[i] = 0
+		l.runMean.Value.Data[i] = 0
+		l.runVar.Value.Data[i] = 1
+	}
+}
+
+// Kind returns "BatchNorm2D".
+func (l *BatchNorm2D) Kind() string { return "BatchNorm2D" }
+
+// Config returns the configuration with defaults filled in.
+func (l *BatchNorm2D) Config() BatchNormConfig {
+	return BatchNormConfig{Channels: l.cfg.Channels, Momentum: l.momentum, Eps: l.eps}
+}
+
+// Gamma, Beta, RunningMean and RunningVar return the per-channel tensors,
+// each of shape (C).
+func (l *BatchNorm2D) Gamma() *Param       { return l.gamma }
+func (l *BatchNorm2D) Beta() *Param        { return l.beta }
+func (l *BatchNorm2D) RunningMean() *Param { return l.runMean }
+func (l *BatchNorm2D) RunningVar() *Param  { return l.runVar }
+
+// Params returns gamma and beta.
+func (l *BatchNorm2D) Params() []*Param { return []*Param{l.gamma, l.beta} }
+
+// Buffers returns the running mean and running variance (Grad nil).
+func (l *BatchNorm2D) Buffers() []*Param { return []*Param{l.runMean, l.runVar} }
+
+// OutputShape returns in, which must be (C, H, W).
+func (l *BatchNorm2D) OutputShape(in []int) ([]int, error) {
+	if len(in) != 3 || in[0] != l.cfg.Channels {
+		return nil, l.shapeErr("BatchNorm2D", in, fmt.Sprintf("(%d, H, W)", l.cfg.Channels))
+	}
+	return copyShape(in), nil
+}
+
+func (l *BatchNorm2D) flops(in []int) int64 { return 2 * int64(tensor.Size(in)) }
+
+// Forward normalizes x, shape (N, C, H, W), into a layer-owned buffer.
+// In training N*H*W must exceed 1 (the variance of one value is undefined).
+func (l *BatchNorm2D) Forward(x *tensor.Tensor) (*tensor.Tensor, error) {
+	if len(x.Shape) != 4 {
+		return nil, l.shapeErr("BatchNorm2D", x.Shape, fmt.Sprintf("(N, %d, H, W)", l.cfg.Channels))
+	}
+	if _, err := l.OutputShape(x.Shape[1:]); err != nil {
+		return nil, err
+	}
+	l.hw = x.Shape[2] * x.Shape[3]
+	if l.training && x.Shape[0]*l.hw < 2 {
+		return nil, fmt.Errorf("%w: BatchNorm2D %q: training needs more than one value per channel, got input %v", ErrShape, l.name, x.Shape)
+	}
+	l.x = x
+	l.updateStats = l.training
+	l.y.Resize(x.Shape...)
+	parallel(l.cfg.Channels, l.fwdTask)
+	return &l.y, nil
+}
+
+func (l *BatchNorm2D) forwardChannel(_, c int) {
+	nb, ch, hw := l.x.Shape[0], l.cfg.Channels, l.hw
+	var mean, invStd float32
+	if l.training {
+		var s float64
+		for n := 0; n < nb; n++ {
+			s += sum32(l.x.Data[(n*ch+c)*hw : (n*ch+c+1)*hw])
+		}
+		cnt := float64(nb * hw)
+		m := s / cnt
+		var v float64
+		for n := 0; n < nb; n++ {
+			v += sqDev32(l.x.Data[(n*ch+c)*hw:(n*ch+c+1)*hw], float32(m))
+		}
+		biased := v / cnt
+		mean, invStd = float32(m), float32(1/math.Sqrt(biased+float64(l.eps)))
+		mo := float64(l.momentum)
+		rm, rv := &l.runMean.Value.Data[c], &l.runVar.Value.Data[c]
+		*rm = float32((1-mo)*float64(*rm) + mo*m)
+		*rv = float32((1-mo)*float64(*rv) + mo*v/(cnt-1))
+	} else {
+		mean = l.runMean.Value.Data[c]
+		invStd = float32(1 / math.Sqrt(float64(l.runVar.Value.Data[c])+float64(l.eps)))
+	}
+	l.mean[c], l.invStd[c] = mean, invStd
+	scale := l.gamma.Value.Data[c] * invStd
+	shift := l.beta.Value.Data[c] - mean*scale
+	for n := 0; n < nb; n++ {
+		xs := l.x.Data[(n*ch+c)*hw : (n*ch+c+1)*hw]
+		ys := l.y.Data[(n*ch+c)*hw : (n*ch+c+1)*hw]
+		ys = ys[:len(xs)]
+		for i, v := range xs {
+			ys[i] = v*scale + shift
+		}
+	}
+}
+
+// Backward adds dgamma and dbeta and returns dx in a layer-owned buffer.
+// After a training-mode Forward it differentiates through the batch
+// statistics; after an inference-mode Forward the statistics are constants.
+func (l *BatchNorm2D) Backward(dy *tensor.Tensor) (*tensor.Tensor, error) {
+	if l.x == nil {
+		return nil, fmt.Errorf("nn: BatchNorm2D %q: Backward before Forward", l.name)
+	}
+	if !tensor.SameShape(dy.Shape, l.x.Shape) {
+		return nil, fmt.Errorf("%w: BatchNorm2D %q: gradient shape %v, want %v", ErrShape, l.name, dy.Shape, l.x.Shape)
+	}
+	l.dy = dy
+	l.dx.Resize(l.x.Shape...)
+	parallel(l.cfg.Channels, l.bwdTask)
+	return &l.dx, nil
+}
+
+func (l *BatchNorm2D) backwardChannel(_, c int) {
+	nb, ch, hw := l.x.Shape[0], l.cfg.Channels, l.hw
+	mean, invStd := l.mean[c], l.invStd[c]
+	// sdy = Σ dy, sdyx = Σ dy*xhat, in float64 for a stable, order-fixed sum.
+	var sdy, sdyx float64
+	for n := 0; n < nb; n++ {
+		xs := l.x.Data[(n*ch+c)*hw : (n*ch+c+1)*hw]
+		ds := l.dy.Data[(n*ch+c)*hw : (n*ch+c+1)*hw]
+		a, b := dotDev32(ds, xs, mean)
+		sdy += a
+		sdyx += b * float64(invStd)
+	}
+	l.gamma.Grad.Data[c] += float32(sdyx)
+	l.beta.Grad.Data[c] += float32(sdy)
+	g := l.gamma.Value.Data[c]
+	if !l.updateStats {
+		k := g * invStd
+		for n := 0; n < nb; n++ {
+			ds := l.dy.Data[(n*ch+c)*hw : (n*ch+c+1)*hw]
+			dx := l.dx.Data[(n*ch+c)*hw : (n*ch+c+1)*hw]
+			dx = dx[:len(ds)]
+			for i, d := range ds {
+				dx[i] = d * k
+			}
+		}
+		return
+	}
+	// dx = g*invStd*(dy - mean(dy) - xhat*mean(dy*xhat)).
+	cnt := float64(nb * hw)
+	mdy := float32(sdy / cnt)
+	mdyx := float32(sdyx / cnt)
+	k := g * invStd
+	for n := 0; n < nb; n++ {
+		xs := l.x.Data[(n*ch+c)*hw : (n*ch+c+1)*hw]
+		ds := l.dy.Data[(n*ch+c)*hw : (n*ch+c+1)*hw]
+		dx := l.dx.Data[(n*ch+c)*hw : (n*ch+c+1)*hw]
+		ds, dx = ds[:len(xs)], dx[:len(xs)]
+		for i, v := range xs {
+			xh := (v - mean) * invStd
+			dx[i] = k * (ds[i] - mdy - xh*mdyx)
+		}
+	}
+}
+
+// sum32 sums s in float64, four lanes in a fixed order.
+func sum32(s []float32) float64 {
+	var a0, a1, a2, a3 float64
+	i := 0
+	for ; i+4 <= len(s); i += 4 {
+		a0 += float64(s[i])
+		a1 += float64(s[i+1])
+		a2 += float64(s[i+2])
+		a3 += float64(s[i+3])
+	}
+	for ; i < len(s); i++ {
+		a0 += float64(s[i])
+	}
+	return (a0 + a1) + (a2 + a3)
+}
+
+// sqDev32 returns Σ (s[i]-m)² in float64.
+func sqDev32(s []float32, m float32) float64 {
+	var a0, a1 float64
+	i := 0
+	for ; i+2 <= len(s); i += 2 {
+		d0 := float64(s[i] - m)
+		d1 := float64(s[i+1] - m)
+		a0 += d0 * d0
+		a1 += d1 * d1
+	}
+	for ; i < len(s); i++ {
+		d := float64(s[i] - m)
+		a0 += d * d
+	}
+	return a0 + a1
+}
+
+// dotDev32 returns Σ d[i] and Σ d[i]*(x[i]-m) in float64.
+func dotDev32(d, x []float32, m float32) (float64, float64) {
+	var s, sx float64
+	x = x[:len(d)]
+	for i, v := range d {
+		s += float64(v)
+		sx += float64(v) * float64(x[i]-m)
+	}
+	return s, sx
+}

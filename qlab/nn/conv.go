@@ -1,0 +1,376 @@
+package nn
+
+import (
+	"fmt"
+
+	"github.com/qlab-dev/qlab/qlab/initializers"
+	"github.com/qlab-dev/qlab/qlab/internal/gemm"
+	"github.com/qlab-dev/qlab/qlab/tensor"
+)
+
+// sgemm is the single-goroutine GEMM the layers call from inside their own
+// parallel tasks (one sample or one chunk per task).
+var sgemm = gemm.Sgemm
+
+// Conv2DConfig configures a Conv2D. The zero value is not valid: In, Out
+// and Kernel must be positive.
+type Conv2DConfig struct {
+	// In and Out are the input and output channel counts.
+	In, Out int
+	// Kernel is the square kernel size (3 for 3x3).
+	Kernel int
+	// Stride is the step in both spatial axes; 0 means 1.
+	Stride int
+	// Padding is Same (zero value: kernel/2 zeros on every side, PyTorch
+	// padding=k//2) or Valid (none).
+	Padding Padding
+	// Bias adds a learned per-output-channel bias (off by default: convs
+	// followed by BatchNorm do not need one).
+	Bias bool
+}
+
+// Conv2D is a 2-D convolution (PyTorch nn.Conv2d with groups=1) over NCHW
+// input; weight (Out, In, Kernel, Kernel), optional bias (Out).
+type Conv2D struct {
+	base
+	cfg          Conv2DConfig
+	stride, pad  int
+	weight, bias *Param
+
+	// Per-call state and buffers, reused between calls.
+	x            *tensor.Tensor
+	y, dx        tensor.Tensor
+	h, w, oh, ow int
+	direct       bool        // 1x1, stride 1, no padding: x is its own im2col
+	col          [][]float32 // per-worker im2col scratch
+	dcol         [][]float32 // per-worker col2im scratch
+	part         []float32   // per-chunk weight-gradient partial sums
+	partB        []float32   // per-chunk bias-gradient partial sums
+	nchunk       int
+	dy           *tensor.Tensor
+	fwdTask      taskFunc
+	bwdTask      taskFunc
+	reduceTask   taskFunc
+}
+
+// NewConv2D returns a convolution named name (its parameters are
+// "<name>/weight" and "<name>/bias"). Weights start at zero; Model
+// initializes them.
+func NewConv2D(name string, c Conv2DConfig) (*Conv2D, error) {
+	if c.In <= 0 || c.Out <= 0 || c.Kernel <= 0 || c.Stride < 0 {
+		return nil, fmt.Errorf("%w: Conv2D %q: In=%d Out=%d Kernel=%d Stride=%d must be positive", ErrConfig, name, c.In, c.Out, c.Kernel, c.Stride)
+	}
+	if c.Padding != Same && c.Padding != Valid {
+		return nil, fmt.Errorf("%w: Conv2D %q: unknown padding %v", ErrConfig, name, c.Padding)
+	}
+	if name == "" {
+		return nil, fmt.Errorf("%w: Conv2D needs a name", ErrConfig)
+	}
+	l := &Conv2D{base: base{name: name}, cfg: c, stride: max(c.Stride, 1)}
+	if c.Padding == Same {
+		l.pad = c.Kernel / 2
+	}
+	l.weight = newParam(name+"/weight", Weight, initializers.Conv, c.Out, c.In, c.Kernel, c.Kernel)
+	if c.Bias {
+		l.bias = newParam(name+"/bias", Bias, initializers.Conv, c.Out)
+	}
+	l.fwdTask, l.bwdTask, l.reduceTask = l.forwardSample, l.backwardChunk, l.reduceRows
+	return l, nil
+}
+
+// NewPointwise returns a 1x1 convolution (stride 1, no padding) from in to
+// out channels.
+func NewPointwise(name string, in, out int, bias bool) (*Conv2D, error) {
+	return NewConv2D(name, Conv2DConfig{In: in, Out: out, Kernel: 1, Padding: Valid, Bias: bias})
+}
+
+// Kind returns "Conv2D".
+func (l *Conv2D) Kind() string { return "Conv2D" }
+
+// Config returns the layer's configuration.
+func (l *Conv2D) Config() Conv2DConfig { return l.cfg }
+
+// Weight returns the weight parameter, shape (Out, In, Kernel, Kernel).
+func (l *Conv2D) Weight() *Param { return l.weight }
+
+// Bias returns the bias parameter (shape (Out)), or nil without bias.
+func (l *Conv2D) Bias() *Param { return l.bias }
+
+// Params returns the weight and, if present, the bias.
+func (l *Conv2D) Params() []*Param {
+	if l.bias != nil {
+		return []*Param{l.weight, l.bias}
+	}
+	return []*Param{l.weight}
+}
+
+// OutputShape maps (In, H, W) to (Out, OH, OW).
+func (l *Conv2D) OutputShape(in []int) ([]int, error) {
+	if len(in) != 3 || in[0] != l.cfg.In {
+		return nil, l.shapeErr("Conv2D", in, fmt.Sprintf("(%d, H, W)", l.cfg.In))
+	}
+	oh, ow := convOut(in[1], l.cfg.Kernel, l.stride, l.pad), convOut(in[2], l.cfg.Kernel, l.stride, l.pad)
+	if oh <= 0 || ow <= 0 {
+		return nil, l.shapeErr("Conv2D", in, fmt.Sprintf("spatial size at least %d after padding %d", l.cfg.Kernel, l.pad))
+	}
+	return []int{l.cfg.Out, oh, ow}, nil
+}
+
+func (l *Conv2D) flops(in []int) int64 {
+	out, err := l.OutputShape(in)
+	if err != nil {
+		return 0
+	}
+	return 2 * int64(l.cfg.In*l.cfg.Kernel*l.cfg.Kernel) * int64(tensor.Size(out))
+}
+
+func (l *Conv2D) kdim() int { return l.cfg.In * l.cfg.Kernel * l.cfg.Kernel }
+
+func (l *Conv2D) ensureScratch(w int, size int, s [][]float32) [][]float32 {
+	for len(s) < w {
+		s = append(s, nil)
+	}
+	for i := range w {
+		if cap(s[i]) < size {
+			s[i] = make([]float32, size)
+		}
+		s[i] = s[i][:size]
+	}
+	return s
+}
+
+// Forward computes the convolution of x, shape (N, In, H, W), into a
+// layer-owned buffer of shape (N, Out, OH, OW).
+func (l *Conv2D) Forward(x *tensor.Tensor) (*tensor.Tensor, error) {
+	if len(x.Shape) != 4 {
+		return nil, l.shapeErr("Conv2D", x.Shape, fmt.Sprintf("(N, %d, H, W)", l.cfg.In))
+	}
+	out, err := l.OutputShape(x.Shape[1:])
+	if err != nil {
+		return nil, err
+	}
+	n := x.Shape[0]
+	l.x = x
+	l.h, l.w, l.oh, l.ow = x.Shape[2], x.Shape[3], out[1], out[2]
+	l.direct = l.cfg.Kernel == 1 && l.stride == 1 && l.pad == 0
+	l.y.Resize(n, out[0], out[1], out[2])
+	if !l.direct {
+		l.col = l.ensureScratch(workers(n), l.kdim()*l.oh*l.ow, l.col)
+	}
+	parallel(n, l.fwdTask)
+	return &l.y, nil
+}
+
+func (l *Conv2D) forwardSample(w, i int) {
+	c := l.cfg
+	ohw, kd := l.oh*l.ow, l.kdim()
+	xs := l.x.Data[i*c.In*l.h*l.w : (i+1)*c.In*l.h*l.w]
+	ys := l.y.Data[i*c.Out*ohw : (i+1)*c.Out*ohw]
+	col := xs
+	if !l.direct {
+		col = l.col[w]
+		im2col(col, xs, c.In, l.h, l.w, c.Kernel, l.stride, l.pad, l.oh, l.ow)
+	}
+	sgemm(false, false, c.Out, ohw, kd, 1, l.weight.Value.Data, kd, col, ohw, 0, ys, ohw)
+	if l.bias != nil {
+		for o, b := range l.bias.Value.Data {
+			row := ys[o*ohw : (o+1)*ohw]
+			for j := range row {
+				row[j] += b
+			}
+		}
+	}
+}
+
+// Backward takes dy, shape (N, Out, OH, OW), adds the weight (and bias)
+// gradients and returns dx, shape (N, In, H, W), in a layer-owned buffer.
+func (l *Conv2D) Backward(dy *tensor.Tensor) (*tensor.Tensor, error) {
+	if l.x == nil {
+		return nil, fmt.Errorf("nn: Conv2D %q: Backward before Forward", l.name)
+	}
+	n := l.x.Shape[0]
+	if !tensor.SameShape(dy.Shape, l.y.Shape) {
+		return nil, fmt.Errorf("%w: Conv2D %q: gradient shape %v, want %v", ErrShape, l.name, dy.Shape, l.y.Shape)
+	}
+	l.dy = dy
+	l.dx.Resize(l.x.Shape...)
+	kd, ohw := l.kdim(), l.oh*l.ow
+	wk := workers(n)
+	if !l.direct {
+		l.col = l.ensureScratch(wk, kd*ohw, l.col)
+		l.dcol = l.ensureScratch(wk, kd*ohw, l.dcol)
+	}
+	l.nchunk = convChunks(n)
+	wsz := l.cfg.Out * kd
+	if cap(l.part) < l.nchunk*wsz {
+		l.part = make([]float32, l.nchunk*wsz)
+	}
+	l.part = l.part[:l.nchunk*wsz]
+	if cap(l.partB) < l.nchunk*l.cfg.Out {
+		l.partB = make([]float32, l.nchunk*l.cfg.Out)
+	}
+	l.partB = l.partB[:l.nchunk*l.cfg.Out]
+	parallel(l.nchunk, l.bwdTask)
+	parallel(l.cfg.Out, l.reduceTask)
+	return &l.dx, nil
+}
+
+// convChunks is the fixed number of sample chunks whose weight-gradient
+// partial sums are reduced in order: a function of the batch size only.
+func convChunks(n int) int { return max(1, min(n, 16)) }
+
+func (l *Conv2D) backwardChunk(w, ch int) {
+	c := l.cfg
+	n := l.x.Shape[0]
+	kd, ohw, hw := l.kdim(), l.oh*l.ow, l.h*l.w
+	part := l.part[ch*c.Out*kd : (ch+1)*c.Out*kd]
+	partB := l.partB[ch*c.Out : (ch+1)*c.Out]
+	clear(partB)
+	lo, hi := chunkLo(n, l.nchunk, ch), chunkLo(n, l.nchunk, ch+1)
+	for i := lo; i < hi; i++ {
+		xs := l.x.Data[i*c.In*hw : (i+1)*c.In*hw]
+		dys := l.dy.Data[i*c.Out*ohw : (i+1)*c.Out*ohw]
+		dxs := l.dx.Data[i*c.In*hw : (i+1)*c.In*hw]
+		col := xs
+		if !l.direct {
+			col = l.col[w]
+			im2col(col, xs, c.In, l.h, l.w, c.Kernel, l.stride, l.pad, l.oh, l.ow)
+		}
+		beta := float32(1)
+		if i == lo {
+			beta = 0
+		}
+		sgemm(false, true, c.Out, kd, ohw, 1, dys, ohw, col, ohw, beta, part, kd)
+		if l.direct {
+			sgemm(true, false, kd, ohw, c.Out, 1, l.weight.Value.Data, kd, dys, ohw, 0, dxs, ohw)
+		} else {
+			dcol := l.dcol[w]
+			sgemm(true, false, kd, ohw, c.Out, 1, l.weight.Value.Data, kd, dys, ohw, 0, dcol, ohw)
+			col2im(dxs, dcol, c.In, l.h, l.w, c.Kernel, l.stride, l.pad, l.oh, l.ow)
+		}
+		if l.bias != nil {
+			for o := range partB {
+				var s float32
+				for _, v := range dys[o*ohw : (o+1)*ohw] {
+					s += v
+				}
+				partB[o] += s
+			}
+		}
+	}
+}
+
+// reduceRows adds the chunk partials of output channel o into the
+// gradients, chunk 0 first.
+func (l *Conv2D) reduceRows(_, o int) {
+	kd := l.kdim()
+	g := l.weight.Grad.Data[o*kd : (o+1)*kd]
+	for ch := 0; ch < l.nchunk; ch++ {
+		p := l.part[(ch*l.cfg.Out+o)*kd : (ch*l.cfg.Out+o+1)*kd]
+		for j := range g {
+			g[j] += p[j]
+		}
+	}
+	if l.bias != nil {
+		for ch := 0; ch < l.nchunk; ch++ {
+			l.bias.Grad.Data[o] += l.partB[ch*l.cfg.Out+o]
+		}
+	}
+}
+
+// im2col writes the (c*k*k, oh*ow) patch matrix of one image x (c, h, w):
+// row (ci, ky, kx), column (oy, ox) holds x[ci, oy*s-p+ky, ox*s-p+kx] or 0
+// outside the image.
+func im2col(col, x []float32, c, h, w, k, s, p, oh, ow int) {
+	ohw := oh * ow
+	r := 0
+	for ci := 0; ci < c; ci++ {
+		plane := x[ci*h*w : (ci+1)*h*w]
+		for ky := 0; ky < k; ky++ {
+			for kx := 0; kx < k; kx++ {
+				dst := col[r*ohw : (r+1)*ohw]
+				r++
+				// Valid ox range: 0 <= ox*s-p+kx < w.
+				oxLo, oxHi := validRange(ow, s, kx-p, w)
+				for oy := 0; oy < oh; oy++ {
+					d := dst[oy*ow : (oy+1)*ow]
+					iy := oy*s - p + ky
+					if iy < 0 || iy >= h || oxLo >= oxHi {
+						clear(d)
+						continue
+					}
+					clear(d[:oxLo])
+					clear(d[oxHi:])
+					src := plane[iy*w:]
+					if s == 1 {
+						off := kx - p
+						copy(d[oxLo:oxHi], src[oxLo+off:oxHi+off])
+					} else {
+						for ox := oxLo; ox < oxHi; ox++ {
+							d[ox] = src[ox*s-p+kx]
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// col2im overwrites dx (c, h, w) with the sum of dcol's patch entries, the
+// adjoint of im2col.
+func col2im(dx, dcol []float32, c, h, w, k, s, p, oh, ow int) {
+	clear(dx)
+	ohw := oh * ow
+	r := 0
+	for ci := 0; ci < c; ci++ {
+		plane := dx[ci*h*w : (ci+1)*h*w]
+		for ky := 0; ky < k; ky++ {
+			for kx := 0; kx < k; kx++ {
+				src := dcol[r*ohw : (r+1)*ohw]
+				r++
+				oxLo, oxHi := validRange(ow, s, kx-p, w)
+				if oxLo >= oxHi {
+					continue
+				}
+				for oy := 0; oy < oh; oy++ {
+					iy := oy*s - p + ky
+					if iy < 0 || iy >= h {
+						continue
+					}
+					sr := src[oy*ow : (oy+1)*ow]
+					dst := plane[iy*w : (iy+1)*w]
+					if s == 1 {
+						off := kx - p
+						d := dst[oxLo+off : oxHi+off]
+						sv := sr[oxLo:oxHi]
+						for j := range d {
+							d[j] += sv[j]
+						}
+					} else {
+						for ox := oxLo; ox < oxHi; ox++ {
+							dst[ox*s-p+kx] += sr[ox]
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// validRange returns the half-open range of output positions o in [0, n)
+// whose input position o*s+off lies in [0, size).
+func validRange(n, s, off, size int) (lo, hi int) {
+	// o*s+off >= 0  <=>  o >= ceil(-off/s)
+	if off < 0 {
+		lo = (-off + s - 1) / s
+	}
+	// o*s+off <= size-1  <=>  o <= floor((size-1-off)/s)
+	if size-1-off < 0 {
+		return 0, 0
+	}
+	hi = min(n, (size-1-off)/s+1)
+	if lo > hi {
+		lo = hi
+	}
+	return lo, hi
+}
