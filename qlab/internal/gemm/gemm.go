@@ -1,14 +1,314 @@
 package gemm
 
+import (
+	"fmt"
+	"runtime"
+	"sync"
+	"sync/atomic"
+)
+
+// kc is the length of the K blocks. Every element of C is computed as: for
+// each block of kc consecutive k (in increasing k), one FMA chain from zero
+// over the block, then merged into C by the kernel (the first block with the
+// caller's beta, later blocks with beta 1). Nothing else about the schedule
+// (task grid, worker count, which goroutine runs a task) enters the
+// arithmetic, which is why results are bit-identical for any GOMAXPROCS and
+// between Sgemm and SgemmSerial. Changing kc changes rounding.
+const kc = 256
+
+// Task grid bounds. A task is a block of C of at most maxTaskRows x
+// maxTaskCols (before rounding to whole register tiles); for each K block it
+// packs its rows of A (maxTaskRows x kc, 128 KiB) and its columns of B
+// (kc x maxTaskCols, 512 KiB) so both stay in a 1 MiB L2 cache.
+const (
+	maxTaskRows = 128
+	maxTaskCols = 512
+	// minTasks is how many tasks a problem worth parallelising is split
+	// into at least (when its size allows), so two or more workers balance.
+	minTasks = 4
+	// parallelFlops is the work (2*m*n*k) below which Sgemm stays on the
+	// calling goroutine: handing work to another goroutine costs a few
+	// microseconds, about what a 1 MFLOP product takes.
+	parallelFlops = 1 << 20
+)
+
 // Sgemm computes C = alpha*op(A)*op(B) + beta*C for row-major matrices, where
 // op(X) is X or its transpose. op(A) is m x k, op(B) is k x n, C is m x n;
 // lda, ldb and ldc are the row strides of A, B and C as stored. When beta is
 // 0, C is not read (NaNs in it do not propagate).
+//
+// Large products are split over up to GOMAXPROCS goroutines; the result is
+// bit-identical for any GOMAXPROCS and equal to SgemmSerial's. Results may
+// differ in the last bits between CPUs with different SIMD kernels (AVX-512,
+// AVX2+FMA, portable Go). A steady-state call allocates nothing.
+//
+// Sgemm panics if a stride is smaller than the row it strides over, a
+// dimension is negative, or a slice is too short for its matrix: those are
+// programming errors in the calling layer, which validates user shapes.
 func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	sgemmRef(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	sgemm(active, true, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
 
-// sgemmRef is the plain reference implementation.
+// SgemmSerial is Sgemm on the calling goroutine only, for callers that
+// already run many products in parallel (for example one per sample of a
+// batch). Its results are bit-identical to Sgemm's.
+func SgemmSerial(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	sgemm(active, false, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+func checkArgs(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
+	if m < 0 || n < 0 || k < 0 {
+		panic(fmt.Sprintf("gemm: negative dimension m=%d n=%d k=%d", m, n, k))
+	}
+	check := func(name string, s []float32, rows, cols, ld int) {
+		if ld < max(1, cols) {
+			panic(fmt.Sprintf("gemm: ld%s=%d smaller than its %d columns", name, ld, cols))
+		}
+		if rows > 0 && cols > 0 && len(s) < (rows-1)*ld+cols {
+			panic(fmt.Sprintf("gemm: len(%s)=%d too short for %dx%d with stride %d", name, len(s), rows, cols, ld))
+		}
+	}
+	if transA {
+		check("a", a, k, m, lda)
+	} else {
+		check("a", a, m, k, lda)
+	}
+	if transB {
+		check("b", b, n, k, ldb)
+	} else {
+		check("b", b, k, n, ldb)
+	}
+	check("c", c, m, n, ldc)
+}
+
+// sgemmJob is one call's worth of work; tasks are (row block, column block)
+// pairs numbered row-major over rowCuts x colCuts.
+type sgemmJob struct {
+	kern           *kernel
+	transA, transB bool
+	m, n, k        int
+	alpha, beta    float32
+	a              []float32
+	lda            int
+	b              []float32
+	ldb            int
+	c              []float32
+	ldc            int
+
+	rowCuts, colCuts []int // block boundaries, aligned to mr and nr
+	tasks            int64
+	next             atomic.Int64
+	wg               sync.WaitGroup
+}
+
+var sgemmJobs = sync.Pool{New: func() any { return new(sgemmJob) }}
+
+// scratch holds one worker's packed panels and an edge tile.
+type scratch struct{ a, b, tile []float32 }
+
+var scratches = sync.Pool{New: func() any { return new(scratch) }}
+
+func grow(s []float32, n int) []float32 {
+	if cap(s) < n {
+		return make([]float32, n)
+	}
+	return s[:n]
+}
+
+func sgemm(kern *kernel, parallel, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	checkArgs(transA, transB, m, n, k, a, lda, b, ldb, c, ldc)
+	if m == 0 || n == 0 {
+		return
+	}
+	if k == 0 || alpha == 0 {
+		scaleC(m, n, beta, c, ldc)
+		return
+	}
+	j := sgemmJobs.Get().(*sgemmJob)
+	*j = sgemmJob{
+		kern: kern, transA: transA, transB: transB, m: m, n: n, k: k,
+		alpha: alpha, beta: beta, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc,
+		rowCuts: j.rowCuts, colCuts: j.colCuts,
+	}
+	mt := (m + kern.mr - 1) / kern.mr
+	nt := (n + kern.nr - 1) / kern.nr
+	rp := (m + maxTaskRows - 1) / maxTaskRows
+	cp := (n + maxTaskCols - 1) / maxTaskCols
+	big := 2*float64(m)*float64(n)*float64(k) >= parallelFlops
+	if big {
+		// Split whichever dimension has the larger blocks, which keeps the
+		// repacking (A once per column block, B once per row block) least.
+		for rp*cp < minTasks && (rp < mt || cp < nt) {
+			if cp < nt && (rp >= mt || n/cp >= m/rp) {
+				cp++
+			} else {
+				rp++
+			}
+		}
+	}
+	j.rowCuts = cuts(j.rowCuts, m, kern.mr, min(rp, mt))
+	j.colCuts = cuts(j.colCuts, n, kern.nr, min(cp, nt))
+	j.tasks = int64((len(j.rowCuts) - 1) * (len(j.colCuts) - 1))
+	workers := 1
+	if parallel && big {
+		workers = min(runtime.GOMAXPROCS(0), int(j.tasks))
+	}
+	share(j, &j.wg, workers-1)
+	j.a, j.b, j.c = nil, nil, nil // do not keep the caller's memory alive
+	sgemmJobs.Put(j)
+}
+
+// cuts splits [0,total) into parts blocks of whole units (the last block
+// ends at total), as even as whole units allow.
+func cuts(dst []int, total, unit, parts int) []int {
+	units := (total + unit - 1) / unit
+	dst = dst[:0]
+	for i := 0; i < parts; i++ {
+		dst = append(dst, i*units/parts*unit)
+	}
+	return append(dst, total)
+}
+
+func scaleC(m, n int, beta float32, c []float32, ldc int) {
+	for i := 0; i < m; i++ {
+		ci := c[i*ldc : i*ldc+n]
+		if beta == 0 {
+			clear(ci)
+		} else if beta != 1 {
+			for j := range ci {
+				ci[j] *= beta
+			}
+		}
+	}
+}
+
+func (j *sgemmJob) done() { j.wg.Done() }
+
+func (j *sgemmJob) work() {
+	s := scratches.Get().(*scratch)
+	for {
+		t := j.next.Add(1) - 1
+		if t >= j.tasks {
+			break
+		}
+		cb := int64(len(j.colCuts) - 1)
+		ri, ci := int(t/cb), int(t%cb)
+		j.task(s, j.rowCuts[ri], j.rowCuts[ri+1], j.colCuts[ci], j.colCuts[ci+1])
+	}
+	scratches.Put(s)
+}
+
+// task computes rows [r0,r1) x columns [c0,c1) of C.
+func (j *sgemmJob) task(s *scratch, r0, r1, c0, c1 int) {
+	mr, nr, fn := j.kern.mr, j.kern.nr, j.kern.fn
+	mt := (r1 - r0 + mr - 1) / mr
+	nt := (c1 - c0 + nr - 1) / nr
+	s.a = grow(s.a, mt*mr*min(kc, j.k))
+	s.b = grow(s.b, nt*nr*min(kc, j.k))
+	s.tile = grow(s.tile, mr*nr)
+	c, ldc, tile := j.c, j.ldc, s.tile
+	for p0 := 0; p0 < j.k; p0 += kc {
+		kb := min(kc, j.k-p0)
+		packA(s.a, j.a, j.lda, j.transA, r0, r1, p0, kb, mr)
+		packB(s.b, j.b, j.ldb, j.transB, c0, c1, p0, kb, nr)
+		beta := j.beta
+		if p0 > 0 {
+			beta = 1
+		}
+		for it := 0; it < mt; it++ {
+			i := r0 + it*mr
+			h := min(mr, r1-i)
+			ap := &s.a[it*mr*kb]
+			for jt := 0; jt < nt; jt++ {
+				jj := c0 + jt*nr
+				w := min(nr, c1-jj)
+				bp := &s.b[jt*nr*kb]
+				if h == mr && w == nr {
+					fn(kb, ap, bp, &c[i*ldc+jj], ldc, j.alpha, beta)
+					continue
+				}
+				// Edge tile: run the same kernel on a full-size copy so the
+				// arithmetic is exactly that of an interior tile.
+				if beta != 0 {
+					for r := 0; r < h; r++ {
+						copy(tile[r*nr:r*nr+w], c[(i+r)*ldc+jj:])
+					}
+				}
+				fn(kb, ap, bp, &tile[0], nr, j.alpha, beta)
+				for r := 0; r < h; r++ {
+					copy(c[(i+r)*ldc+jj:(i+r)*ldc+jj+w], tile[r*nr:])
+				}
+			}
+		}
+	}
+}
+
+// packA copies rows [r0,r1) and columns [p0,p0+kb) of op(A) into dst as
+// consecutive mr x kb micro-panels, each k-major (mr values per k), with
+// rows past r1 zero.
+func packA(dst, a []float32, lda int, trans bool, r0, r1, p0, kb, mr int) {
+	for i0 := r0; i0 < r1; i0 += mr {
+		panel := dst[:mr*kb]
+		dst = dst[mr*kb:]
+		h := min(mr, r1-i0)
+		if trans {
+			// A is stored k x m: each k gives mr contiguous values.
+			for p := 0; p < kb; p++ {
+				d := panel[p*mr : p*mr+mr]
+				copy(d, a[(p0+p)*lda+i0:][:h])
+				clear(d[h:])
+			}
+			continue
+		}
+		for r := 0; r < h; r++ {
+			src := a[(i0+r)*lda+p0:][:kb]
+			d := panel[r:]
+			for p, v := range src {
+				d[p*mr] = v
+			}
+		}
+		for r := h; r < mr; r++ {
+			for p := 0; p < kb; p++ {
+				panel[p*mr+r] = 0
+			}
+		}
+	}
+}
+
+// packB copies rows [p0,p0+kb) and columns [c0,c1) of op(B) into dst as
+// consecutive kb x nr micro-panels, each k-major (nr values per k), with
+// columns past c1 zero.
+func packB(dst, b []float32, ldb int, trans bool, c0, c1, p0, kb, nr int) {
+	for j0 := c0; j0 < c1; j0 += nr {
+		panel := dst[:nr*kb]
+		dst = dst[nr*kb:]
+		w := min(nr, c1-j0)
+		if !trans {
+			for p := 0; p < kb; p++ {
+				d := panel[p*nr : p*nr+nr]
+				copy(d, b[(p0+p)*ldb+j0:][:w])
+				clear(d[w:])
+			}
+			continue
+		}
+		// B is stored n x k: column j of op(B) is row j of b.
+		for c := 0; c < w; c++ {
+			src := b[(j0+c)*ldb+p0:][:kb]
+			d := panel[c:]
+			for p, v := range src {
+				d[p*nr] = v
+			}
+		}
+		for c := w; c < nr; c++ {
+			for p := 0; p < kb; p++ {
+				panel[p*nr+c] = 0
+			}
+		}
+	}
+}
+
+// sgemmRef is the plain reference implementation: the oracle for tests and
+// the baseline for benchmarks.
 func sgemmRef(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	for i := 0; i < m; i++ {
 		ci := c[i*ldc : i*ldc+n]
