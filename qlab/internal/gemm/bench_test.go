@@ -1,0 +1,106 @@
+package gemm
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/blas32"
+)
+
+// benchShape is one product of RefNet-S training (input 3x32x32, batch 64,
+// 3x3 convolutions with pad 1, im2col layout).
+type benchShape struct {
+	name           string
+	transA, transB bool
+	m, n, k        int
+}
+
+// refNetShapes lists, per convolution, the forward product W[out, in*9] x
+// col[in*9, HW] for one sample and for the whole batch (N = HW*64), the
+// backward-data product W^T x dY[out, HW] for one sample, and the
+// backward-weights product dY[out, HW*64] x col^T over the batch (large K).
+func refNetShapes() []benchShape {
+	const batch = 64
+	convs := []struct {
+		name         string
+		cin, cout, s int
+	}{
+		{"conv1_3to32_32x32", 3, 32, 32},
+		{"conv2_32to32_32x32", 32, 32, 32},
+		{"conv3_32to64_16x16", 32, 64, 16},
+		{"conv4_64to64_16x16", 64, 64, 16},
+		{"conv5_64to128_8x8", 64, 128, 8},
+	}
+	var out []benchShape
+	for _, c := range convs {
+		hw, kk := c.s*c.s, c.cin*9
+		out = append(out,
+			benchShape{c.name + "/fwd_sample", false, false, c.cout, hw, kk},
+			benchShape{c.name + "/fwd_batch", false, false, c.cout, hw * batch, kk},
+			benchShape{c.name + "/bwd_data_sample", true, false, kk, hw, c.cout},
+			benchShape{c.name + "/bwd_weights_batch", false, true, c.cout, kk, hw * batch},
+		)
+	}
+	return out
+}
+
+// BenchmarkRefNetS measures each RefNet-S product with every available
+// kernel through Sgemm (parallel) and SgemmSerial, the plain reference
+// implementation, and gonum's blas32.Gemm for context. Run for example with
+// go test -run=NONE -bench=RefNetS -benchtime=20x ./qlab/internal/gemm
+func BenchmarkRefNetS(b *testing.B) {
+	r := rand.New(rand.NewPCG(11, 12))
+	for _, sh := range refNetShapes() {
+		a, lda, bm, ldb, c, ldc := operands(r, sh.transA, sh.transB, sh.m, sh.n, sh.k, 0)
+		flops := 2 * float64(sh.m) * float64(sh.n) * float64(sh.k)
+		report := func(b *testing.B) {
+			b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		}
+		for _, kern := range kernels {
+			for _, serial := range []bool{false, true} {
+				name := fmt.Sprintf("%s/%s", sh.name, kern.name)
+				f := Sgemm
+				if serial {
+					name += "_serial"
+					f = SgemmSerial
+				}
+				b.Run(name, func(b *testing.B) {
+					restore, _ := useKernel(kern.name)
+					defer restore()
+					f(sh.transA, sh.transB, sh.m, sh.n, sh.k, 1, a, lda, bm, ldb, 0, c, ldc) // warm the pools
+					b.ReportAllocs()
+					for b.Loop() {
+						f(sh.transA, sh.transB, sh.m, sh.n, sh.k, 1, a, lda, bm, ldb, 0, c, ldc)
+					}
+					report(b)
+				})
+			}
+		}
+		b.Run(sh.name+"/ref", func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				sgemmRef(sh.transA, sh.transB, sh.m, sh.n, sh.k, 1, a, lda, bm, ldb, 0, c, ldc)
+			}
+			report(b)
+		})
+		b.Run(sh.name+"/gonum", func(b *testing.B) {
+			tA, tB := blas.NoTrans, blas.NoTrans
+			ga := blas32.General{Rows: sh.m, Cols: sh.k, Stride: lda, Data: a}
+			gb := blas32.General{Rows: sh.k, Cols: sh.n, Stride: ldb, Data: bm}
+			if sh.transA {
+				tA, ga.Rows, ga.Cols = blas.Trans, sh.k, sh.m
+			}
+			if sh.transB {
+				tB, gb.Rows, gb.Cols = blas.Trans, sh.n, sh.k
+			}
+			gc := blas32.General{Rows: sh.m, Cols: sh.n, Stride: ldc, Data: c}
+			b.ReportAllocs()
+			for b.Loop() {
+				blas32.Gemm(tA, tB, 1, ga, gb, 0, gc)
+			}
+			report(b)
+		})
+	}
+}
