@@ -1,0 +1,139 @@
+package figures
+
+import (
+	"image/color"
+	"strconv"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/font"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+)
+
+// Font sizes of the house style, in points, chosen to stay readable when a
+// 3.4 in wide figure is printed at its natural size.
+const (
+	TitleSize = 8.5
+	LabelSize = 8
+	TickSize  = 7
+)
+
+// ColumnWidth is the default figure width: one column of a two-column
+// paper, in inches.
+const ColumnWidth = 3.4
+
+// Okabe–Ito colours (Okabe & Ito 2008, "Color Universal Design"),
+// distinguishable under the common colour-vision deficiencies.
+var (
+	Black         = color.RGBA{0x00, 0x00, 0x00, 0xff}
+	Orange        = color.RGBA{0xE6, 0x9F, 0x00, 0xff}
+	SkyBlue       = color.RGBA{0x56, 0xB4, 0xE9, 0xff}
+	BluishGreen   = color.RGBA{0x00, 0x9E, 0x73, 0xff}
+	Yellow        = color.RGBA{0xF0, 0xE4, 0x42, 0xff}
+	Blue          = color.RGBA{0x00, 0x72, 0xB2, 0xff}
+	Vermillion    = color.RGBA{0xD5, 0x5E, 0x00, 0xff}
+	ReddishPurple = color.RGBA{0xCC, 0x79, 0xA7, 0xff}
+)
+
+// Palette is the series colour order: the Okabe–Ito colours with the
+// strongest contrast on white first (yellow last).
+var Palette = []color.Color{Blue, Vermillion, BluishGreen, Orange, ReddishPurple, SkyBlue, Black, Yellow}
+
+// Color returns the i-th series colour, cycling through Palette.
+func Color(i int) color.Color { return Palette[((i%len(Palette))+len(Palette))%len(Palette)] }
+
+// Dashes returns the i-th line dash pattern (solid first), for series that
+// must also differ in print without colour.
+func Dashes(i int) []vg.Length {
+	pats := [][]vg.Length{nil, {vg.Points(3), vg.Points(1.5)}, {vg.Points(1), vg.Points(1)}, {vg.Points(4), vg.Points(1.2), vg.Points(1), vg.Points(1.2)}}
+	return pats[((i%len(pats))+len(pats))%len(pats)]
+}
+
+var (
+	sans     = font.Font{Typeface: "Liberation", Variant: "Sans"}
+	sansBold = font.Font{Typeface: "Liberation", Variant: "Sans", Weight: 700}
+	gridGray = color.Gray{0xE0}
+	axisGray = color.Gray{0x40}
+)
+
+func sansFace(size float64) font.Font {
+	f := sans
+	f.Size = vg.Points(size)
+	return f
+}
+
+// Style applies the house style to p: sans-serif fonts at TitleSize,
+// LabelSize and TickSize, thin dark-grey axes with short ticks, tight
+// padding, and a legend with small entries. It adds no grid (see Grid).
+func Style(p *plot.Plot) {
+	p.Title.TextStyle.Font = font.From(sansBold, vg.Points(TitleSize))
+	p.Title.Padding = vg.Points(3)
+	for _, a := range []*plot.Axis{&p.X, &p.Y} {
+		a.Label.TextStyle.Font = font.From(sans, vg.Points(LabelSize))
+		a.Label.Padding = vg.Points(2)
+		a.Tick.Label.Font = font.From(sans, vg.Points(TickSize))
+		a.LineStyle.Width = vg.Points(0.5)
+		a.LineStyle.Color = axisGray
+		a.Tick.LineStyle.Width = vg.Points(0.5)
+		a.Tick.LineStyle.Color = axisGray
+		a.Tick.Length = vg.Points(2.5)
+		a.Padding = vg.Points(1)
+		a.Tick.Marker = cleanTicks{}
+	}
+	p.Legend.TextStyle.Font = font.From(sans, vg.Points(TickSize))
+	p.Legend.ThumbnailWidth = vg.Points(12)
+	p.Legend.Padding = vg.Points(0.5)
+}
+
+// NewPlot returns a plot in the house style with a thin grid behind the
+// data.
+func NewPlot() *plot.Plot {
+	p := plot.New()
+	Style(p)
+	p.Add(Grid())
+	return p
+}
+
+// Grid returns the house grid: 0.25 pt light-grey lines at the major ticks.
+func Grid() *plotter.Grid {
+	g := plotter.NewGrid()
+	g.Vertical.Width = vg.Points(0.25)
+	g.Vertical.Color = gridGray
+	g.Horizontal.Width = vg.Points(0.25)
+	g.Horizontal.Color = gridGray
+	return g
+}
+
+// lineStyle returns the style of series i: its colour, 1 pt wide, dashed
+// when dashed is true.
+func lineStyle(i int, dashed bool) draw.LineStyle {
+	ls := draw.LineStyle{Color: Color(i), Width: vg.Points(1)}
+	if dashed {
+		ls.Dashes = []vg.Length{vg.Points(3), vg.Points(1.5)}
+	}
+	return ls
+}
+
+// withAlpha returns c at the given opacity (premultiplied).
+func withAlpha(c color.Color, a float64) color.Color {
+	r, g, b, _ := c.RGBA()
+	return color.NRGBA{uint8(r >> 8), uint8(g >> 8), uint8(b >> 8), uint8(a * 255)}
+}
+
+// cleanTicks is the house tick marker: gonum's default major ticks only
+// (minor ticks clutter small panels), labels in shortest form ("2.5", not
+// "2.50").
+type cleanTicks struct{}
+
+func (cleanTicks) Ticks(lo, hi float64) []plot.Tick {
+	var out []plot.Tick
+	for _, t := range (plot.DefaultTicks{}).Ticks(lo, hi) {
+		if t.IsMinor() {
+			continue
+		}
+		t.Label = strconv.FormatFloat(t.Value, 'g', 4, 64)
+		out = append(out, t)
+	}
+	return out
+}
