@@ -63,8 +63,11 @@ const (
 )
 
 // truncStd is the standard deviation of a standard normal truncated to
-// (-2, 2); Keras's VarianceScaling divides by it so that the truncated draw
-// has the nominal variance.
+// (-2, 2); Keras's VarianceScaling (Keras 2.3+, tf.keras in TensorFlow 2)
+// divides by it so that the truncated draw has the nominal variance. Some
+// older Keras and TensorFlow 1.x releases did not, and so drew weights with
+// 0.774 times the nominal variance; VarianceScaling(0.774*scale, ...)
+// reproduces those.
 const truncStd = .87962566103423978
 
 // Initializer is a weight initialization scheme and its parameters. It is a
