@@ -63,10 +63,10 @@ const (
 )
 
 // truncStd is the standard deviation of a standard normal truncated to
-// (-2, 2); Keras's VarianceScaling (Keras 2.3+, tf.keras in TensorFlow 2)
+// (-2, 2); Keras's VarianceScaling (standalone Keras 2 and tf.keras)
 // divides by it so that the truncated draw has the nominal variance. Some
-// older Keras and TensorFlow 1.x releases did not, and so drew weights with
-// 0.774 times the nominal variance; VarianceScaling(0.774*scale, ...)
+// earlier Keras and TensorFlow 1.x releases did not, and so drew weights
+// with 0.774 times the nominal variance; VarianceScaling(0.774*scale, ...)
 // reproduces those.
 const truncStd = .87962566103423978
 
