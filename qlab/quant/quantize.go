@@ -102,8 +102,8 @@ func (q *QParams) FakeQuant(dst, src *tensor.Tensor) error {
 		if channels > 1 {
 			end = i + inner
 		}
-		if err := q.fakeQuantRun(y[i:end], x[i:end], c); err != nil {
-			return fmt.Errorf("%w at element %d", err, i)
+		if k, err := q.fakeQuantRun(y[i:end], x[i:end], c); err != nil {
+			return fmt.Errorf("%w at element %d", err, i+k)
 		}
 		i = end
 	}
@@ -115,32 +115,36 @@ func (q *QParams) FakeQuantSlice(x []float32) error {
 	if _, _, err := q.check(nil); err != nil {
 		return err
 	}
-	return q.fakeQuantRun(x, x, 0)
+	if k, err := q.fakeQuantRun(x, x, 0); err != nil {
+		return fmt.Errorf("%w at element %d", err, k)
+	}
+	return nil
 }
 
-// fakeQuantRun fake-quantizes x into y with channel c's params.
-func (q *QParams) fakeQuantRun(y, x []float32, c int) error {
+// fakeQuantRun fake-quantizes x into y with channel c's params; on error
+// it returns the index of the offending element.
+func (q *QParams) fakeQuantRun(y, x []float32, c int) (int, error) {
 	scale, zp := q.Scale[c], q.ZeroPoint[c]
 	inv := 1 / scale
 	if q.Nudged {
 		nmin, nmax := tfNudged(scale, zp, q.QMin, q.QMax)
 		for i, v := range x {
 			if v != v {
-				return fmt.Errorf("%w: NaN", ErrNaN)
+				return i, fmt.Errorf("%w: NaN", ErrNaN)
 			}
 			k := tfQuantizeValue(v, inv, nmin, nmax, q.QMin) - q.QMin
 			y[i] = float32(float32(k)*scale) + nmin
 		}
-		return nil
+		return 0, nil
 	}
 	for i, v := range x {
 		if v != v {
-			return fmt.Errorf("%w: NaN", ErrNaN)
+			return i, fmt.Errorf("%w: NaN", ErrNaN)
 		}
 		k := quantizeValue(v, inv, zp, q.QMin, q.QMax)
 		y[i] = float32(k-zp) * scale
 	}
-	return nil
+	return 0, nil
 }
 
 // Quantize returns the integer codes of src under q (PyTorch's

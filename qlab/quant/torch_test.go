@@ -103,7 +103,9 @@ func loadTorchVectors(t *testing.T) *torchVectors {
 	return &v
 }
 
-func sameBits(a, b float32) bool { return math.Float32bits(a) == math.Float32bits(b) || (a == 0 && b == 0) }
+func sameBits(a, b float32) bool {
+	return math.Float32bits(a) == math.Float32bits(b)
+}
 
 func TestTorchFakeQuantPerTensor(t *testing.T) {
 	v := loadTorchVectors(t)
