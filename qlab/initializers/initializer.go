@@ -73,7 +73,9 @@ const truncStd = .87962566103423978
 // Initializer is a weight initialization scheme and its parameters. It is a
 // plain value: compare it with ==, print it (String), parse it back (Parse),
 // store it as JSON or YAML. Fields a scheme does not use are ignored (and
-// omitted by String). The zero Initializer is GlorotUniform().
+// omitted by String). The zero Initializer behaves exactly as
+// GlorotUniform() (the Keras default kernel initializer) and prints as
+// "glorot_uniform".
 //
 // Build one with the constructors (HeNormal(), RandomUniform(0.1), ...) or by
 // Parse; set Fans to PyTorchFans to use PyTorch's fan rule.

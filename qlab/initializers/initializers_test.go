@@ -662,3 +662,19 @@ func BenchmarkFill(b *testing.B) {
 		})
 	}
 }
+
+func TestZeroValue(t *testing.T) {
+	a, b := tensor.New(8, 4, 3, 3), tensor.New(8, 4, 3, 3)
+	if err := (Initializer{}).Fill(a, Conv, 5); err != nil {
+		t.Fatal(err)
+	}
+	if err := GlorotUniform().Fill(b, Conv, 5); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(a.Data, b.Data) {
+		t.Errorf("zero Initializer and GlorotUniform() draw different weights for the same seed")
+	}
+	if err := (Initializer{}).Validate(); err != nil {
+		t.Errorf("zero Initializer: %v", err)
+	}
+}
