@@ -498,3 +498,20 @@ func TestSerialise(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkBuild measures building and initializing a network (what a sweep
+// pays per trial before training).
+func BenchmarkBuild(b *testing.B) {
+	for _, s := range []arch.VGGSpec{arch.RefNetS(), arch.RefNetDWS()} {
+		s.Init = initializers.HeNormal()
+		b.Run(s.Name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := s.Build(); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "models/s")
+		})
+	}
+}
