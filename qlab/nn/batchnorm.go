@@ -113,7 +113,8 @@ func (l *BatchNorm2D) Forward(x *tensor.Tensor) (*tensor.Tensor, error) {
 	if len(x.Shape) != 4 {
 		return nil, l.shapeErr("BatchNorm2D", x.Shape, fmt.Sprintf("(N, %d, H, W)", l.cfg.Channels))
 	}
-	if _, err := l.OutputShape(x.Shape[1:]); err != nil {
+	if x.Shape[1] != l.cfg.Channels {
+		_, err := l.OutputShape(x.Shape[1:])
 		return nil, err
 	}
 	l.hw = x.Shape[2] * x.Shape[3]
@@ -122,7 +123,7 @@ func (l *BatchNorm2D) Forward(x *tensor.Tensor) (*tensor.Tensor, error) {
 	}
 	l.x = x
 	l.updateStats = l.training
-	l.y.Resize(x.Shape...)
+	resize(&l.y, x.Shape...)
 	parallel(l.cfg.Channels, l.fwdTask)
 	return &l.y, nil
 }
@@ -175,7 +176,7 @@ func (l *BatchNorm2D) Backward(dy *tensor.Tensor) (*tensor.Tensor, error) {
 		return nil, fmt.Errorf("%w: BatchNorm2D %q: gradient shape %v, want %v", ErrShape, l.name, dy.Shape, l.x.Shape)
 	}
 	l.dy = dy
-	l.dx.Resize(l.x.Shape...)
+	resize(&l.dx, l.x.Shape...)
 	parallel(l.cfg.Channels, l.bwdTask)
 	return &l.dx, nil
 }

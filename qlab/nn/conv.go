@@ -10,7 +10,7 @@ import (
 
 // sgemm is the single-goroutine GEMM the layers call from inside their own
 // parallel tasks (one sample or one chunk per task).
-var sgemm = gemm.Sgemm
+var sgemm = gemm.SgemmSerial
 
 // Conv2DConfig configures a Conv2D. The zero value is not valid: In, Out
 // and Kernel must be positive.
@@ -145,15 +145,16 @@ func (l *Conv2D) Forward(x *tensor.Tensor) (*tensor.Tensor, error) {
 	if len(x.Shape) != 4 {
 		return nil, l.shapeErr("Conv2D", x.Shape, fmt.Sprintf("(N, %d, H, W)", l.cfg.In))
 	}
-	out, err := l.OutputShape(x.Shape[1:])
-	if err != nil {
+	n, h, w := x.Shape[0], x.Shape[2], x.Shape[3]
+	oh, ow := convOut(h, l.cfg.Kernel, l.stride, l.pad), convOut(w, l.cfg.Kernel, l.stride, l.pad)
+	if x.Shape[1] != l.cfg.In || oh <= 0 || ow <= 0 {
+		_, err := l.OutputShape(x.Shape[1:])
 		return nil, err
 	}
-	n := x.Shape[0]
 	l.x = x
-	l.h, l.w, l.oh, l.ow = x.Shape[2], x.Shape[3], out[1], out[2]
+	l.h, l.w, l.oh, l.ow = h, w, oh, ow
 	l.direct = l.cfg.Kernel == 1 && l.stride == 1 && l.pad == 0
-	l.y.Resize(n, out[0], out[1], out[2])
+	resize(&l.y, n, l.cfg.Out, oh, ow)
 	if !l.direct {
 		l.col = l.ensureScratch(workers(n), l.kdim()*l.oh*l.ow, l.col)
 	}
@@ -193,7 +194,7 @@ func (l *Conv2D) Backward(dy *tensor.Tensor) (*tensor.Tensor, error) {
 		return nil, fmt.Errorf("%w: Conv2D %q: gradient shape %v, want %v", ErrShape, l.name, dy.Shape, l.y.Shape)
 	}
 	l.dy = dy
-	l.dx.Resize(l.x.Shape...)
+	resize(&l.dx, l.x.Shape...)
 	kd, ohw := l.kdim(), l.oh*l.ow
 	wk := workers(n)
 	if !l.direct {

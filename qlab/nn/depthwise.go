@@ -113,14 +113,17 @@ func (l *DepthwiseConv2D) Forward(x *tensor.Tensor) (*tensor.Tensor, error) {
 	if len(x.Shape) != 4 {
 		return nil, l.shapeErr("DepthwiseConv2D", x.Shape, fmt.Sprintf("(N, %d, H, W)", l.cfg.Channels))
 	}
-	out, err := l.OutputShape(x.Shape[1:])
-	if err != nil {
+	h, w := x.Shape[2], x.Shape[3]
+	oh, ow := convOut(h, l.cfg.Kernel, l.stride, l.pad), convOut(w, l.cfg.Kernel, l.stride, l.pad)
+	if x.Shape[1] != l.cfg.Channels || oh <= 0 || ow <= 0 {
+		_, err := l.OutputShape(x.Shape[1:])
 		return nil, err
 	}
+	co := l.cfg.Channels * l.mult
 	l.x = x
-	l.h, l.w, l.oh, l.ow = x.Shape[2], x.Shape[3], out[1], out[2]
-	l.y.Resize(x.Shape[0], out[0], out[1], out[2])
-	parallel(x.Shape[0]*out[0], l.fwdTask)
+	l.h, l.w, l.oh, l.ow = h, w, oh, ow
+	resize(&l.y, x.Shape[0], co, oh, ow)
+	parallel(x.Shape[0]*co, l.fwdTask)
 	return &l.y, nil
 }
 
@@ -184,7 +187,7 @@ func (l *DepthwiseConv2D) Backward(dy *tensor.Tensor) (*tensor.Tensor, error) {
 		return nil, fmt.Errorf("%w: DepthwiseConv2D %q: gradient shape %v, want %v", ErrShape, l.name, dy.Shape, l.y.Shape)
 	}
 	l.dy = dy
-	l.dx.Resize(l.x.Shape...)
+	resize(&l.dx, l.x.Shape...)
 	parallel(l.cfg.Channels, l.bwdTask)
 	return &l.dx, nil
 }

@@ -36,7 +36,9 @@ var pool struct {
 }
 
 func init() {
-	pool.jobs = make(chan *job, 256)
+	// Unbuffered: a job is handed only to a worker idle at that moment (see
+	// parallel), so nested or concurrent calls never wait on busy workers.
+	pool.jobs = make(chan *job)
 }
 
 // workers returns how many goroutines a parallel call over n tasks uses.
@@ -70,9 +72,17 @@ func parallel(n int, fn taskFunc) {
 	j.fn, j.n = fn, int64(n)
 	j.next.Store(0)
 	j.ids.Store(1) // the caller is worker 0
-	j.wg.Add(w - 1)
+	// Hand the job to idle workers only; the caller runs whatever they do
+	// not take, so a call never blocks on workers busy elsewhere.
+handing:
 	for k := 0; k < w-1; k++ {
-		pool.jobs <- j
+		j.wg.Add(1)
+		select {
+		case pool.jobs <- j:
+		default:
+			j.wg.Done()
+			break handing
+		}
 	}
 	j.run(0)
 	j.wg.Wait()

@@ -83,13 +83,14 @@ func (p *pool2D) Forward(x *tensor.Tensor) (*tensor.Tensor, error) {
 	if len(x.Shape) != 4 {
 		return nil, p.shapeErr(p.kind, x.Shape, "(N, C, H, W)")
 	}
-	out, err := p.OutputShape(x.Shape[1:])
-	if err != nil {
+	if x.Shape[2] < p.k || x.Shape[3] < p.k {
+		_, err := p.OutputShape(x.Shape[1:])
 		return nil, err
 	}
 	p.x = x
-	p.h, p.w, p.oh, p.ow = x.Shape[2], x.Shape[3], out[1], out[2]
-	p.y.Resize(x.Shape[0], out[0], out[1], out[2])
+	p.h, p.w = x.Shape[2], x.Shape[3]
+	p.oh, p.ow = convOut(p.h, p.k, p.s, 0), convOut(p.w, p.k, p.s, 0)
+	resize(&p.y, x.Shape[0], x.Shape[1], p.oh, p.ow)
 	if p.isMax {
 		if cap(p.arg) < len(p.y.Data) {
 			p.arg = make([]int32, len(p.y.Data))
@@ -144,7 +145,7 @@ func (p *pool2D) Backward(dy *tensor.Tensor) (*tensor.Tensor, error) {
 		return nil, fmt.Errorf("%w: %s %q: gradient shape %v, want %v", ErrShape, p.kind, p.name, dy.Shape, p.y.Shape)
 	}
 	p.dy = dy
-	p.dx.Resize(p.x.Shape...)
+	resize(&p.dx, p.x.Shape...)
 	parallel(p.x.Shape[0]*p.x.Shape[1], p.bwd)
 	return &p.dx, nil
 }
@@ -215,12 +216,13 @@ func (l *GlobalAvgPool) Forward(x *tensor.Tensor) (*tensor.Tensor, error) {
 	if len(x.Shape) != 4 {
 		return nil, l.shapeErr("GlobalAvgPool", x.Shape, "(N, C, H, W)")
 	}
-	if _, err := l.OutputShape(x.Shape[1:]); err != nil {
+	if x.Shape[2] <= 0 || x.Shape[3] <= 0 {
+		_, err := l.OutputShape(x.Shape[1:])
 		return nil, err
 	}
 	l.x = x
 	l.hw = x.Shape[2] * x.Shape[3]
-	l.y.Resize(x.Shape[0], x.Shape[1])
+	resize(&l.y, x.Shape[0], x.Shape[1])
 	parallel(chunks(len(l.y.Data), 64), l.fwd)
 	return &l.y, nil
 }
@@ -243,7 +245,7 @@ func (l *GlobalAvgPool) Backward(dy *tensor.Tensor) (*tensor.Tensor, error) {
 		return nil, fmt.Errorf("%w: GlobalAvgPool %q: gradient shape %v, want %v", ErrShape, l.name, dy.Shape, l.y.Shape)
 	}
 	l.dy = dy
-	l.dx.Resize(l.x.Shape...)
+	resize(&l.dx, l.x.Shape...)
 	parallel(chunks(len(l.y.Data), 64), l.bwd)
 	return &l.dx, nil
 }
