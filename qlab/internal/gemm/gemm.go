@@ -16,6 +16,11 @@ import (
 // between Sgemm and SgemmSerial. Changing kc changes rounding.
 const kc = 256
 
+// kcDot is the K block length of the A*B^T path (kernel.dot), which
+// reads operands in place and so can afford longer blocks: fewer final
+// reductions. Like kc it fixes the rounding, not the schedule.
+const kcDot = 1024
+
 // Task grid bounds. A task is a block of C of at most maxTaskRows x
 // maxTaskCols (before rounding to whole register tiles); for each K block it
 // packs its rows of A (maxTaskRows x kc, 128 KiB) and its columns of B
@@ -95,6 +100,7 @@ type sgemmJob struct {
 	c              []float32
 	ldc            int
 
+	dot              bool  // use kern.dot (A*B^T read in place)
 	rowCuts, colCuts []int // block boundaries, aligned to mr and nr
 	tasks            int64
 	next             atomic.Int64
@@ -130,8 +136,16 @@ func sgemm(kern *kernel, parallel, transA, transB bool, m, n, k int, alpha float
 		alpha: alpha, beta: beta, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc,
 		rowCuts: j.rowCuts, colCuts: j.colCuts,
 	}
-	mt := (m + kern.mr - 1) / kern.mr
-	nt := (n + kern.nr - 1) / kern.nr
+	// A*B^T has both operands contiguous in k: packing B would transpose
+	// it element by element, which costs more than the product when m is
+	// small, so a kernel that reads both in place does it instead.
+	j.dot = !transA && transB && kern.dot != nil
+	mr, nr := kern.mr, kern.nr
+	if j.dot {
+		mr, nr = dotTile, dotTile
+	}
+	mt := (m + mr - 1) / mr
+	nt := (n + nr - 1) / nr
 	rp := (m + maxTaskRows - 1) / maxTaskRows
 	cp := (n + maxTaskCols - 1) / maxTaskCols
 	big := 2*float64(m)*float64(n)*float64(k) >= parallelFlops
@@ -146,8 +160,8 @@ func sgemm(kern *kernel, parallel, transA, transB bool, m, n, k int, alpha float
 			}
 		}
 	}
-	j.rowCuts = cuts(j.rowCuts, m, kern.mr, min(rp, mt))
-	j.colCuts = cuts(j.colCuts, n, kern.nr, min(cp, nt))
+	j.rowCuts = cuts(j.rowCuts, m, mr, min(rp, mt))
+	j.colCuts = cuts(j.colCuts, n, nr, min(cp, nt))
 	j.tasks = int64((len(j.rowCuts) - 1) * (len(j.colCuts) - 1))
 	workers := 1
 	if parallel && big {
@@ -193,6 +207,10 @@ func (j *sgemmJob) work() {
 		}
 		cb := int64(len(j.colCuts) - 1)
 		ri, ci := int(t/cb), int(t%cb)
+		if j.dot {
+			j.taskDot(s, j.rowCuts[ri], j.rowCuts[ri+1], j.colCuts[ci], j.colCuts[ci+1])
+			continue
+		}
 		j.task(s, j.rowCuts[ri], j.rowCuts[ri+1], j.colCuts[ci], j.colCuts[ci+1])
 	}
 	scratches.Put(s)
@@ -241,6 +259,70 @@ func (j *sgemmJob) task(s *scratch, r0, r1, c0, c1 int) {
 			}
 		}
 	}
+}
+
+// taskDot computes rows [r0,r1) x columns [c0,c1) of C = alpha*A*B^T +
+// beta*C with kern.dot. Edge blocks run the same kernel on zero-padded
+// copies of their rows, so their arithmetic equals an interior block's.
+func (j *sgemmJob) taskDot(s *scratch, r0, r1, c0, c1 int) {
+	const t = dotTile
+	dot, a, b, c := j.kern.dot, j.a, j.b, j.c
+	lda, ldb, ldc := j.lda, j.ldb, j.ldc
+	s.tile = grow(s.tile, t*t)
+	tile := s.tile
+	for p0 := 0; p0 < j.k; p0 += kcDot {
+		kb := min(kcDot, j.k-p0)
+		beta := j.beta
+		if p0 > 0 {
+			beta = 1
+		}
+		// Columns outer: each block of B rows comes from memory once and is
+		// used against every row block of A, which stays in L2.
+		for jj := c0; jj < c1; jj += t {
+			w := min(t, c1-jj)
+			bp, lb := &b[jj*ldb+p0], ldb
+			if w < t {
+				s.b = padRows(s.b, b[jj*ldb+p0:], ldb, w, kb)
+				bp, lb = &s.b[0], kb
+			}
+			for i := r0; i < r1; i += t {
+				h := min(t, r1-i)
+				ap, la := &a[i*lda+p0], lda
+				if h < t {
+					s.a = padRows(s.a, a[i*lda+p0:], lda, h, kb)
+					ap, la = &s.a[0], kb
+				}
+				if h == t && w == t {
+					dot(kb, ap, la, bp, lb, &c[i*ldc+jj], ldc, j.alpha, beta)
+					continue
+				}
+				if beta != 0 {
+					for r := 0; r < h; r++ {
+						copy(tile[r*t:r*t+w], c[(i+r)*ldc+jj:])
+					}
+				}
+				dot(kb, ap, la, bp, lb, &tile[0], t, j.alpha, beta)
+				for r := 0; r < h; r++ {
+					copy(c[(i+r)*ldc+jj:(i+r)*ldc+jj+w], tile[r*t:])
+				}
+			}
+		}
+	}
+}
+
+// padRows copies rows rows of kb values (row stride ld in src) into dst as
+// a dotTile x kb block whose missing rows are zero.
+func padRows(dst, src []float32, ld, rows, kb int) []float32 {
+	dst = grow(dst, dotTile*kb)
+	for r := 0; r < dotTile; r++ {
+		d := dst[r*kb : r*kb+kb]
+		if r < rows {
+			copy(d, src[r*ld:r*ld+kb])
+		} else {
+			clear(d)
+		}
+	}
+	return dst
 }
 
 // packA copies rows [r0,r1) and columns [p0,p0+kb) of op(A) into dst as

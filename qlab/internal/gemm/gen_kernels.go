@@ -34,6 +34,7 @@ func main() {
 	} {
 		emit(&out, s)
 	}
+	emitDot(&out)
 	if err := os.WriteFile("kernels_amd64.s", out.Bytes(), 0o644); err != nil {
 		log.Fatal(err)
 	}
@@ -122,6 +123,104 @@ func emit(w *bytes.Buffer, s spec) {
 			p("\tVMOVUPS %s, %d(R8)", acc(r, v), v*s.vbytes)
 		}
 		if r < s.mr-1 {
+			p("\tADDQ R9, R8")
+		}
+	}
+	p("\tVZEROUPPER")
+	p("\tRET")
+}
+
+// emitDot writes sdotKernelAVX512, the kernel for C = A*B^T with both
+// operands read in place: rows of A and rows of B are contiguous in k, so a
+// 4x4 block of C is 16 dot products, each kept as 16 lane-wise FMA chains
+// and reduced at the end in a fixed order. It needs no packing, which
+// matters when k is long and m small (weight gradients).
+func emitDot(w *bytes.Buffer) {
+	p := func(f string, a ...any) { fmt.Fprintf(w, f+"\n", a...) }
+	acc := func(r, j int) int { return 4*r + j }
+	step := func(masked bool) {
+		ld := "VMOVUPS"
+		mask := ""
+		if masked {
+			ld = "VMOVUPS.Z"
+			mask = "K1, "
+		}
+		p("\t%s (AX), %sZ16", ld, mask)
+		p("\t%s (AX)(R10*1), %sZ17", ld, mask)
+		p("\t%s (AX)(R10*2), %sZ18", ld, mask)
+		p("\t%s (AX)(R11*1), %sZ19", ld, mask)
+		for j := 0; j < 4; j++ {
+			src := []string{"(BX)", "(BX)(R12*1)", "(BX)(R12*2)", "(BX)(R13*1)"}[j]
+			p("\t%s %s, %sZ20", ld, src, mask)
+			for r := 0; r < 4; r++ {
+				p("\tVFMADD231PS Z20, Z%d, Z%d", 16+r, acc(r, j))
+			}
+		}
+	}
+	p("\n// func sdotKernelAVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32)")
+	p("// C[r][j] = alpha*dot(a[r*lda:][:k], b[j*ldb:][:k]) for r, j < 4, merged with")
+	p("// beta*C as in the tile kernels. Lane l of each accumulator sums the")
+	p("// products at k = l mod 16 in order; the 16 lanes are then added as a")
+	p("// fixed tree. The k%%16 tail uses masked loads, never reading past k.")
+	p("TEXT ·sdotKernelAVX512(SB), NOSPLIT, $0-64")
+	p("\tMOVQ k+0(FP), CX")
+	p("\tMOVQ a+8(FP), AX")
+	p("\tMOVQ lda+16(FP), R10")
+	p("\tSHLQ $2, R10")
+	p("\tLEAQ (R10)(R10*2), R11")
+	p("\tMOVQ b+24(FP), BX")
+	p("\tMOVQ ldb+32(FP), R12")
+	p("\tSHLQ $2, R12")
+	p("\tLEAQ (R12)(R12*2), R13")
+	p("\tMOVQ c+40(FP), R8")
+	p("\tMOVQ ldc+48(FP), R9")
+	p("\tSHLQ $2, R9")
+	for i := 0; i < 16; i++ {
+		p("\tVPXORD Z%d, Z%d, Z%d", i, i, i)
+	}
+	p("\tMOVQ CX, DX")
+	p("\tSHRQ $4, DX")
+	p("\tJZ dottail")
+	p("dotloop:")
+	step(false)
+	p("\tADDQ $64, AX")
+	p("\tADDQ $64, BX")
+	p("\tDECQ DX")
+	p("\tJNZ dotloop")
+	p("dottail:")
+	p("\tANDQ $15, CX")
+	p("\tJZ dotreduce")
+	p("\tMOVL $1, DX")
+	p("\tSHLL CX, DX")
+	p("\tDECL DX")
+	p("\tKMOVW DX, K1")
+	step(true)
+	p("dotreduce:")
+	// 512 -> 256 bits for every accumulator.
+	for i := 0; i < 16; i++ {
+		p("\tVEXTRACTF64X4 $1, Z%d, Y21", i)
+		p("\tVADDPS Y21, Y%d, Y%d", i, i)
+	}
+	p("\tVBROADCASTSS alpha+56(FP), X22")
+	p("\tVBROADCASTSS beta+60(FP), X23")
+	p("\tMOVL beta+60(FP), DX")
+	p("\tANDL $0x7fffffff, DX")
+	for r := 0; r < 4; r++ {
+		a0, a1, a2, a3 := acc(r, 0), acc(r, 1), acc(r, 2), acc(r, 3)
+		// Per 128-bit half: [s0 s1 s2 s3] for the four columns, then the
+		// halves are added.
+		p("\tVHADDPS Y%d, Y%d, Y%d", a1, a0, a0)
+		p("\tVHADDPS Y%d, Y%d, Y%d", a3, a2, a2)
+		p("\tVHADDPS Y%d, Y%d, Y%d", a2, a0, a0)
+		p("\tVEXTRACTF128 $1, Y%d, X%d", a0, a1)
+		p("\tVADDPS X%d, X%d, X%d", a1, a0, a0)
+		p("\tVMULPS X22, X%d, X%d", a0, a0)
+		p("\tTESTL DX, DX")
+		p("\tJZ dotstore%d", r)
+		p("\tVFMADD231PS (R8), X23, X%d", a0)
+		p("dotstore%d:", r)
+		p("\tVMOVUPS X%d, (R8)", a0)
+		if r < 3 {
 			p("\tADDQ R9, R8")
 		}
 	}

@@ -12,11 +12,19 @@ import "unsafe"
 //
 // Each kernel is deterministic: for given inputs the per-element operation
 // sequence is fixed, which is what makes Sgemm independent of scheduling.
+//
+// dot, when set, is a kernel for the A*B^T case (transA false, transB true)
+// that reads both operands in place, with the same merge rule, for a
+// dotTile x dotTile block; see sdotKernelAVX512.
 type kernel struct {
 	name   string
 	mr, nr int
 	fn     func(k int, a, b, c *float32, ldc int, alpha, beta float32)
+	dot    func(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32)
 }
+
+// dotTile is the C block edge of kernel.dot.
+const dotTile = 4
 
 // goKernel is the portable kernel, used when no SIMD kernel applies and
 // under the purego build tag. A 4x4 tile keeps its 16 accumulators within

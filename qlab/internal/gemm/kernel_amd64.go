@@ -17,10 +17,13 @@ func sgemmKernelAVX2(k int, a, b, c *float32, ldc int, alpha, beta float32)
 func simdKernels() []*kernel {
 	var ks []*kernel
 	if cpu.X86.HasAVX512F {
-		ks = append(ks, &kernel{name: "avx512", mr: 8, nr: 32, fn: sgemmKernelAVX512})
+		ks = append(ks, &kernel{name: "avx512", mr: 8, nr: 32, fn: sgemmKernelAVX512, dot: sdotKernelAVX512})
 	}
 	if cpu.X86.HasAVX2 && cpu.X86.HasFMA {
 		ks = append(ks, &kernel{name: "avx2", mr: 4, nr: 24, fn: sgemmKernelAVX2})
 	}
 	return ks
 }
+
+//go:noescape
+func sdotKernelAVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32)
