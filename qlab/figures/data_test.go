@@ -99,3 +99,83 @@ func exampleErrorFigure() *Figure {
 	}
 	return f
 }
+
+func exampleAccuracyFigure() *Figure {
+	var rows []AccuracyBar
+	for a, arch := range []string{"VGG-BN", "DWS-BN"} {
+		for i, init := range []string{"He N", "He U", "Glorot N", "Glorot U", "N(0,0.1)"} {
+			fp := 91 - 0.6*float64(i) - 2*float64(a)
+			rows = append(rows,
+				AccuracyBar{Arch: arch, Init: init, Precision: "FP32", Mean: fp, CI: 0.3 + 0.1*float64(i)},
+				AccuracyBar{Arch: arch, Init: init, Precision: "INT8", Mean: fp - 0.4 - float64(a)*float64(i)*1.1, CI: 0.4 + 0.2*float64(a*i)})
+		}
+	}
+	f, err := AccuracyBars(rows, BarOptions{})
+	if err != nil {
+		panic(err)
+	}
+	return f
+}
+
+func exampleHeatmapFigure() *Figure {
+	inits := []string{"He normal", "He uniform", "Glorot normal", "Glorot uniform", "normal σ=0.1"}
+	layers := []string{"conv1", "conv2", "conv3", "conv4", "conv5", "conv6", "conv7", "fc"}
+	z := make([][]float64, len(inits))
+	marks := make([][]bool, len(inits))
+	for i := range inits {
+		z[i] = make([]float64, len(layers))
+		marks[i] = make([]bool, len(layers))
+		for l := range layers {
+			z[i][l] = 40 - 1.5*float64(l) - 2.5*float64(i) + 3*math.Sin(float64(i*l))
+			marks[i][l] = (i+l)%4 == 0
+		}
+	}
+	f, err := Heatmap(inits, layers, z, HeatmapOptions{Label: "SQNR (dB)", XLabel: "layer", Marks: marks})
+	if err != nil {
+		panic(err)
+	}
+	return f
+}
+
+func exampleTrainingFigure() *Figure {
+	var runs []Run
+	for i, name := range []string{"He normal", "Glorot uniform", "N(0, 0.1)"} {
+		r := Run{Name: name}
+		for e := 0; e < 30; e++ {
+			t := float64(e)
+			r.Epoch = append(r.Epoch, t+1)
+			k := 0.12 + 0.03*float64(i)
+			r.TrainLoss = append(r.TrainLoss, 0.15+2.1*math.Exp(-k*t))
+			r.TestLoss = append(r.TestLoss, 0.35+2*math.Exp(-k*t)+0.004*t)
+			r.TrainAcc = append(r.TrainAcc, 98-80*math.Exp(-k*t))
+			r.TestAcc = append(r.TestAcc, 90-72*math.Exp(-k*t)-0.3*float64(i))
+		}
+		runs = append(runs, r)
+	}
+	f, err := TrainingCurves(runs, LineOptions{})
+	if err != nil {
+		panic(err)
+	}
+	return f
+}
+
+func exampleRangeTrainingFigure() *Figure {
+	layers := []string{"conv1", "conv2", "conv3", "conv4", "conv5", "fc"}
+	var epochs []float64
+	for e := 0; e <= 20; e++ {
+		epochs = append(epochs, float64(e))
+	}
+	ranges := make([][]float64, len(layers))
+	for l := range layers {
+		for _, e := range epochs {
+			ranges[l] = append(ranges[l], (1+0.6*float64(l))*(2-math.Exp(-e/5))+0.1*math.Sin(e+float64(l)))
+		}
+	}
+	f, err := RangeOverTraining(layers, epochs, ranges, LineOptions{YLabel: "activation range"})
+	if err != nil {
+		panic(err)
+	}
+	return f
+}
+
+func nan() float64 { return math.NaN() }

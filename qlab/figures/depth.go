@@ -12,17 +12,23 @@ import (
 )
 
 // layerAxis makes p's x axis nominal over the layer names (x = 0..n-1),
-// rotating the labels when there are many or they are long.
-func layerAxis(p *plot.Plot, layers []string, xlabel string) {
+// rotating the labels when they would not fit side by side in a panel
+// about widthIn inches wide (0 means the column width).
+func layerAxis(p *plot.Plot, layers []string, xlabel string, widthIn ...float64) {
 	ticks := make([]plot.Tick, len(layers))
-	long := 0
+	var need vg.Length
 	for i, l := range layers {
 		ticks[i] = plot.Tick{Value: float64(i), Label: l}
-		long = max(long, len(l))
+		need += p.X.Tick.Label.Width(l) + vg.Points(4)
+	}
+	avail := vg.Length(ColumnWidth) * vg.Inch
+	if len(widthIn) > 0 && widthIn[0] > 0 {
+		avail = vg.Length(widthIn[0]) * vg.Inch
 	}
 	p.X.Tick.Marker = plot.ConstantTicks(ticks)
 	p.X.Min, p.X.Max = -0.6, float64(len(layers))-0.4
-	if len(layers)*max(long, 3) > 40 {
+	// The data area is what is left after the y axis (~0.45 in).
+	if need > avail-vg.Length(0.45)*vg.Inch {
 		p.X.Tick.Label.Rotation = math.Pi / 4
 		p.X.Tick.Label.XAlign = draw.XRight
 		p.X.Tick.Label.YAlign = draw.YCenter

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"image/color"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,7 +13,6 @@ import (
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/font"
 	"gonum.org/v1/plot/palette"
-	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/text"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
@@ -200,7 +200,7 @@ func (f *Figure) Draw(c draw.Canvas) {
 		area.Max.Y -= f.legendHeight(c.Max.X - c.Min.X)
 	}
 	if f.ColorBar != nil {
-		const stripW = 0.62 // inches
+		const stripW = 0.7 // inches
 		strip := area
 		strip.Min.X = area.Max.X - vg.Length(stripW)*vg.Inch
 		area.Max.X = strip.Min.X
@@ -216,7 +216,7 @@ func (f *Figure) Draw(c draw.Canvas) {
 }
 
 func (f *Figure) drawColorBar(c draw.Canvas) {
-	cb := &plotter.ColorBar{ColorMap: f.ColorBar.Map, Vertical: true}
+	cb := &vectorBar{cm: f.ColorBar.Map}
 	p := plot.New()
 	Style(p)
 	p.Add(cb)
@@ -237,7 +237,8 @@ func (f *Figure) Render(format Format, dpi int) ([]byte, error) {
 	w, h := f.size()
 	var b bytes.Buffer
 	var wt io.WriterTo
-	switch Format(strings.ToLower(string(format))) {
+	format = Format(strings.ToLower(string(format)))
+	switch format {
 	case FormatPNG:
 		if dpi <= 0 {
 			dpi = InlineDPI
@@ -264,7 +265,16 @@ func (f *Figure) Render(format Format, dpi int) ([]byte, error) {
 	if _, err := wt.WriteTo(&b); err != nil {
 		return nil, fmt.Errorf("figures: render %s: %w", format, err)
 	}
-	return b.Bytes(), nil
+	out := b.Bytes()
+	// gonum/plot v0.17's vgeps writes "%%!PS-Adobe-3.0 EPSF-3.0"; an EPS
+	// file must start with "%!PS" or tools (LaTeX's epstopdf, file(1))
+	// reject it.
+	if format == FormatEPS && bytes.HasPrefix(out, []byte("%%!PS")) {
+		out = out[1:]
+		// Its %%Creator comment also lacks the DSC colon.
+		out = bytes.Replace(out, []byte("\n%%Creator gonum"), []byte("\n%%Creator: gonum"), 1)
+	}
+	return out, nil
 }
 
 // PNG renders the figure as PNG at f.DPI (InlineDPI by default), so a
@@ -338,4 +348,30 @@ func writeAtomic(path string, b []byte) error {
 		os.Remove(tmp.Name())
 	}
 	return werr
+}
+
+// vectorBar draws a vertical colour scale as filled rectangles rather than
+// an image (gonum's ColorBar draws an image, which EPS cannot hold).
+type vectorBar struct{ cm palette.ColorMap }
+
+func (b *vectorBar) Plot(c draw.Canvas, p *plot.Plot) {
+	const steps = 96
+	tx, ty := p.Transforms(&c)
+	lo, hi := b.cm.Min(), b.cm.Max()
+	for i := range steps {
+		v0 := lo + (hi-lo)*float64(i)/steps
+		col, err := b.cm.At(math.Min(v0+(hi-lo)/(2*steps), hi))
+		if err != nil {
+			continue
+		}
+		// Each strip runs to the top and the next one paints over it, so
+		// anti-aliasing leaves no light seams between strips.
+		r := vg.Rectangle{Min: vg.Point{X: tx(0), Y: ty(v0)}, Max: vg.Point{X: tx(1), Y: ty(hi)}}
+		c.SetColor(col)
+		c.Fill(r.Path())
+	}
+}
+
+func (b *vectorBar) DataRange() (xmin, xmax, ymin, ymax float64) {
+	return 0, 1, b.cm.Min(), b.cm.Max()
 }

@@ -2,6 +2,7 @@ package figures
 
 import (
 	"image/color"
+	"math"
 	"strconv"
 
 	"gonum.org/v1/plot"
@@ -121,19 +122,31 @@ func withAlpha(c color.Color, a float64) color.Color {
 	return color.NRGBA{uint8(r >> 8), uint8(g >> 8), uint8(b >> 8), uint8(a * 255)}
 }
 
-// cleanTicks is the house tick marker: gonum's default major ticks only
-// (minor ticks clutter small panels), labels in shortest form ("2.5", not
-// "2.50").
+// cleanTicks is the house tick marker: 3–6 major ticks at "nice" steps
+// (1, 2, 2.5 or 5 × 10^k), no minor ticks (they clutter small panels), and
+// labels in shortest form ("2.5", not "2.50").
 type cleanTicks struct{}
 
 func (cleanTicks) Ticks(lo, hi float64) []plot.Tick {
-	var out []plot.Tick
-	for _, t := range (plot.DefaultTicks{}).Ticks(lo, hi) {
-		if t.IsMinor() {
-			continue
+	if !(hi > lo) || math.IsInf(lo, 0) || math.IsInf(hi, 0) {
+		return (plot.DefaultTicks{}).Ticks(lo, hi)
+	}
+	raw := (hi - lo) / 4
+	mag := math.Pow(10, math.Floor(math.Log10(raw)))
+	step := 10 * mag
+	for _, m := range []float64{1, 2, 2.5, 5, 10} {
+		if m*mag >= raw {
+			step = m * mag
+			break
 		}
-		t.Label = strconv.FormatFloat(t.Value, 'g', 4, 64)
-		out = append(out, t)
+	}
+	var out []plot.Tick
+	for k := math.Ceil(lo/step - 1e-9); k*step <= hi+step*1e-9; k++ {
+		v := k * step
+		if math.Abs(v) < step*1e-9 {
+			v = 0
+		}
+		out = append(out, plot.Tick{Value: v, Label: strconv.FormatFloat(v, 'g', 6, 64)})
 	}
 	return out
 }
