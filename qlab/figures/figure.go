@@ -116,7 +116,7 @@ func (f *Figure) size() (w, h vg.Length) {
 
 var (
 	legendText = text.Style{Color: color.Black, Font: font.From(sans, vg.Points(TickSize)), XAlign: draw.XLeft, YAlign: draw.YCenter, Handler: plot.DefaultTextHandler}
-	titleText  = text.Style{Color: color.Black, Font: font.From(sansBold, vg.Points(TitleSize)), XAlign: draw.XCenter, YAlign: draw.YTop, Handler: plot.DefaultTextHandler}
+	titleText  = text.Style{Color: color.Black, Font: font.From(sans, vg.Points(TitleSize)), XAlign: draw.XCenter, YAlign: draw.YTop, Handler: plot.DefaultTextHandler}
 )
 
 const (

@@ -46,9 +46,17 @@ var goldenFigures = []struct {
 func TestGoldenImages(t *testing.T) {
 	for _, g := range goldenFigures {
 		t.Run(g.name, func(t *testing.T) {
-			got, err := g.fig().Render(FormatPNG, goldenDPI)
+			fig := g.fig()
+			got, err := fig.Render(FormatPNG, goldenDPI)
 			if err != nil {
 				t.Fatal(err)
+			}
+			// Every backend must draw every figure kind (fonts, images and
+			// dashes are backend-specific).
+			for _, fm := range []Format{FormatSVG, FormatPDF, FormatEPS} {
+				if b, err := fig.Render(fm, 0); err != nil || len(b) == 0 {
+					t.Errorf("render %s: %d bytes, %v", fm, len(b), err)
+				}
 			}
 			path := filepath.Join("testdata", g.name+"_golden.png")
 			if *regen {
@@ -214,6 +222,12 @@ func TestInlineDisplay(t *testing.T) {
 	}
 	if s := f.SVG(); !bytes.Contains(s, []byte("<svg")) {
 		t.Errorf("SVG(): no <svg> element")
+	}
+	f.Title = "Training, 3 initializers"
+	for _, fm := range AllFormats {
+		if b, err := f.Render(fm, 0); err != nil || len(b) == 0 {
+			t.Errorf("titled figure, %s: %d bytes, %v", fm, len(b), err)
+		}
 	}
 }
 

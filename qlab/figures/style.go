@@ -53,7 +53,6 @@ func Dashes(i int) []vg.Length {
 
 var (
 	sans     = font.Font{Typeface: "Liberation", Variant: "Sans"}
-	sansBold = font.Font{Typeface: "Liberation", Variant: "Sans", Weight: 700}
 	gridGray = color.Gray{0xE0}
 	axisGray = color.Gray{0x40}
 )
@@ -68,7 +67,10 @@ func sansFace(size float64) font.Font {
 // LabelSize and TickSize, thin dark-grey axes with short ticks, tight
 // padding, and a legend with small entries. It adds no grid (see Grid).
 func Style(p *plot.Plot) {
-	p.Title.TextStyle.Font = font.From(sansBold, vg.Points(TitleSize))
+	// Titles are regular weight: gonum's PDF backend cannot embed
+	// Liberation Sans Bold ("undefined font"), and a figure must look the
+	// same in every format.
+	p.Title.TextStyle.Font = font.From(sans, vg.Points(TitleSize))
 	p.Title.Padding = vg.Points(3)
 	for _, a := range []*plot.Axis{&p.X, &p.Y} {
 		a.Label.TextStyle.Font = font.From(sans, vg.Points(LabelSize))
