@@ -35,6 +35,7 @@ func main() {
 		emit(&out, s)
 	}
 	emitDot(&out)
+	emitVNNI(&out)
 	if err := os.WriteFile("kernels_amd64.s", out.Bytes(), 0o644); err != nil {
 		log.Fatal(err)
 	}
@@ -221,6 +222,69 @@ func emitDot(w *bytes.Buffer) {
 		p("dotstore%d:", r)
 		p("\tVMOVUPS X%d, (R8)", a0)
 		if r < 3 {
+			p("\tADDQ R9, R8")
+		}
+	}
+	p("\tVZEROUPPER")
+	p("\tRET")
+}
+
+// emitVNNI writes gemmU8S8KernelVNNI, an 8x32 int32 tile: per group of 4
+// k, VPDPBUSD multiplies 4 unsigned bytes of A (broadcast) by 4 signed
+// bytes of each B column and adds the 4 products to the column's int32
+// lane, exactly (no int16 intermediate, no saturation).
+func emitVNNI(w *bytes.Buffer) {
+	p := func(f string, a ...any) { fmt.Fprintf(w, f+"\n", a...) }
+	const mr = 8
+	p("\n// func gemmU8S8KernelVNNI(kq int, a *uint8, b *int8, c *int32, ldc int, add int)")
+	p("// a: packed 8-row panel, kq groups of 8 rows x 4 bytes; b: packed")
+	p("// 32-column panel, kq groups of 32 columns x 4 bytes. C = acc, or")
+	p("// C += acc when add != 0.")
+	p("TEXT ·gemmU8S8KernelVNNI(SB), NOSPLIT, $0-48")
+	p("\tMOVQ kq+0(FP), CX")
+	p("\tMOVQ a+8(FP), AX")
+	p("\tMOVQ b+16(FP), BX")
+	p("\tMOVQ c+24(FP), R8")
+	p("\tMOVQ ldc+32(FP), R9")
+	p("\tSHLQ $2, R9")
+	for i := 0; i < 2*mr; i++ {
+		p("\tVPXORD Z%d, Z%d, Z%d", i, i, i)
+	}
+	p("\tTESTQ CX, CX")
+	p("\tJZ vnnidone")
+	p("vnniloop:")
+	p("\tVMOVDQU32 (BX), Z16")
+	p("\tVMOVDQU32 64(BX), Z17")
+	for r := 0; r < mr; r++ {
+		p("\tVPBROADCASTD %d(AX), Z18", 4*r)
+		p("\tVPDPBUSD Z16, Z18, Z%d", 2*r)
+		p("\tVPDPBUSD Z17, Z18, Z%d", 2*r+1)
+	}
+	p("\tADDQ $%d, AX", 4*mr)
+	p("\tADDQ $128, BX")
+	p("\tDECQ CX")
+	p("\tJNZ vnniloop")
+	p("vnnidone:")
+	p("\tMOVQ add+40(FP), DX")
+	p("\tTESTQ DX, DX")
+	p("\tJZ vnnistore")
+	for r := 0; r < mr; r++ {
+		for v := 0; v < 2; v++ {
+			p("\tVPADDD %d(R8), Z%d, Z%d", 64*v, 2*r+v, 2*r+v)
+			p("\tVMOVDQU32 Z%d, %d(R8)", 2*r+v, 64*v)
+		}
+		if r < mr-1 {
+			p("\tADDQ R9, R8")
+		}
+	}
+	p("\tVZEROUPPER")
+	p("\tRET")
+	p("vnnistore:")
+	for r := 0; r < mr; r++ {
+		for v := 0; v < 2; v++ {
+			p("\tVMOVDQU32 Z%d, %d(R8)", 2*r+v, 64*v)
+		}
+		if r < mr-1 {
 			p("\tADDQ R9, R8")
 		}
 	}

@@ -1,0 +1,318 @@
+package gemm
+
+import (
+	"fmt"
+	"runtime"
+	"sync"
+	"sync/atomic"
+)
+
+// An int8Kernel multiplies a packed mr x 4*kq panel of unsigned bytes by a
+// packed 4*kq x nr panel of signed bytes into an mr x nr int32 block of C
+// (row stride ldc): C = acc, or C += acc when add != 0. Packed layouts: A
+// panel byte (q*mr + r)*4 + t is A[r][4q+t]; B panel byte (q*nr + c)*4 + t
+// is B[4q+t][c]; k is zero-padded to a multiple of 4.
+type int8Kernel struct {
+	name   string
+	mr, nr int
+	fn     func(kq int, a *uint8, b *int8, c *int32, ldc int, add int)
+}
+
+// int8Kernels lists the int8 kernels this CPU can run; activeInt8 is the
+// one GemmU8S8 uses, nil for the portable Go loop.
+var (
+	int8Kernels = simdInt8Kernels()
+	activeInt8  = firstOrNil(int8Kernels)
+)
+
+func firstOrNil(ks []*int8Kernel) *int8Kernel {
+	if len(ks) == 0 {
+		return nil
+	}
+	return ks[0]
+}
+
+// kcInt8 is the K block (bytes of each row of A) of the int8 path: a task's
+// packed B block is then at most kcInt8 x maxTaskCols = 512 KiB.
+const kcInt8 = 1024
+
+// GemmU8S8 computes the int32 product C = A*B of row-major matrices:
+// A is m x k of uint8 (the activations, row stride lda), B is k x n of int8
+// (the weights, row stride ldb), C is m x n of int32 (row stride ldc). C is
+// overwritten, not read. Every product and sum is exact: |sum| <=
+// 255*128*k < 2^31 for k <= 65793; beyond that the result wraps modulo
+// 2^32 exactly as Go int32 arithmetic would, whatever the summation order.
+//
+// Layout for a convolution: rows of A are output pixels and columns the
+// im2col patch (in*kh*kw), so A is the uint8 im2col matrix and B the
+// weights as [in*kh*kw, out]; C is then [pixels, out].
+//
+// Zero points are the caller's: with real activations sa*(qa - za) and
+// weights sb*(qb - zb),
+//
+//	sum_p (qa[i][p]-za)*(qb[p][j]-zb)
+//	    = C[i][j] - zb*RowSumsU8(A)[i] - za*ColSumsS8(B)[j] + k*za*zb
+//
+// and for symmetric weights (zb = 0) only the za term remains; ColSumsS8
+// of constant weights can be computed once.
+//
+// Large products run on up to GOMAXPROCS goroutines; integer sums do not
+// depend on order, so results are identical for any GOMAXPROCS. GemmU8S8
+// uses AVX-512 VNNI (VPDPBUSD, which unlike VPMADDUBSW never saturates)
+// where available and a portable Go loop otherwise. It panics on negative
+// dimensions, too-small strides or too-short slices, as Sgemm does.
+func GemmU8S8(m, n, k int, a []uint8, lda int, b []int8, ldb int, c []int32, ldc int) {
+	gemmU8S8(activeInt8, true, m, n, k, a, lda, b, ldb, c, ldc)
+}
+
+// RowSumsU8 sets sums[i] to the sum of row i of the m x k matrix A (row
+// stride lda), for the zero-point correction described at GemmU8S8.
+func RowSumsU8(m, k int, a []uint8, lda int, sums []int32) {
+	checkLen("a", len(a), m, k, lda)
+	checkLen("sums", len(sums), 1, m, m)
+	for i := 0; i < m; i++ {
+		var s int32
+		for _, v := range a[i*lda : i*lda+k] {
+			s += int32(v)
+		}
+		sums[i] = s
+	}
+}
+
+// ColSumsS8 sets sums[j] to the sum of column j of the k x n matrix B (row
+// stride ldb), for the zero-point correction described at GemmU8S8.
+func ColSumsS8(k, n int, b []int8, ldb int, sums []int32) {
+	checkLen("b", len(b), k, n, ldb)
+	checkLen("sums", len(sums), 1, n, n)
+	sums = sums[:n]
+	clear(sums)
+	for p := 0; p < k; p++ {
+		for j, v := range b[p*ldb : p*ldb+n] {
+			sums[j] += int32(v)
+		}
+	}
+}
+
+func checkLen(name string, n, rows, cols, ld int) {
+	if rows < 0 || cols < 0 {
+		panic(fmt.Sprintf("gemm: negative dimension %dx%d for %s", rows, cols, name))
+	}
+	if ld < max(1, cols) {
+		panic(fmt.Sprintf("gemm: ld%s=%d smaller than its %d columns", name, ld, cols))
+	}
+	if rows > 0 && cols > 0 && n < (rows-1)*ld+cols {
+		panic(fmt.Sprintf("gemm: len(%s)=%d too short for %dx%d with stride %d", name, n, rows, cols, ld))
+	}
+}
+
+// int8Job is one GemmU8S8 call; tasks are (row block, column block) pairs.
+type int8Job struct {
+	kern             *int8Kernel
+	m, n, k          int
+	a                []uint8
+	lda              int
+	b                []int8
+	ldb              int
+	c                []int32
+	ldc              int
+	rowCuts, colCuts []int
+	tasks            int64
+	next             atomic.Int64
+	wg               sync.WaitGroup
+}
+
+var int8Jobs = sync.Pool{New: func() any { return new(int8Job) }}
+
+type int8Scratch struct {
+	a    []uint8
+	b    []int8
+	tile []int32
+}
+
+var int8Scratches = sync.Pool{New: func() any { return new(int8Scratch) }}
+
+func gemmU8S8(kern *int8Kernel, parallel bool, m, n, k int, a []uint8, lda int, b []int8, ldb int, c []int32, ldc int) {
+	if k < 0 {
+		panic(fmt.Sprintf("gemm: negative dimension k=%d", k))
+	}
+	checkLen("a", len(a), m, k, lda)
+	checkLen("b", len(b), k, n, ldb)
+	checkLen("c", len(c), m, n, ldc)
+	if m == 0 || n == 0 {
+		return
+	}
+	if k == 0 {
+		for i := 0; i < m; i++ {
+			clear(c[i*ldc : i*ldc+n])
+		}
+		return
+	}
+	if kern == nil {
+		gemmU8S8Go(m, n, k, a, lda, b, ldb, c, ldc)
+		return
+	}
+	j := int8Jobs.Get().(*int8Job)
+	*j = int8Job{kern: kern, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc,
+		rowCuts: j.rowCuts, colCuts: j.colCuts}
+	mt := (m + kern.mr - 1) / kern.mr
+	nt := (n + kern.nr - 1) / kern.nr
+	rp := (m + maxTaskRows - 1) / maxTaskRows
+	cp := (n + maxTaskCols - 1) / maxTaskCols
+	big := 2*float64(m)*float64(n)*float64(k) >= parallelFlops
+	if big {
+		for rp*cp < minTasks && (rp < mt || cp < nt) {
+			if cp < nt && (rp >= mt || n/cp >= m/rp) {
+				cp++
+			} else {
+				rp++
+			}
+		}
+	}
+	j.rowCuts = cuts(j.rowCuts, m, kern.mr, min(rp, mt))
+	j.colCuts = cuts(j.colCuts, n, kern.nr, min(cp, nt))
+	j.tasks = int64((len(j.rowCuts) - 1) * (len(j.colCuts) - 1))
+	workers := 1
+	if parallel && big {
+		workers = min(runtime.GOMAXPROCS(0), int(j.tasks))
+	}
+	share(j, &j.wg, workers-1)
+	j.a, j.b, j.c = nil, nil, nil
+	int8Jobs.Put(j)
+}
+
+// gemmU8S8Go is the portable path: exact int32 sums in a cache-friendly
+// i-p-j order.
+func gemmU8S8Go(m, n, k int, a []uint8, lda int, b []int8, ldb int, c []int32, ldc int) {
+	for i := 0; i < m; i++ {
+		ci := c[i*ldc : i*ldc+n]
+		clear(ci)
+		for p, av := range a[i*lda : i*lda+k] {
+			if av == 0 {
+				continue
+			}
+			x := int32(av)
+			bp := b[p*ldb : p*ldb+n]
+			for j, bv := range bp {
+				ci[j] += x * int32(bv)
+			}
+		}
+	}
+}
+
+func (j *int8Job) done() { j.wg.Done() }
+
+func (j *int8Job) work() {
+	s := int8Scratches.Get().(*int8Scratch)
+	for {
+		t := j.next.Add(1) - 1
+		if t >= j.tasks {
+			break
+		}
+		cb := int64(len(j.colCuts) - 1)
+		ri, ci := int(t/cb), int(t%cb)
+		j.task(s, j.rowCuts[ri], j.rowCuts[ri+1], j.colCuts[ci], j.colCuts[ci+1])
+	}
+	int8Scratches.Put(s)
+}
+
+func (j *int8Job) task(s *int8Scratch, r0, r1, c0, c1 int) {
+	mr, nr, fn := j.kern.mr, j.kern.nr, j.kern.fn
+	mt := (r1 - r0 + mr - 1) / mr
+	nt := (c1 - c0 + nr - 1) / nr
+	kmax := (min(kcInt8, j.k) + 3) &^ 3
+	if cap(s.a) < mt*mr*kmax {
+		s.a = make([]uint8, mt*mr*kmax)
+	}
+	if cap(s.b) < nt*nr*kmax {
+		s.b = make([]int8, nt*nr*kmax)
+	}
+	if cap(s.tile) < mr*nr {
+		s.tile = make([]int32, mr*nr)
+	}
+	c, ldc, tile := j.c, j.ldc, s.tile[:mr*nr]
+	for p0 := 0; p0 < j.k; p0 += kcInt8 {
+		kb := min(kcInt8, j.k-p0)
+		kq := (kb + 3) / 4
+		packU8(s.a, j.a, j.lda, r0, r1, p0, kb, mr)
+		packS8(s.b, j.b, j.ldb, c0, c1, p0, kb, nr)
+		add := 0
+		if p0 > 0 {
+			add = 1
+		}
+		for it := 0; it < mt; it++ {
+			i := r0 + it*mr
+			h := min(mr, r1-i)
+			ap := &s.a[it*mr*kq*4]
+			for jt := 0; jt < nt; jt++ {
+				jj := c0 + jt*nr
+				w := min(nr, c1-jj)
+				bp := &s.b[jt*nr*kq*4]
+				if h == mr && w == nr {
+					fn(kq, ap, bp, &c[i*ldc+jj], ldc, add)
+					continue
+				}
+				if add != 0 {
+					for r := 0; r < h; r++ {
+						copy(tile[r*nr:r*nr+w], c[(i+r)*ldc+jj:])
+					}
+				}
+				fn(kq, ap, bp, &tile[0], nr, add)
+				for r := 0; r < h; r++ {
+					copy(c[(i+r)*ldc+jj:(i+r)*ldc+jj+w], tile[r*nr:])
+				}
+			}
+		}
+	}
+}
+
+// packU8 copies rows [r0,r1) and columns [p0,p0+kb) of A into mr-row
+// panels in the int8Kernel layout, zero-padding rows past r1 and k to a
+// multiple of 4.
+func packU8(dst, a []uint8, lda, r0, r1, p0, kb, mr int) {
+	kq := (kb + 3) / 4
+	for i0 := r0; i0 < r1; i0 += mr {
+		panel := dst[:mr*kq*4]
+		dst = dst[mr*kq*4:]
+		h := min(mr, r1-i0)
+		for r := 0; r < mr; r++ {
+			if r >= h {
+				for q := 0; q < kq; q++ {
+					clear(panel[(q*mr+r)*4 : (q*mr+r)*4+4])
+				}
+				continue
+			}
+			src := a[(i0+r)*lda+p0:][:kb]
+			q := 0
+			for ; 4*q+4 <= kb; q++ {
+				copy(panel[(q*mr+r)*4:(q*mr+r)*4+4], src[4*q:4*q+4])
+			}
+			if q < kq {
+				d := panel[(q*mr+r)*4 : (q*mr+r)*4+4]
+				clear(d)
+				copy(d, src[4*q:])
+			}
+		}
+	}
+}
+
+// packS8 copies rows [p0,p0+kb) and columns [c0,c1) of B into nr-column
+// panels in the int8Kernel layout, zero-padding columns past c1 and k to a
+// multiple of 4.
+func packS8(dst, b []int8, ldb, c0, c1, p0, kb, nr int) {
+	kq := (kb + 3) / 4
+	for j0 := c0; j0 < c1; j0 += nr {
+		panel := dst[:nr*kq*4]
+		dst = dst[nr*kq*4:]
+		w := min(nr, c1-j0)
+		if w < nr || kb%4 != 0 {
+			clear(panel)
+		}
+		for p := 0; p < kb; p++ {
+			q, t := p/4, p%4
+			d := panel[q*nr*4+t:]
+			for c, v := range b[(p0+p)*ldb+j0:][:w] {
+				d[4*c] = v
+			}
+		}
+	}
+}
