@@ -2,6 +2,7 @@ package nn
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/qlab-dev/qlab/qlab/tensor"
 )
@@ -95,12 +96,30 @@ func (e *elementwise) backwardChunk(_, i int) {
 	lo, hi := i*elemChunk, min((i+1)*elemChunk, len(e.x.Data))
 	xs, ds, dx := e.x.Data[lo:hi], e.dy.Data[lo:hi], e.dx.Data[lo:hi]
 	ds, dx = ds[:len(xs)], dx[:len(xs)]
-	top := e.hi
-	for j, v := range xs {
-		if v > 0 && v < top {
-			dx[j] = ds[j]
-		} else {
-			dx[j] = 0
+	passMask(dx, ds, xs, e.passLimit())
+}
+
+// passLimit is the bit-pattern bound for passMask: a float32 v lets the
+// gradient through when bits(v)-1 < limit (unsigned), which holds exactly
+// for 0 < v < hi (and v = +Inf for ReLU); it excludes 0, -0, negatives and
+// NaNs.
+func (e *elementwise) passLimit() uint32 {
+	if e.hi >= maxFloat32 {
+		return 0x7f800000 // bits(+Inf)+1-1: +Inf passes, NaNs do not
+	}
+	return math.Float32bits(e.hi) - 1
+}
+
+// passMask sets dx[j] = dy[j] where x[j] is inside the activation's linear
+// range and 0 elsewhere, without data-dependent branches (ReLU masks are
+// random, so a branch would mispredict half the time).
+func passMask(dx, dy, x []float32, limit uint32) {
+	dy, x = dy[:len(dx)], x[:len(dx)]
+	for j, v := range x {
+		m := uint32(0)
+		if math.Float32bits(v)-1 < limit {
+			m = ^uint32(0)
 		}
+		dx[j] = math.Float32frombits(math.Float32bits(dy[j]) & m)
 	}
 }

@@ -36,7 +36,9 @@ type BatchNorm2D struct {
 	mean, invStd     []float32 // per channel, of the last forward
 	fwdTask, bwdTask taskFunc
 	hw               int
-	updateStats      bool
+	updateStats      bool         // the last forward used batch statistics
+	act, bact        *elementwise // fused activation (forward, backward)
+	limit            uint32       // bact's passLimit
 }
 
 // NewBatchNorm2D returns a batch-norm layer named name; parameters
@@ -110,6 +112,14 @@ func (l *BatchNorm2D) flops(in []int) int64 { return 2 * int64(tensor.Size(in)) 
 // Forward normalizes x, shape (N, C, H, W), into a layer-owned buffer.
 // In training N*H*W must exceed 1 (the variance of one value is undefined).
 func (l *BatchNorm2D) Forward(x *tensor.Tensor) (*tensor.Tensor, error) {
+	return l.forward(x, nil)
+}
+
+// forward is Forward; with act non-nil it also applies that activation
+// in the same pass, leaving act in the state its own Forward on l's output
+// would (containers use this when no observer could intervene between
+// the two).
+func (l *BatchNorm2D) forward(x *tensor.Tensor, act *elementwise) (*tensor.Tensor, error) {
 	if len(x.Shape) != 4 {
 		return nil, l.shapeErr("BatchNorm2D", x.Shape, fmt.Sprintf("(N, %d, H, W)", l.cfg.Channels))
 	}
@@ -122,9 +132,17 @@ func (l *BatchNorm2D) Forward(x *tensor.Tensor) (*tensor.Tensor, error) {
 		return nil, fmt.Errorf("%w: BatchNorm2D %q: training needs more than one value per channel, got input %v", ErrShape, l.name, x.Shape)
 	}
 	l.x = x
+	l.act = act
 	l.updateStats = l.training
 	resize(&l.y, x.Shape...)
+	if act != nil {
+		act.x = &l.y
+		resize(&act.y, x.Shape...)
+	}
 	parallel(l.cfg.Channels, l.fwdTask)
+	if act != nil {
+		return &act.y, nil
+	}
 	return &l.y, nil
 }
 
@@ -132,16 +150,19 @@ func (l *BatchNorm2D) forwardChannel(_, c int) {
 	nb, ch, hw := l.x.Shape[0], l.cfg.Channels, l.hw
 	var mean, invStd float32
 	if l.training {
-		var s float64
+		// One pass of shifted sums (shift = the channel's first value, so
+		// a large mean does not cancel the variance away), in float64.
+		shift := l.x.Data[c*hw]
+		var s, ss float64
 		for n := 0; n < nb; n++ {
-			s += sum32(l.x.Data[(n*ch+c)*hw : (n*ch+c+1)*hw])
+			a, b := shiftedSums(l.x.Data[(n*ch+c)*hw:(n*ch+c+1)*hw], shift)
+			s += a
+			ss += b
 		}
 		cnt := float64(nb * hw)
-		m := s / cnt
-		var v float64
-		for n := 0; n < nb; n++ {
-			v += sqDev32(l.x.Data[(n*ch+c)*hw:(n*ch+c+1)*hw], float32(m))
-		}
+		d := s / cnt
+		m := float64(shift) + d
+		v := max(ss-s*d, 0) // Σ(x-m)² = Σ(x-shift)² - S²/cnt
 		biased := v / cnt
 		mean, invStd = float32(m), float32(1/math.Sqrt(biased+float64(l.eps)))
 		mo := float64(l.momentum)
@@ -159,8 +180,19 @@ func (l *BatchNorm2D) forwardChannel(_, c int) {
 		xs := l.x.Data[(n*ch+c)*hw : (n*ch+c+1)*hw]
 		ys := l.y.Data[(n*ch+c)*hw : (n*ch+c+1)*hw]
 		ys = ys[:len(xs)]
+		if l.act == nil {
+			for i, v := range xs {
+				ys[i] = v*scale + shift
+			}
+			continue
+		}
+		zs := l.act.y.Data[(n*ch+c)*hw : (n*ch+c+1)*hw]
+		zs = zs[:len(xs)]
+		hi := l.act.hi
 		for i, v := range xs {
-			ys[i] = v*scale + shift
+			y := v*scale + shift
+			ys[i] = y
+			zs[i] = max(min(y, hi), 0)
 		}
 	}
 }
@@ -169,6 +201,13 @@ func (l *BatchNorm2D) forwardChannel(_, c int) {
 // After a training-mode Forward it differentiates through the batch
 // statistics; after an inference-mode Forward the statistics are constants.
 func (l *BatchNorm2D) Backward(dy *tensor.Tensor) (*tensor.Tensor, error) {
+	return l.backward(dy, nil)
+}
+
+// backward is Backward; with act non-nil, dy is the gradient at act's
+// output and act's mask is applied on the fly (act's own Backward is then
+// skipped; its dx buffer is not written).
+func (l *BatchNorm2D) backward(dy *tensor.Tensor, act *elementwise) (*tensor.Tensor, error) {
 	if l.x == nil {
 		return nil, fmt.Errorf("nn: BatchNorm2D %q: Backward before Forward", l.name)
 	}
@@ -176,6 +215,10 @@ func (l *BatchNorm2D) Backward(dy *tensor.Tensor) (*tensor.Tensor, error) {
 		return nil, fmt.Errorf("%w: BatchNorm2D %q: gradient shape %v, want %v", ErrShape, l.name, dy.Shape, l.x.Shape)
 	}
 	l.dy = dy
+	l.bact = act
+	if act != nil {
+		l.limit = act.passLimit()
+	}
 	resize(&l.dx, l.x.Shape...)
 	parallel(l.cfg.Channels, l.bwdTask)
 	return &l.dx, nil
@@ -184,43 +227,60 @@ func (l *BatchNorm2D) Backward(dy *tensor.Tensor) (*tensor.Tensor, error) {
 func (l *BatchNorm2D) backwardChannel(_, c int) {
 	nb, ch, hw := l.x.Shape[0], l.cfg.Channels, l.hw
 	mean, invStd := l.mean[c], l.invStd[c]
-	// sdy = Σ dy, sdyx = Σ dy*xhat, in float64 for a stable, order-fixed sum.
+	// sdy = Σ g, sdyx = Σ g*xhat (g = dy, masked by the activation when
+	// fused), in float64 for a stable, order-fixed sum.
 	var sdy, sdyx float64
 	for n := 0; n < nb; n++ {
-		xs := l.x.Data[(n*ch+c)*hw : (n*ch+c+1)*hw]
-		ds := l.dy.Data[(n*ch+c)*hw : (n*ch+c+1)*hw]
-		a, b := dotDev32(ds, xs, mean)
+		off := (n*ch + c) * hw
+		xs := l.x.Data[off : off+hw]
+		ds := l.dy.Data[off : off+hw]
+		var a, b float64
+		if l.bact != nil {
+			a, b = maskedDotDev32(ds, xs, l.bact.x.Data[off:off+hw], mean, l.limit)
+		} else {
+			a, b = dotDev32(ds, xs, mean)
+		}
 		sdy += a
 		sdyx += b * float64(invStd)
 	}
 	l.gamma.Grad.Data[c] += float32(sdyx)
 	l.beta.Grad.Data[c] += float32(sdy)
 	g := l.gamma.Value.Data[c]
-	if !l.updateStats {
-		k := g * invStd
-		for n := 0; n < nb; n++ {
-			ds := l.dy.Data[(n*ch+c)*hw : (n*ch+c+1)*hw]
-			dx := l.dx.Data[(n*ch+c)*hw : (n*ch+c+1)*hw]
-			dx = dx[:len(ds)]
-			for i, d := range ds {
-				dx[i] = d * k
-			}
-		}
-		return
-	}
-	// dx = g*invStd*(dy - mean(dy) - xhat*mean(dy*xhat)).
-	cnt := float64(nb * hw)
-	mdy := float32(sdy / cnt)
-	mdyx := float32(sdyx / cnt)
 	k := g * invStd
+	var mdy, mdyx float32
+	if l.updateStats {
+		// dx = g*invStd*(dy - mean(dy) - xhat*mean(dy*xhat)).
+		cnt := float64(nb * hw)
+		mdy = float32(sdy / cnt)
+		mdyx = float32(sdyx / cnt)
+	}
+	// In inference the statistics are constants: dx = g*invStd*dy, the
+	// same formula with both means zero.
+	a := -k * mdyx * invStd
+	b := -k*mdy + k*mdyx*invStd*mean
+	// dx = k*dy + a*x + b, expanded so the loop has no dependent chain.
 	for n := 0; n < nb; n++ {
-		xs := l.x.Data[(n*ch+c)*hw : (n*ch+c+1)*hw]
-		ds := l.dy.Data[(n*ch+c)*hw : (n*ch+c+1)*hw]
-		dx := l.dx.Data[(n*ch+c)*hw : (n*ch+c+1)*hw]
+		off := (n*ch + c) * hw
+		xs := l.x.Data[off : off+hw]
+		ds := l.dy.Data[off : off+hw]
+		dx := l.dx.Data[off : off+hw]
 		ds, dx = ds[:len(xs)], dx[:len(xs)]
+		if l.bact != nil {
+			ms := l.bact.x.Data[off : off+hw]
+			ms = ms[:len(xs)]
+			lim := l.limit
+			for i, v := range xs {
+				m := uint32(0)
+				if math.Float32bits(ms[i])-1 < lim {
+					m = ^uint32(0)
+				}
+				d := math.Float32frombits(math.Float32bits(ds[i]) & m)
+				dx[i] = k*d + a*v + b
+			}
+			continue
+		}
 		for i, v := range xs {
-			xh := (v - mean) * invStd
-			dx[i] = k * (ds[i] - mdy - xh*mdyx)
+			dx[i] = k*ds[i] + a*v + b
 		}
 	}
 }
@@ -241,21 +301,25 @@ func sum32(s []float32) float64 {
 	return (a0 + a1) + (a2 + a3)
 }
 
-// sqDev32 returns Σ (s[i]-m)² in float64.
-func sqDev32(s []float32, m float32) float64 {
-	var a0, a1 float64
+// shiftedSums returns Σ (s[i]-m) and Σ (s[i]-m)² in float64, two lanes
+// in a fixed order.
+func shiftedSums(s []float32, m float32) (float64, float64) {
+	var a0, a1, q0, q1 float64
 	i := 0
 	for ; i+2 <= len(s); i += 2 {
 		d0 := float64(s[i] - m)
 		d1 := float64(s[i+1] - m)
-		a0 += d0 * d0
-		a1 += d1 * d1
+		a0 += d0
+		a1 += d1
+		q0 += d0 * d0
+		q1 += d1 * d1
 	}
 	for ; i < len(s); i++ {
 		d := float64(s[i] - m)
-		a0 += d * d
+		a0 += d
+		q0 += d * d
 	}
-	return a0 + a1
+	return a0 + a1, q0 + q1
 }
 
 // dotDev32 returns Σ d[i] and Σ d[i]*(x[i]-m) in float64.
@@ -265,6 +329,23 @@ func dotDev32(d, x []float32, m float32) (float64, float64) {
 	for i, v := range d {
 		s += float64(v)
 		sx += float64(v) * float64(x[i]-m)
+	}
+	return s, sx
+}
+
+// maskedDotDev32 is dotDev32 of d masked where mask[i] is outside the
+// activation's linear range (see passMask).
+func maskedDotDev32(d, x, mask []float32, m float32, limit uint32) (float64, float64) {
+	var s, sx float64
+	x, mask = x[:len(d)], mask[:len(d)]
+	for i, v := range d {
+		b := uint32(0)
+		if math.Float32bits(mask[i])-1 < limit {
+			b = ^uint32(0)
+		}
+		g := float64(math.Float32frombits(math.Float32bits(v) & b))
+		s += g
+		sx += g * float64(x[i]-m)
 	}
 	return s, sx
 }

@@ -96,9 +96,25 @@ func (s *Sequential) Backward(dy *tensor.Tensor) (*tensor.Tensor, error) {
 	return backwardChain(s.layers, dy)
 }
 
+// forwardChain runs layers in order. A BatchNorm2D directly followed by a
+// ReLU or ReLU6 runs as one fused pass when nobody observes (an observer
+// may modify the BatchNorm output before the activation reads it); the
+// results are identical either way.
 func forwardChain(layers []Layer, x *tensor.Tensor, h hook) (*tensor.Tensor, error) {
 	var err error
-	for _, l := range layers {
+	for i := 0; i < len(layers); i++ {
+		l := layers[i]
+		if h == nil && i+1 < len(layers) {
+			if bn, ok := l.(*BatchNorm2D); ok {
+				if act := asActivation(layers[i+1]); act != nil {
+					if x, err = bn.forward(x, act); err != nil {
+						return nil, err
+					}
+					i++
+					continue
+				}
+			}
+		}
 		if x, err = forwardLayer(l, x, h); err != nil {
 			return nil, err
 		}
@@ -106,14 +122,41 @@ func forwardChain(layers []Layer, x *tensor.Tensor, h hook) (*tensor.Tensor, err
 	return x, nil
 }
 
+// backwardChain runs the layers' Backward in reverse order, fusing an
+// activation's mask into the BatchNorm2D before it when the activation's
+// last input was that BatchNorm's output.
 func backwardChain(layers []Layer, dy *tensor.Tensor) (*tensor.Tensor, error) {
 	var err error
 	for i := len(layers) - 1; i >= 0; i-- {
+		if i >= 1 {
+			if act := asActivation(layers[i]); act != nil {
+				if bn, ok := layers[i-1].(*BatchNorm2D); ok && act.x == &bn.y && bn.x != nil {
+					if !tensor.SameShape(dy.Shape, act.x.Shape) {
+						return nil, fmt.Errorf("%w: %s %q: gradient shape %v, want %v", ErrShape, act.kind, act.name, dy.Shape, act.x.Shape)
+					}
+					if dy, err = bn.backward(dy, act); err != nil {
+						return nil, err
+					}
+					i--
+					continue
+				}
+			}
+		}
 		if dy, err = layers[i].Backward(dy); err != nil {
 			return nil, err
 		}
 	}
 	return dy, nil
+}
+
+func asActivation(l Layer) *elementwise {
+	switch a := l.(type) {
+	case *ReLU:
+		return &a.elementwise
+	case *ReLU6:
+		return &a.elementwise
+	}
+	return nil
 }
 
 func chainShapes(layers []Layer, in []int) ([]int, error) {

@@ -360,3 +360,43 @@ func TestZeroAllocs(t *testing.T) {
 		}
 	}
 }
+
+// TestFusedMatchesUnfused checks that the fused BatchNorm+activation passes
+// (taken when nothing observes) give bit-identical outputs, input gradients
+// and parameter gradients to running every layer on its own.
+func TestFusedMatchesUnfused(t *testing.T) {
+	for _, training := range []bool{true, false} {
+		fused, plain := refNetS(t, false), refNetS(t, false)
+		x := randTensor(8, 1, 3, 3, 32, 32)
+		// Make gamma, beta and running stats non-trivial.
+		for i, p := range append(fused.Params(), fused.Buffers()...) {
+			if p.Kind != Weight {
+				randomize(uint64(100+i), 0.3, p.Value)
+				for j := range p.Value.Data {
+					p.Value.Data[j] += 1
+				}
+			}
+		}
+		if err := plain.CopyFrom(fused); err != nil {
+			t.Fatal(err)
+		}
+		fused.SetTraining(training)
+		plain.SetTraining(training)
+		plain.Observe(func(Layer, *tensor.Tensor) {}) // disables forward fusion
+		yf := must(fused.Forward(x))
+		yp := must(plain.Forward(x))
+		closeTo(t, "output", yf.Data, yp.Data, 0, 0)
+		dy := randTensor(9, 1, yf.Shape...)
+		dxf := must(fused.Backward(dy))
+		top := plain.TopLayers()
+		g := dy
+		for i := len(top) - 1; i >= 0; i-- {
+			g = must(top[i].Backward(g))
+		}
+		closeTo(t, "dx", dxf.Data, g.Data, 0, 0)
+		pf, pp := fused.Params(), plain.Params()
+		for i := range pf {
+			closeTo(t, pf[i].Name+" grad", pf[i].Grad.Data, pp[i].Grad.Data, 0, 0)
+		}
+	}
+}
