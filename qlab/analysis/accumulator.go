@@ -157,6 +157,7 @@ type Accumulator struct {
 	exactOK bool // exact holds every value seen
 	hist    *Histogram
 	chans   []Moments
+	scratch []Moments // per-chunk moments of the AddChannels call
 }
 
 // NewAccumulator returns an empty accumulator; it fails only on bad
@@ -184,21 +185,18 @@ func NewAccumulator(opts Options) (*Accumulator, error) {
 // Add feeds one chunk. Non-finite values are an error naming the element;
 // the accumulator is unchanged then.
 func (a *Accumulator) Add(x []float32) error {
-	c, err := chunkMoments(x)
-	if err != nil {
-		return err
+	c, ok := chunkMomentsFine(x, a.fine)
+	if !ok {
+		unFine(x, a.fine)
+		return nonFinite(x, 0)
 	}
 	a.m.Merge(c)
-	a.addDist(x)
+	a.addRest(x)
 	return nil
 }
 
-// addDist updates everything but the tensor moments.
-func (a *Accumulator) addDist(x []float32) {
-	fine := a.fine[:fineBuckets]
-	for _, v := range x {
-		fine[math.Float32bits(v)>>fineShift]++
-	}
+// addRest updates the exact buffer and the fixed histogram.
+func (a *Accumulator) addRest(x []float32) {
 	if a.exactOK {
 		if len(a.exact)+len(x) <= cap(a.exact) {
 			a.exact = append(a.exact, x...)
@@ -210,6 +208,62 @@ func (a *Accumulator) addDist(x []float32) {
 	if a.hist != nil {
 		a.hist.Add(x)
 	}
+}
+
+// chunkMomentsFine is chunkMoments fused with the fine-histogram update:
+// one pass for sum, extremes and bucket counts, one for central sums. ok
+// is false when the chunk holds a NaN or Inf (fine has then been
+// incremented for all of x; unFine undoes it).
+func chunkMomentsFine(x []float32, fine []int64) (Moments, bool) {
+	if len(x) == 0 {
+		return Moments{}, true
+	}
+	fine = fine[:fineBuckets]
+	var s float64
+	lo, hi := x[0], x[0]
+	for _, v := range x {
+		s += float64(v)
+		if v < lo {
+			lo = v
+		}
+		if v > hi {
+			hi = v
+		}
+		fine[math.Float32bits(v)>>fineShift]++
+	}
+	// A NaN or Inf anywhere makes the float64 sum NaN or Inf (float32
+	// values cannot overflow it), so one test covers the whole chunk.
+	if math.IsNaN(s) || math.IsInf(s, 0) {
+		return Moments{}, false
+	}
+	n := float64(len(x))
+	mean := s / n
+	var m2, m3, m4 float64
+	for _, v := range x {
+		d := float64(v) - mean
+		d2 := d * d
+		m2 += d2
+		m3 += d2 * d
+		m4 += d2 * d2
+	}
+	return Moments{N: int64(len(x)), Min: float64(lo), Max: float64(hi), Mean: mean, M2: m2, M3: m3, M4: m4}, true
+}
+
+func unFine(x []float32, fine []int64) {
+	for _, v := range x {
+		fine[math.Float32bits(v)>>fineShift]--
+	}
+}
+
+// nonFinite returns the error naming the first NaN/Inf of x (off is the
+// index of x[0] in the caller's data).
+func nonFinite(x []float32, off int) error {
+	for i, v := range x {
+		if b := math.Float32bits(v); b&0x7f800000 == 0x7f800000 {
+			return fmt.Errorf("analysis: element %d is %v", off+i, v)
+		}
+	}
+	return fmt.Errorf("analysis: non-finite data")
 }
 
 // AddTensor feeds a whole tensor. With Options.PerChannel, axis 1 is the
@@ -229,37 +283,52 @@ func (a *Accumulator) AddTensor(t *tensor.Tensor) error {
 	if len(t.Shape) >= 2 {
 		nb, nc = t.Shape[0], t.Shape[1]
 	}
-	if a.chans == nil {
-		a.chans = make([]Moments, nc)
-	} else if len(a.chans) != nc {
-		return fmt.Errorf("analysis: tensor shape %v has %d channels; earlier tensors had %d", t.Shape, nc, len(a.chans))
-	}
-	if len(t.Data) == 0 {
-		return nil
-	}
-	inner := len(t.Data) / (nb * nc)
-	// Validate first so a NaN leaves every statistic untouched.
-	if err := checkFinite(t.Data); err != nil {
+	if err := a.AddChannels(t.Data, nb, nc); err != nil {
 		return fmt.Errorf("analysis: tensor %v: %w", t.Shape, err)
 	}
-	for n := range nb {
-		for c := range nc {
-			off := (n*nc + c) * inner
-			cm, _ := chunkMoments(t.Data[off : off+inner])
-			a.chans[c].Merge(cm)
-			a.m.Merge(cm)
-		}
-	}
-	a.addDist(t.Data)
 	return nil
 }
 
-func checkFinite(x []float32) error {
-	for i, v := range x {
-		if b := math.Float32bits(v); b&0x7f800000 == 0x7f800000 {
-			return fmt.Errorf("element %d is %v", i, v)
-		}
+// AddChannels feeds x viewed as outer × channels × inner (inner =
+// len(x)/(outer·channels)), keeping per-channel moments along the middle
+// axis: (N, C, H·W) for activations, (1, Cout, rest) for weights whose
+// output channel is axis 0. The channel count must not change between
+// calls. Non-finite values are an error naming the element; nothing is
+// updated then.
+func (a *Accumulator) AddChannels(x []float32, outer, channels int) error {
+	if outer <= 0 || channels <= 0 || len(x)%(outer*channels) != 0 {
+		return fmt.Errorf("analysis: %d values do not split into %d × %d channels", len(x), outer, channels)
 	}
+	if a.chans == nil {
+		a.chans = make([]Moments, channels)
+	} else if len(a.chans) != channels {
+		return fmt.Errorf("analysis: %d channels; earlier data had %d", channels, len(a.chans))
+	}
+	if len(x) == 0 {
+		return nil
+	}
+	inner := len(x) / (outer * channels)
+	k := outer * channels
+	if cap(a.scratch) < k {
+		a.scratch = make([]Moments, k)
+	}
+	sc := a.scratch[:k]
+	// Summarise every chunk before merging any, so a NaN leaves every
+	// statistic untouched.
+	for i := range k {
+		off := i * inner
+		c, ok := chunkMomentsFine(x[off:off+inner], a.fine)
+		if !ok {
+			unFine(x[:off+inner], a.fine)
+			return nonFinite(x, 0)
+		}
+		sc[i] = c
+	}
+	for i, c := range sc {
+		a.chans[i%channels].Merge(c)
+		a.m.Merge(c)
+	}
+	a.addRest(x)
 	return nil
 }
 

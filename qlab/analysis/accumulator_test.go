@@ -241,8 +241,19 @@ func TestErrors(t *testing.T) {
 	if err := a.AddTensor(&tensor.Tensor{Shape: []int{2, 2}, Data: []float32{1, float32(math.Inf(1)), 1, 1}}); err == nil {
 		t.Errorf("Inf: got nil error")
 	}
-	if a.Count() != 0 {
-		t.Errorf("count after rejected chunks: got %d; want 0", a.Count())
+	pc, _ := NewAccumulator(Options{PerChannel: true})
+	if err := pc.AddTensor(&tensor.Tensor{Shape: []int{2, 2}, Data: []float32{1, 2, 3, float32(math.NaN())}}); err == nil {
+		t.Errorf("NaN per channel: got nil error")
+	}
+	for _, acc := range []*Accumulator{a, pc} {
+		if acc.Count() != 0 {
+			t.Errorf("count after rejected chunks: got %d; want 0", acc.Count())
+		}
+		for i, c := range acc.fine {
+			if c != 0 {
+				t.Fatalf("fine bucket %d after rejected chunks: got %d; want 0", i, c)
+			}
+		}
 	}
 	if _, err := NewAccumulator(Options{Bins: Bins{Lo: 1, Hi: 1, N: 3}}); err == nil {
 		t.Errorf("empty bin range: got nil error")
