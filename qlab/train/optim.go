@@ -242,7 +242,9 @@ func (o *Optimizer) stepAdam(lr float64) {
 	stepSize := float32(lr / bc1)
 	sqrtBC2 := float32(math.Sqrt(bc2))
 	b1, b2 := float32(c.Beta1), float32(c.Beta2)
-	ob1, ob2 := 1-b1, 1-b2
+	// 1-β in float64 first: float32(0.999) is 0.99900001, and 1 minus it
+	// in float32 is 1.3e-5 off 0.001 — a bias PyTorch does not have.
+	ob1, ob2 := float32(1-c.Beta1), float32(1-c.Beta2)
 	eps := float32(c.Eps)
 	for i, p := range o.params {
 		w, g := p.Value.Data, p.Grad.Data[:len(p.Value.Data)]
