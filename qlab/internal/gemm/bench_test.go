@@ -21,7 +21,8 @@ type benchShape struct {
 // refNetShapes lists, per convolution, the forward product W[out, in*9] x
 // col[in*9, HW] for one sample and for the whole batch (N = HW*64), the
 // backward-data product W^T x dY[out, HW] for one sample, and the
-// backward-weights product dY[out, HW*64] x col^T over the batch (large K).
+// backward-weights product dY[out, HW] x col^T for one sample and over the
+// whole batch (K = HW*64).
 func refNetShapes() []benchShape {
 	const batch = 64
 	convs := []struct {
@@ -41,6 +42,7 @@ func refNetShapes() []benchShape {
 			benchShape{c.name + "/fwd_sample", false, false, c.cout, hw, kk},
 			benchShape{c.name + "/fwd_batch", false, false, c.cout, hw * batch, kk},
 			benchShape{c.name + "/bwd_data_sample", true, false, kk, hw, c.cout},
+			benchShape{c.name + "/bwd_weights_sample", false, true, c.cout, kk, hw},
 			benchShape{c.name + "/bwd_weights_batch", false, true, c.cout, kk, hw * batch},
 		)
 	}

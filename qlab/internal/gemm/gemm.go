@@ -31,10 +31,14 @@ const (
 	// minTasks is how many tasks a problem worth parallelising is split
 	// into at least (when its size allows), so two or more workers balance.
 	minTasks = 4
+	// maxInPlaceStride is the longest row stride of a non-transposed B
+	// that the kernels read in place rather than packing (16 KiB rows).
+	maxInPlaceStride = 4096
 	// parallelFlops is the work (2*m*n*k) below which Sgemm stays on the
 	// calling goroutine: handing work to another goroutine costs a few
-	// microseconds, about what a 1 MFLOP product takes.
-	parallelFlops = 1 << 20
+	// microseconds, and far more when the machine is oversubscribed, so
+	// only products of several MFLOP (tens of microseconds) are split.
+	parallelFlops = 1 << 23
 )
 
 // Sgemm computes C = alpha*op(A)*op(B) + beta*C for row-major matrices, where
@@ -225,10 +229,20 @@ func (j *sgemmJob) task(s *scratch, r0, r1, c0, c1 int) {
 	s.b = grow(s.b, nt*nr*min(kc, j.k))
 	s.tile = grow(s.tile, mr*nr)
 	c, ldc, tile := j.c, j.ldc, s.tile
+	// B not transposed is row-major like a packed panel, only with a longer
+	// stride: the kernels then read whole tiles in place and only a ragged
+	// last tile is packed. Very long strides would cost a TLB miss per row,
+	// so those are packed too. Either way the arithmetic is the same.
+	inPlace := !j.transB && j.ldb <= maxInPlaceStride
+	ragged := (c1 - c0) % nr
 	for p0 := 0; p0 < j.k; p0 += kc {
 		kb := min(kc, j.k-p0)
 		packA(s.a, j.a, j.lda, j.transA, r0, r1, p0, kb, mr)
-		packB(s.b, j.b, j.ldb, j.transB, c0, c1, p0, kb, nr)
+		if !inPlace {
+			packB(s.b, j.b, j.ldb, j.transB, c0, c1, p0, kb, nr)
+		} else if ragged != 0 {
+			packB(s.b, j.b, j.ldb, false, c1-ragged, c1, p0, kb, nr)
+		}
 		beta := j.beta
 		if p0 > 0 {
 			beta = 1
@@ -240,9 +254,16 @@ func (j *sgemmJob) task(s *scratch, r0, r1, c0, c1 int) {
 			for jt := 0; jt < nt; jt++ {
 				jj := c0 + jt*nr
 				w := min(nr, c1-jj)
-				bp := &s.b[jt*nr*kb]
+				bp, ldb := &s.b[jt*nr*kb], nr
+				if inPlace {
+					if w == nr {
+						bp, ldb = &j.b[p0*j.ldb+jj], j.ldb
+					} else {
+						bp = &s.b[0]
+					}
+				}
 				if h == mr && w == nr {
-					fn(kb, ap, bp, &c[i*ldc+jj], ldc, j.alpha, beta)
+					fn(kb, ap, bp, ldb, &c[i*ldc+jj], ldc, j.alpha, beta)
 					continue
 				}
 				// Edge tile: run the same kernel on a full-size copy so the
@@ -252,7 +273,7 @@ func (j *sgemmJob) task(s *scratch, r0, r1, c0, c1 int) {
 						copy(tile[r*nr:r*nr+w], c[(i+r)*ldc+jj:])
 					}
 				}
-				fn(kb, ap, bp, &tile[0], nr, j.alpha, beta)
+				fn(kb, ap, bp, ldb, &tile[0], nr, j.alpha, beta)
 				for r := 0; r < h; r++ {
 					copy(c[(i+r)*ldc+jj:(i+r)*ldc+jj+w], tile[r*nr:])
 				}
@@ -342,6 +363,14 @@ func packA(dst, a []float32, lda int, trans bool, r0, r1, p0, kb, mr int) {
 			}
 			continue
 		}
+		if h == 8 && mr == 8 {
+			packA8(panel, a[i0*lda+p0:], lda, kb)
+			continue
+		}
+		if h == 4 && mr == 4 {
+			packA4(panel, a[i0*lda+p0:], lda, kb)
+			continue
+		}
 		for r := 0; r < h; r++ {
 			src := a[(i0+r)*lda+p0:][:kb]
 			d := panel[r:]
@@ -354,6 +383,30 @@ func packA(dst, a []float32, lda int, trans bool, r0, r1, p0, kb, mr int) {
 				panel[p*mr+r] = 0
 			}
 		}
+	}
+}
+
+// packA8 transposes an 8 x kb block of A (row stride lda) into panel
+// (8 values per k). Reading eight rows in step writes the panel
+// sequentially, which is several times faster than writing it with stride 8.
+func packA8(panel, a []float32, lda, kb int) {
+	r0, r1, r2, r3 := a[:kb], a[lda:][:kb], a[2*lda:][:kb], a[3*lda:][:kb]
+	r4, r5, r6, r7 := a[4*lda:][:kb], a[5*lda:][:kb], a[6*lda:][:kb], a[7*lda:][:kb]
+	panel = panel[:8*kb]
+	for p := range r0 {
+		d := panel[8*p : 8*p+8 : 8*p+8]
+		d[0], d[1], d[2], d[3] = r0[p], r1[p], r2[p], r3[p]
+		d[4], d[5], d[6], d[7] = r4[p], r5[p], r6[p], r7[p]
+	}
+}
+
+// packA4 is packA8 for 4-row panels.
+func packA4(panel, a []float32, lda, kb int) {
+	r0, r1, r2, r3 := a[:kb], a[lda:][:kb], a[2*lda:][:kb], a[3*lda:][:kb]
+	panel = panel[:4*kb]
+	for p := range r0 {
+		d := panel[4*p : 4*p+4 : 4*p+4]
+		d[0], d[1], d[2], d[3] = r0[p], r1[p], r2[p], r3[p]
 	}
 }
 

@@ -50,8 +50,9 @@ func emit(w *bytes.Buffer, s spec) {
 	tmp := fmt.Sprintf("%s%d", s.reg, nacc+s.nrv)
 
 	step := func(u int) {
+		row := []string{"(BX)", "(BX)(R11*1)", "(BX)(R11*2)", "(BX)(R12*1)"}[u]
 		for v := 0; v < s.nrv; v++ {
-			p("\tVMOVUPS %d(BX), %s", (u*nr)*4+v*s.vbytes, breg(v))
+			p("\tVMOVUPS %d%s, %s", v*s.vbytes, row, breg(v))
 		}
 		for r := 0; r < s.mr; r++ {
 			p("\tVBROADCASTSS %d(AX), %s", (u*s.mr+r)*4, tmp)
@@ -61,17 +62,21 @@ func emit(w *bytes.Buffer, s spec) {
 		}
 	}
 
-	p("\n// func %s(k int, a, b, c *float32, ldc int, alpha, beta float32)", s.name)
+	p("\n// func %s(k int, a, b *float32, ldb int, c *float32, ldc int, alpha, beta float32)", s.name)
 	p("// %s. a is a packed %dxk panel (k-major, %d floats per k),", s.doc, s.mr, s.mr)
-	p("// b a packed kx%d panel (%d floats per k). Per element of C it computes", nr, nr)
+	p("// b a kx%d block with row stride ldb (a packed panel has ldb %d, but B", nr, nr)
+	p("// can also be read in place). Per element of C it computes")
 	p("// acc = sum over k of a*b (one FMA chain in k order), then")
 	p("// C = alpha*acc if beta == 0 (C not read), else C = fma(beta, C, alpha*acc).")
-	p("TEXT ·%s(SB), NOSPLIT, $0-48", s.name)
+	p("TEXT ·%s(SB), NOSPLIT, $0-56", s.name)
 	p("\tMOVQ k+0(FP), CX")
 	p("\tMOVQ a+8(FP), AX")
 	p("\tMOVQ b+16(FP), BX")
-	p("\tMOVQ c+24(FP), R8")
-	p("\tMOVQ ldc+32(FP), R9")
+	p("\tMOVQ ldb+24(FP), R11")
+	p("\tSHLQ $2, R11")
+	p("\tLEAQ (R11)(R11*2), R12")
+	p("\tMOVQ c+32(FP), R8")
+	p("\tMOVQ ldc+40(FP), R9")
 	p("\tSHLQ $2, R9")
 	for i := 0; i < nacc; i++ {
 		r := fmt.Sprintf("%s%d", s.reg, i)
@@ -85,7 +90,7 @@ func emit(w *bytes.Buffer, s spec) {
 		step(u)
 	}
 	p("\tADDQ $%d, AX", 4*s.mr*4)
-	p("\tADDQ $%d, BX", 4*nr*4)
+	p("\tLEAQ (BX)(R11*4), BX")
 	p("\tDECQ DX")
 	p("\tJNZ loop4")
 	p("tail:")
@@ -94,19 +99,19 @@ func emit(w *bytes.Buffer, s spec) {
 	p("loop1:")
 	step(0)
 	p("\tADDQ $%d, AX", s.mr*4)
-	p("\tADDQ $%d, BX", nr*4)
+	p("\tADDQ R11, BX")
 	p("\tDECQ CX")
 	p("\tJNZ loop1")
 	p("done:")
-	p("\tVBROADCASTSS alpha+40(FP), %s", tmp)
+	p("\tVBROADCASTSS alpha+48(FP), %s", tmp)
 	for i := 0; i < nacc; i++ {
 		r := fmt.Sprintf("%s%d", s.reg, i)
 		p("\tVMULPS %s, %s, %s", tmp, r, r)
 	}
-	p("\tMOVL beta+44(FP), DX")
+	p("\tMOVL beta+52(FP), DX")
 	p("\tANDL $0x7fffffff, DX") // +0 and -0 both mean "do not read C"
 	p("\tJZ store")
-	p("\tVBROADCASTSS beta+44(FP), %s", tmp)
+	p("\tVBROADCASTSS beta+52(FP), %s", tmp)
 	for r := 0; r < s.mr; r++ {
 		for v := 0; v < s.nrv; v++ {
 			p("\tVFMADD231PS %d(R8), %s, %s", v*s.vbytes, tmp, acc(r, v))

@@ -3,10 +3,11 @@ package gemm
 import "unsafe"
 
 // A kernel is a register-tile micro-kernel and its tile shape. It multiplies
-// a packed mr x k panel of A by a packed k x nr panel of B and merges the
+// a packed mr x k panel of A by a k x nr block of B (row stride ldb: nr for
+// a packed panel, or B's own stride when read in place) and merges the
 // product into an mr x nr block of C (row stride ldc):
 //
-//	acc = sum over p in order of a[p*mr+i] * b[p*nr+j]
+//	acc = sum over p in order of a[p*mr+i] * b[p*ldb+j]
 //	C   = alpha*acc             if beta == 0 (C is not read)
 //	C   = beta*C + alpha*acc    otherwise
 //
@@ -19,7 +20,7 @@ import "unsafe"
 type kernel struct {
 	name   string
 	mr, nr int
-	fn     func(k int, a, b, c *float32, ldc int, alpha, beta float32)
+	fn     func(k int, a, b *float32, ldb int, c *float32, ldc int, alpha, beta float32)
 	dot    func(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32)
 }
 
@@ -31,16 +32,16 @@ const dotTile = 4
 // the 16 float registers amd64 and most other targets have.
 var goKernel = &kernel{name: "go", mr: 4, nr: 4, fn: sgemmKernelGo}
 
-func sgemmKernelGo(k int, a, b, c *float32, ldc int, alpha, beta float32) {
+func sgemmKernelGo(k int, a, b *float32, ldb int, c *float32, ldc int, alpha, beta float32) {
 	as := unsafe.Slice(a, 4*k)
-	bs := unsafe.Slice(b, 4*k)
+	bs := unsafe.Slice(b, (k-1)*ldb+4)
 	var c00, c01, c02, c03 float32
 	var c10, c11, c12, c13 float32
 	var c20, c21, c22, c23 float32
 	var c30, c31, c32, c33 float32
 	for p := 0; p < k; p++ {
 		ap := as[4*p : 4*p+4 : 4*p+4]
-		bp := bs[4*p : 4*p+4 : 4*p+4]
+		bp := bs[p*ldb : p*ldb+4 : p*ldb+4]
 		a0, a1, a2, a3 := ap[0], ap[1], ap[2], ap[3]
 		b0, b1, b2, b3 := bp[0], bp[1], bp[2], bp[3]
 		c00 += a0 * b0

@@ -7,10 +7,10 @@ import "golang.org/x/sys/cpu"
 //go:generate go run gen_kernels.go
 
 //go:noescape
-func sgemmKernelAVX512(k int, a, b, c *float32, ldc int, alpha, beta float32)
+func sgemmKernelAVX512(k int, a, b *float32, ldb int, c *float32, ldc int, alpha, beta float32)
 
 //go:noescape
-func sgemmKernelAVX2(k int, a, b, c *float32, ldc int, alpha, beta float32)
+func sgemmKernelAVX2(k int, a, b *float32, ldb int, c *float32, ldc int, alpha, beta float32)
 
 // simdKernels returns the assembly kernels the CPU and OS support. x/sys/cpu
 // checks XCR0 too, so an OS that does not save ZMM state disables AVX-512.

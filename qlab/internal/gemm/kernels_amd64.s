@@ -4,17 +4,21 @@
 
 #include "textflag.h"
 
-// func sgemmKernelAVX512(k int, a, b, c *float32, ldc int, alpha, beta float32)
+// func sgemmKernelAVX512(k int, a, b *float32, ldb int, c *float32, ldc int, alpha, beta float32)
 // 8x32 tile, ZMM accumulators Z0-Z15. a is a packed 8xk panel (k-major, 8 floats per k),
-// b a packed kx32 panel (32 floats per k). Per element of C it computes
+// b a kx32 block with row stride ldb (a packed panel has ldb 32, but B
+// can also be read in place). Per element of C it computes
 // acc = sum over k of a*b (one FMA chain in k order), then
 // C = alpha*acc if beta == 0 (C not read), else C = fma(beta, C, alpha*acc).
-TEXT ·sgemmKernelAVX512(SB), NOSPLIT, $0-48
+TEXT ·sgemmKernelAVX512(SB), NOSPLIT, $0-56
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), AX
 	MOVQ b+16(FP), BX
-	MOVQ c+24(FP), R8
-	MOVQ ldc+32(FP), R9
+	MOVQ ldb+24(FP), R11
+	SHLQ $2, R11
+	LEAQ (R11)(R11*2), R12
+	MOVQ c+32(FP), R8
+	MOVQ ldc+40(FP), R9
 	SHLQ $2, R9
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
@@ -62,8 +66,8 @@ loop4:
 	VBROADCASTSS 28(AX), Z18
 	VFMADD231PS Z18, Z16, Z14
 	VFMADD231PS Z18, Z17, Z15
-	VMOVUPS 128(BX), Z16
-	VMOVUPS 192(BX), Z17
+	VMOVUPS 0(BX)(R11*1), Z16
+	VMOVUPS 64(BX)(R11*1), Z17
 	VBROADCASTSS 32(AX), Z18
 	VFMADD231PS Z18, Z16, Z0
 	VFMADD231PS Z18, Z17, Z1
@@ -88,8 +92,8 @@ loop4:
 	VBROADCASTSS 60(AX), Z18
 	VFMADD231PS Z18, Z16, Z14
 	VFMADD231PS Z18, Z17, Z15
-	VMOVUPS 256(BX), Z16
-	VMOVUPS 320(BX), Z17
+	VMOVUPS 0(BX)(R11*2), Z16
+	VMOVUPS 64(BX)(R11*2), Z17
 	VBROADCASTSS 64(AX), Z18
 	VFMADD231PS Z18, Z16, Z0
 	VFMADD231PS Z18, Z17, Z1
@@ -114,8 +118,8 @@ loop4:
 	VBROADCASTSS 92(AX), Z18
 	VFMADD231PS Z18, Z16, Z14
 	VFMADD231PS Z18, Z17, Z15
-	VMOVUPS 384(BX), Z16
-	VMOVUPS 448(BX), Z17
+	VMOVUPS 0(BX)(R12*1), Z16
+	VMOVUPS 64(BX)(R12*1), Z17
 	VBROADCASTSS 96(AX), Z18
 	VFMADD231PS Z18, Z16, Z0
 	VFMADD231PS Z18, Z17, Z1
@@ -141,7 +145,7 @@ loop4:
 	VFMADD231PS Z18, Z16, Z14
 	VFMADD231PS Z18, Z17, Z15
 	ADDQ $128, AX
-	ADDQ $512, BX
+	LEAQ (BX)(R11*4), BX
 	DECQ DX
 	JNZ loop4
 tail:
@@ -175,11 +179,11 @@ loop1:
 	VFMADD231PS Z18, Z16, Z14
 	VFMADD231PS Z18, Z17, Z15
 	ADDQ $32, AX
-	ADDQ $128, BX
+	ADDQ R11, BX
 	DECQ CX
 	JNZ loop1
 done:
-	VBROADCASTSS alpha+40(FP), Z18
+	VBROADCASTSS alpha+48(FP), Z18
 	VMULPS Z18, Z0, Z0
 	VMULPS Z18, Z1, Z1
 	VMULPS Z18, Z2, Z2
@@ -196,10 +200,10 @@ done:
 	VMULPS Z18, Z13, Z13
 	VMULPS Z18, Z14, Z14
 	VMULPS Z18, Z15, Z15
-	MOVL beta+44(FP), DX
+	MOVL beta+52(FP), DX
 	ANDL $0x7fffffff, DX
 	JZ store
-	VBROADCASTSS beta+44(FP), Z18
+	VBROADCASTSS beta+52(FP), Z18
 	VFMADD231PS 0(R8), Z18, Z0
 	VMOVUPS Z0, 0(R8)
 	VFMADD231PS 64(R8), Z18, Z1
@@ -268,17 +272,21 @@ store:
 	VZEROUPPER
 	RET
 
-// func sgemmKernelAVX2(k int, a, b, c *float32, ldc int, alpha, beta float32)
+// func sgemmKernelAVX2(k int, a, b *float32, ldb int, c *float32, ldc int, alpha, beta float32)
 // 4x24 tile, YMM accumulators Y0-Y11. a is a packed 4xk panel (k-major, 4 floats per k),
-// b a packed kx24 panel (24 floats per k). Per element of C it computes
+// b a kx24 block with row stride ldb (a packed panel has ldb 24, but B
+// can also be read in place). Per element of C it computes
 // acc = sum over k of a*b (one FMA chain in k order), then
 // C = alpha*acc if beta == 0 (C not read), else C = fma(beta, C, alpha*acc).
-TEXT ·sgemmKernelAVX2(SB), NOSPLIT, $0-48
+TEXT ·sgemmKernelAVX2(SB), NOSPLIT, $0-56
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), AX
 	MOVQ b+16(FP), BX
-	MOVQ c+24(FP), R8
-	MOVQ ldc+32(FP), R9
+	MOVQ ldb+24(FP), R11
+	SHLQ $2, R11
+	LEAQ (R11)(R11*2), R12
+	MOVQ c+32(FP), R8
+	MOVQ ldc+40(FP), R9
 	SHLQ $2, R9
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
@@ -315,9 +323,9 @@ loop4:
 	VFMADD231PS Y15, Y12, Y9
 	VFMADD231PS Y15, Y13, Y10
 	VFMADD231PS Y15, Y14, Y11
-	VMOVUPS 96(BX), Y12
-	VMOVUPS 128(BX), Y13
-	VMOVUPS 160(BX), Y14
+	VMOVUPS 0(BX)(R11*1), Y12
+	VMOVUPS 32(BX)(R11*1), Y13
+	VMOVUPS 64(BX)(R11*1), Y14
 	VBROADCASTSS 16(AX), Y15
 	VFMADD231PS Y15, Y12, Y0
 	VFMADD231PS Y15, Y13, Y1
@@ -334,9 +342,9 @@ loop4:
 	VFMADD231PS Y15, Y12, Y9
 	VFMADD231PS Y15, Y13, Y10
 	VFMADD231PS Y15, Y14, Y11
-	VMOVUPS 192(BX), Y12
-	VMOVUPS 224(BX), Y13
-	VMOVUPS 256(BX), Y14
+	VMOVUPS 0(BX)(R11*2), Y12
+	VMOVUPS 32(BX)(R11*2), Y13
+	VMOVUPS 64(BX)(R11*2), Y14
 	VBROADCASTSS 32(AX), Y15
 	VFMADD231PS Y15, Y12, Y0
 	VFMADD231PS Y15, Y13, Y1
@@ -353,9 +361,9 @@ loop4:
 	VFMADD231PS Y15, Y12, Y9
 	VFMADD231PS Y15, Y13, Y10
 	VFMADD231PS Y15, Y14, Y11
-	VMOVUPS 288(BX), Y12
-	VMOVUPS 320(BX), Y13
-	VMOVUPS 352(BX), Y14
+	VMOVUPS 0(BX)(R12*1), Y12
+	VMOVUPS 32(BX)(R12*1), Y13
+	VMOVUPS 64(BX)(R12*1), Y14
 	VBROADCASTSS 48(AX), Y15
 	VFMADD231PS Y15, Y12, Y0
 	VFMADD231PS Y15, Y13, Y1
@@ -373,7 +381,7 @@ loop4:
 	VFMADD231PS Y15, Y13, Y10
 	VFMADD231PS Y15, Y14, Y11
 	ADDQ $64, AX
-	ADDQ $384, BX
+	LEAQ (BX)(R11*4), BX
 	DECQ DX
 	JNZ loop4
 tail:
@@ -400,11 +408,11 @@ loop1:
 	VFMADD231PS Y15, Y13, Y10
 	VFMADD231PS Y15, Y14, Y11
 	ADDQ $16, AX
-	ADDQ $96, BX
+	ADDQ R11, BX
 	DECQ CX
 	JNZ loop1
 done:
-	VBROADCASTSS alpha+40(FP), Y15
+	VBROADCASTSS alpha+48(FP), Y15
 	VMULPS Y15, Y0, Y0
 	VMULPS Y15, Y1, Y1
 	VMULPS Y15, Y2, Y2
@@ -417,10 +425,10 @@ done:
 	VMULPS Y15, Y9, Y9
 	VMULPS Y15, Y10, Y10
 	VMULPS Y15, Y11, Y11
-	MOVL beta+44(FP), DX
+	MOVL beta+52(FP), DX
 	ANDL $0x7fffffff, DX
 	JZ store
-	VBROADCASTSS beta+44(FP), Y15
+	VBROADCASTSS beta+52(FP), Y15
 	VFMADD231PS 0(R8), Y15, Y0
 	VMOVUPS Y0, 0(R8)
 	VFMADD231PS 32(R8), Y15, Y1
