@@ -3,7 +3,9 @@ package analysis
 import (
 	"fmt"
 	"math"
+	"runtime"
 	"slices"
+	"sync"
 
 	"github.com/qlab-dev/qlab/qlab/tensor"
 )
@@ -158,6 +160,7 @@ type Accumulator struct {
 	hist    *Histogram
 	chans   []Moments
 	scratch []Moments // per-chunk moments of the AddChannels call
+	fineAux []int64   // the helper goroutine's fine histogram, kept zero between calls
 }
 
 // NewAccumulator returns an empty accumulator; it fails only on bad
@@ -249,6 +252,25 @@ func chunkMomentsFine(x []float32, fine []int64) (Moments, bool) {
 	return Moments{N: int64(len(x)), Min: float64(lo), Max: float64(hi), Mean: mean, M2: m2, M3: m3, M4: m4}, true
 }
 
+// parallelMin is the input size (values) from which AddChannels splits
+// the work across two goroutines; below it the hand-off costs more than it
+// saves.
+const parallelMin = 1 << 15
+
+// summariseChunks fills sc[j] with the moments of chunk first+j of x
+// (chunks of inner values), counting every chunk into fine even after a
+// non-finite one, so the caller can undo the counts over whole ranges. It
+// reports whether any chunk held a NaN or Inf.
+func summariseChunks(x []float32, inner int, sc []Moments, first int, fine []int64) (bad bool) {
+	for j := range sc {
+		off := (first + j) * inner
+		c, ok := chunkMomentsFine(x[off:off+inner], fine)
+		bad = bad || !ok
+		sc[j] = c
+	}
+	return bad
+}
+
 func unFine(x []float32, fine []int64) {
 	for _, v := range x {
 		fine[math.Float32bits(v)>>fineShift]--
@@ -314,15 +336,37 @@ func (a *Accumulator) AddChannels(x []float32, outer, channels int) error {
 	}
 	sc := a.scratch[:k]
 	// Summarise every chunk before merging any, so a NaN leaves every
-	// statistic untouched.
-	for i := range k {
-		off := i * inner
-		c, ok := chunkMomentsFine(x[off:off+inner], a.fine)
-		if !ok {
-			unFine(x[:off+inner], a.fine)
+	// statistic untouched. Large inputs are split between this goroutine
+	// and a helper with its own fine histogram (folded in afterwards): the
+	// merge order below is fixed, so results do not depend on the split.
+	var bad bool
+	if half := k / 2; len(x) >= parallelMin && runtime.GOMAXPROCS(0) > 1 && half > 0 {
+		if a.fineAux == nil {
+			a.fineAux = make([]int64, fineBuckets)
+		}
+		var wg sync.WaitGroup
+		var badAux bool
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			badAux = summariseChunks(x, inner, sc[half:], half, a.fineAux)
+		}()
+		bad = summariseChunks(x, inner, sc[:half], 0, a.fine)
+		wg.Wait()
+		if bad || badAux {
+			unFine(x[:half*inner], a.fine)
+			unFine(x[half*inner:], a.fineAux)
 			return nonFinite(x, 0)
 		}
-		sc[i] = c
+		for i, c := range a.fineAux {
+			if c != 0 {
+				a.fine[i] += c
+				a.fineAux[i] = 0
+			}
+		}
+	} else if summariseChunks(x, inner, sc, 0, a.fine) {
+		unFine(x, a.fine)
+		return nonFinite(x, 0)
 	}
 	for i, c := range sc {
 		a.chans[i%channels].Merge(c)

@@ -1,9 +1,12 @@
 package analysis
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/qlab-dev/qlab/qlab/tensor"
@@ -324,4 +327,37 @@ func BenchmarkAccumulatorAddTensor(b *testing.B) {
 		a.AddTensor(x)
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(len(x.Data)), "ns/value")
+}
+
+func TestParallelSplitIsInvisible(t *testing.T) {
+	x := tensor.New(16, 8, 32, 16) // 65,536 values: above parallelMin
+	copy(x.Data, gaussData(30, len(x.Data), 1, 2))
+	run := func(procs int) *Accumulator {
+		old := runtime.GOMAXPROCS(procs)
+		defer runtime.GOMAXPROCS(old)
+		a, _ := NewAccumulator(Options{PerChannel: true})
+		for range 2 {
+			if err := a.AddTensor(x); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return a
+	}
+	serial, par := run(1), run(2)
+	if serial.Moments() != par.Moments() || !slices.Equal(serial.Channels(), par.Channels()) || !slices.Equal(serial.fine, par.fine) {
+		t.Errorf("parallel and serial AddChannels differ")
+	}
+	bad := x.Clone()
+	bad.Data[len(bad.Data)-5] = float32(math.Inf(-1))
+	old := runtime.GOMAXPROCS(2)
+	defer runtime.GOMAXPROCS(old)
+	a, _ := NewAccumulator(Options{PerChannel: true})
+	if err := a.AddTensor(bad); err == nil || !strings.Contains(err.Error(), fmt.Sprint(len(bad.Data)-5)) {
+		t.Errorf("Inf in second half: got %v; want an error naming element %d", err, len(bad.Data)-5)
+	}
+	for i := range a.fine {
+		if a.fine[i] != 0 || (a.fineAux != nil && a.fineAux[i] != 0) {
+			t.Fatalf("fine bucket %d not restored after rejected tensor", i)
+		}
+	}
 }
