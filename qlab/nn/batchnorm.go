@@ -301,51 +301,86 @@ func sum32(s []float32) float64 {
 	return (a0 + a1) + (a2 + a3)
 }
 
-// shiftedSums returns Σ (s[i]-m) and Σ (s[i]-m)² in float64, two lanes
-// in a fixed order.
+// shiftedSums returns Σ (s[i]-m) and Σ (s[i]-m)² in float64. Four
+// independent lanes (combined in a fixed order) keep the adds from waiting
+// on each other.
 func shiftedSums(s []float32, m float32) (float64, float64) {
-	var a0, a1, q0, q1 float64
+	var a0, a1, a2, a3, q0, q1, q2, q3 float64
 	i := 0
-	for ; i+2 <= len(s); i += 2 {
+	for ; i+4 <= len(s); i += 4 {
 		d0 := float64(s[i] - m)
 		d1 := float64(s[i+1] - m)
+		d2 := float64(s[i+2] - m)
+		d3 := float64(s[i+3] - m)
 		a0 += d0
 		a1 += d1
+		a2 += d2
+		a3 += d3
 		q0 += d0 * d0
 		q1 += d1 * d1
+		q2 += d2 * d2
+		q3 += d3 * d3
 	}
 	for ; i < len(s); i++ {
 		d := float64(s[i] - m)
 		a0 += d
 		q0 += d * d
 	}
-	return a0 + a1, q0 + q1
+	return (a0 + a1) + (a2 + a3), (q0 + q1) + (q2 + q3)
 }
 
-// dotDev32 returns Σ d[i] and Σ d[i]*(x[i]-m) in float64.
+// dotDev32 returns Σ d[i] and Σ d[i]*(x[i]-m) in float64, four lanes.
 func dotDev32(d, x []float32, m float32) (float64, float64) {
-	var s, sx float64
+	var s0, s1, s2, s3, p0, p1, p2, p3 float64
 	x = x[:len(d)]
-	for i, v := range d {
-		s += float64(v)
-		sx += float64(v) * float64(x[i]-m)
+	i := 0
+	for ; i+4 <= len(d); i += 4 {
+		g0, g1, g2, g3 := float64(d[i]), float64(d[i+1]), float64(d[i+2]), float64(d[i+3])
+		s0 += g0
+		s1 += g1
+		s2 += g2
+		s3 += g3
+		p0 += g0 * float64(x[i]-m)
+		p1 += g1 * float64(x[i+1]-m)
+		p2 += g2 * float64(x[i+2]-m)
+		p3 += g3 * float64(x[i+3]-m)
 	}
-	return s, sx
+	for ; i < len(d); i++ {
+		g := float64(d[i])
+		s0 += g
+		p0 += g * float64(x[i]-m)
+	}
+	return (s0 + s1) + (s2 + s3), (p0 + p1) + (p2 + p3)
 }
 
 // maskedDotDev32 is dotDev32 of d masked where mask[i] is outside the
-// activation's linear range (see passMask).
+// activation's linear range (see passMask), four lanes.
 func maskedDotDev32(d, x, mask []float32, m float32, limit uint32) (float64, float64) {
-	var s, sx float64
+	var s0, s1, s2, s3, p0, p1, p2, p3 float64
 	x, mask = x[:len(d)], mask[:len(d)]
-	for i, v := range d {
+	g := func(i int) float64 {
 		b := uint32(0)
 		if math.Float32bits(mask[i])-1 < limit {
 			b = ^uint32(0)
 		}
-		g := float64(math.Float32frombits(math.Float32bits(v) & b))
-		s += g
-		sx += g * float64(x[i]-m)
+		return float64(math.Float32frombits(math.Float32bits(d[i]) & b))
 	}
-	return s, sx
+	i := 0
+	for ; i+4 <= len(d); i += 4 {
+		g0, g1, g2, g3 := g(i), g(i+1), g(i+2), g(i+3)
+		s0 += g0
+		s1 += g1
+		s2 += g2
+		s3 += g3
+		p0 += g0 * float64(x[i]-m)
+		p1 += g1 * float64(x[i+1]-m)
+		p2 += g2 * float64(x[i+2]-m)
+		p3 += g3 * float64(x[i+3]-m)
+	}
+	for ; i < len(d); i++ {
+		gi := g(i)
+		s0 += gi
+		p0 += gi * float64(x[i]-m)
+	}
+	return (s0 + s1) + (s2 + s3), (p0 + p1) + (p2 + p3)
 }

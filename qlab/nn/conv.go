@@ -43,7 +43,8 @@ type Conv2D struct {
 	h, w, oh, ow int
 	direct       bool        // 1x1, stride 1, no padding: x is its own im2col
 	col          [][]float32 // per-worker im2col scratch
-	dcol         [][]float32 // per-worker col2im scratch
+	dcol         [][]float32 // per-worker col2im (or im2col of dy) scratch
+	wflip        []float32   // (In, Out*k*k) flipped kernel for stride-1 dx
 	part         []float32   // per-chunk weight-gradient partial sums
 	partB        []float32   // per-chunk bias-gradient partial sums
 	nchunk       int
@@ -199,7 +200,28 @@ func (l *Conv2D) Backward(dy *tensor.Tensor) (*tensor.Tensor, error) {
 	wk := workers(n)
 	if !l.direct {
 		l.col = l.ensureScratch(wk, kd*ohw, l.col)
-		l.dcol = l.ensureScratch(wk, kd*ohw, l.dcol)
+		if l.stride == 1 {
+			// dx is the correlation of dy, padded by k-1-pad, with the
+			// flipped, transposed kernel: one im2col copy of dy and a GEMM
+			// with K = Out*k*k, instead of a short-K GEMM and a col2im
+			// scatter.
+			kk := l.cfg.Kernel * l.cfg.Kernel
+			l.dcol = l.ensureScratch(wk, l.cfg.Out*kk*l.h*l.w, l.dcol)
+			if cap(l.wflip) < l.cfg.Out*kd {
+				l.wflip = make([]float32, l.cfg.Out*kd)
+			}
+			l.wflip = l.wflip[:l.cfg.Out*kd]
+			w := l.weight.Value.Data
+			for o := 0; o < l.cfg.Out; o++ {
+				for ci := 0; ci < l.cfg.In; ci++ {
+					for j := 0; j < kk; j++ {
+						l.wflip[ci*l.cfg.Out*kk+o*kk+j] = w[(o*l.cfg.In+ci)*kk+kk-1-j]
+					}
+				}
+			}
+		} else {
+			l.dcol = l.ensureScratch(wk, kd*ohw, l.dcol)
+		}
 	}
 	l.nchunk = convChunks(n)
 	wsz := l.cfg.Out * kd
@@ -242,9 +264,15 @@ func (l *Conv2D) backwardChunk(w, ch int) {
 			beta = 0
 		}
 		sgemm(false, true, c.Out, kd, ohw, 1, dys, ohw, col, ohw, beta, part, kd)
-		if l.direct {
+		switch {
+		case l.direct:
 			sgemm(true, false, kd, ohw, c.Out, 1, l.weight.Value.Data, kd, dys, ohw, 0, dxs, ohw)
-		} else {
+		case l.stride == 1:
+			kk := c.Kernel * c.Kernel
+			dcol := l.dcol[w]
+			im2col(dcol, dys, c.Out, l.oh, l.ow, c.Kernel, 1, c.Kernel-1-l.pad, l.h, l.w)
+			sgemm(false, false, c.In, hw, c.Out*kk, 1, l.wflip, c.Out*kk, dcol, hw, 0, dxs, hw)
+		default:
 			dcol := l.dcol[w]
 			sgemm(true, false, kd, ohw, c.Out, 1, l.weight.Value.Data, kd, dys, ohw, 0, dcol, ohw)
 			col2im(dxs, dcol, c.In, l.h, l.w, c.Kernel, l.stride, l.pad, l.oh, l.ow)

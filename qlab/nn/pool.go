@@ -106,6 +106,10 @@ func (p *pool2D) forwardPlane(_, i int) {
 	x := p.x.Data[i*hw : (i+1)*hw]
 	y := p.y.Data[i*ohw : (i+1)*ohw]
 	inv := 1 / float32(p.k*p.k)
+	if p.isMax && p.k == 2 && p.s == 2 {
+		p.maxPool2(x, y, p.arg[i*ohw:(i+1)*ohw])
+		return
+	}
 	for oy := 0; oy < p.oh; oy++ {
 		for ox := 0; ox < p.ow; ox++ {
 			base := oy*p.s*p.w + ox*p.s
@@ -131,6 +135,37 @@ func (p *pool2D) forwardPlane(_, i int) {
 				}
 				y[oy*p.ow+ox] = s * inv
 			}
+		}
+	}
+}
+
+// maxPool2 is the 2x2, stride-2 max pool of one plane, written without
+// data-dependent branches (the winner of random data is unpredictable).
+// Ties keep the first element in window order, as the general path does.
+func (p *pool2D) maxPool2(x, y []float32, arg []int32) {
+	w := p.w
+	for oy := 0; oy < p.oh; oy++ {
+		r0 := x[2*oy*w : 2*oy*w+2*p.ow]
+		r1 := x[(2*oy+1)*w : (2*oy+1)*w+2*p.ow]
+		yr := y[oy*p.ow : (oy+1)*p.ow]
+		ar := arg[oy*p.ow : (oy+1)*p.ow]
+		base := int32(2 * oy * w)
+		for ox := range yr {
+			v0, v1, v2, v3 := r0[2*ox], r0[2*ox+1], r1[2*ox], r1[2*ox+1]
+			best := max(max(v0, v1), max(v2, v3)) // NaN-propagating, branchless
+			// The first window element equal to the maximum, by integer
+			// conditional moves; a NaN maximum keeps the last element.
+			off := int32(w + 2*ox + 1)
+			if v2 == best {
+				off = int32(w + 2*ox)
+			}
+			if v1 == best {
+				off = int32(2*ox + 1)
+			}
+			if v0 == best {
+				off = int32(2 * ox)
+			}
+			yr[ox], ar[ox] = best, base+off
 		}
 	}
 }
