@@ -355,7 +355,21 @@ func packA(dst, a []float32, lda int, trans bool, r0, r1, p0, kb, mr int) {
 		dst = dst[mr*kb:]
 		h := min(mr, r1-i0)
 		if trans {
-			// A is stored k x m: each k gives mr contiguous values.
+			// A is stored k x m: each k gives mr contiguous values. Fixed-
+			// size copies compile to a few vector moves, where copy would
+			// call memmove per k.
+			if h == 8 && mr == 8 {
+				for p := 0; p < kb; p++ {
+					*(*[8]float32)(panel[p*8:]) = *(*[8]float32)(a[(p0+p)*lda+i0:])
+				}
+				continue
+			}
+			if h == 4 && mr == 4 {
+				for p := 0; p < kb; p++ {
+					*(*[4]float32)(panel[p*4:]) = *(*[4]float32)(a[(p0+p)*lda+i0:])
+				}
+				continue
+			}
 			for p := 0; p < kb; p++ {
 				d := panel[p*mr : p*mr+mr]
 				copy(d, a[(p0+p)*lda+i0:][:h])
@@ -419,6 +433,12 @@ func packB(dst, b []float32, ldb int, trans bool, c0, c1, p0, kb, nr int) {
 		dst = dst[nr*kb:]
 		w := min(nr, c1-j0)
 		if !trans {
+			if w == 32 && nr == 32 {
+				for p := 0; p < kb; p++ {
+					*(*[32]float32)(panel[p*32:]) = *(*[32]float32)(b[(p0+p)*ldb+j0:])
+				}
+				continue
+			}
 			for p := 0; p < kb; p++ {
 				d := panel[p*nr : p*nr+nr]
 				copy(d, b[(p0+p)*ldb+j0:][:w])
