@@ -140,10 +140,13 @@ func sgemm(kern *kernel, parallel, transA, transB bool, m, n, k int, alpha float
 		alpha: alpha, beta: beta, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc,
 		rowCuts: j.rowCuts, colCuts: j.colCuts,
 	}
-	// A*B^T has both operands contiguous in k: packing B would transpose
-	// it element by element, which costs more than the product when m is
-	// small, so a kernel that reads both in place does it instead.
-	j.dot = !transA && transB && kern.dot != nil
+	// A*B^T has both operands contiguous in k: packing B transposes it,
+	// which costs more than the product when m is small, so a kernel that
+	// reads both in place does it instead. That kernel pays a fixed
+	// reduction per 4x4 block, which dominates when k is short; roughly
+	// (measured on the RefNet-S shapes) it wins when k >= 2m/3. The choice
+	// depends on the shape only, so it is the same for every run.
+	j.dot = !transA && transB && kern.dot != nil && 3*k >= 2*m
 	mr, nr := kern.mr, kern.nr
 	if j.dot {
 		mr, nr = dotTile, dotTile
@@ -401,14 +404,19 @@ func packA(dst, a []float32, lda int, trans bool, r0, r1, p0, kb, mr int) {
 }
 
 // packA8 transposes an 8 x kb block of A (row stride lda) into panel
-// (8 values per k). Reading eight rows in step writes the panel
-// sequentially, which is several times faster than writing it with stride 8.
-func packA8(panel, a []float32, lda, kb int) {
-	r0, r1, r2, r3 := a[:kb], a[lda:][:kb], a[2*lda:][:kb], a[3*lda:][:kb]
-	r4, r5, r6, r7 := a[4*lda:][:kb], a[5*lda:][:kb], a[6*lda:][:kb], a[7*lda:][:kb]
-	panel = panel[:8*kb]
+// (8 values per k).
+func packA8(panel, a []float32, lda, kb int) { transpose8(panel, 8, a, lda, kb) }
+
+// transpose8 writes the 8 x kb block of src (row stride ld) transposed
+// into dst: element (r, p) goes to dst[p*stride+r]. Reading eight rows in
+// step writes 8 consecutive values per k, several times faster than
+// writing one value per k with a stride.
+func transpose8(dst []float32, stride int, src []float32, ld, kb int) {
+	r0, r1, r2, r3 := src[:kb], src[ld:][:kb], src[2*ld:][:kb], src[3*ld:][:kb]
+	r4, r5, r6, r7 := src[4*ld:][:kb], src[5*ld:][:kb], src[6*ld:][:kb], src[7*ld:][:kb]
+	_ = dst[(kb-1)*stride+7]
 	for p := range r0 {
-		d := panel[8*p : 8*p+8 : 8*p+8]
+		d := dst[p*stride : p*stride+8 : p*stride+8]
 		d[0], d[1], d[2], d[3] = r0[p], r1[p], r2[p], r3[p]
 		d[4], d[5], d[6], d[7] = r4[p], r5[p], r6[p], r7[p]
 	}
@@ -447,6 +455,12 @@ func packB(dst, b []float32, ldb int, trans bool, c0, c1, p0, kb, nr int) {
 			continue
 		}
 		// B is stored n x k: column j of op(B) is row j of b.
+		if w == nr && nr%8 == 0 {
+			for c := 0; c < nr; c += 8 {
+				transpose8(panel[c:], nr, b[(j0+c)*ldb+p0:], ldb, kb)
+			}
+			continue
+		}
 		for c := 0; c < w; c++ {
 			src := b[(j0+c)*ldb+p0:][:kb]
 			d := panel[c:]
