@@ -20,6 +20,7 @@ func benchModel(b *testing.B, dws, train bool) {
 		labels[i] = i % 10
 	}
 	m.SetTraining(train)
+	m.SkipInputGradient(true) // as a training loop would
 	var ce SoftmaxCrossEntropy
 	step := func() {
 		y, err := m.Forward(x)

@@ -25,6 +25,7 @@ func (m *Model) Clone() (*Model, error) {
 		return nil, err
 	}
 	c.SetTraining(m.training)
+	c.SkipInputGradient(m.skipDX)
 	return c, nil
 }
 

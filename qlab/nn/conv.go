@@ -45,6 +45,7 @@ type Conv2D struct {
 	col          [][]float32 // per-worker im2col scratch
 	dcol         [][]float32 // per-worker col2im (or im2col of dy) scratch
 	wflip        []float32   // (In, Out*k*k) flipped kernel for stride-1 dx
+	noDX         bool        // skip the input gradient (first layer of a model)
 	part         []float32   // per-chunk weight-gradient partial sums
 	partB        []float32   // per-chunk bias-gradient partial sums
 	nchunk       int
@@ -195,7 +196,11 @@ func (l *Conv2D) Backward(dy *tensor.Tensor) (*tensor.Tensor, error) {
 		return nil, fmt.Errorf("%w: Conv2D %q: gradient shape %v, want %v", ErrShape, l.name, dy.Shape, l.y.Shape)
 	}
 	l.dy = dy
-	resize(&l.dx, l.x.Shape...)
+	if l.noDX {
+		l.dx.Data, l.dx.Shape = l.dx.Data[:0], l.dx.Shape[:0]
+	} else {
+		resize(&l.dx, l.x.Shape...)
+	}
 	kd, ohw := l.kdim(), l.oh*l.ow
 	wk := workers(n)
 	if !l.direct {
@@ -238,6 +243,8 @@ func (l *Conv2D) Backward(dy *tensor.Tensor) (*tensor.Tensor, error) {
 	return &l.dx, nil
 }
 
+func (l *Conv2D) skipInputGrad(on bool) { l.noDX = on }
+
 // convChunks is the fixed number of sample chunks whose weight-gradient
 // partial sums are reduced in order: a function of the batch size only.
 func convChunks(n int) int { return max(1, min(n, 16)) }
@@ -253,7 +260,10 @@ func (l *Conv2D) backwardChunk(w, ch int) {
 	for i := lo; i < hi; i++ {
 		xs := l.x.Data[i*c.In*hw : (i+1)*c.In*hw]
 		dys := l.dy.Data[i*c.Out*ohw : (i+1)*c.Out*ohw]
-		dxs := l.dx.Data[i*c.In*hw : (i+1)*c.In*hw]
+		var dxs []float32
+		if !l.noDX {
+			dxs = l.dx.Data[i*c.In*hw : (i+1)*c.In*hw]
+		}
 		col := xs
 		if !l.direct {
 			col = l.col[w]
@@ -265,6 +275,7 @@ func (l *Conv2D) backwardChunk(w, ch int) {
 		}
 		sgemm(false, true, c.Out, kd, ohw, 1, dys, ohw, col, ohw, beta, part, kd)
 		switch {
+		case l.noDX:
 		case l.direct:
 			sgemm(true, false, kd, ohw, c.Out, 1, l.weight.Value.Data, kd, dys, ohw, 0, dxs, ohw)
 		case l.stride == 1:
@@ -309,34 +320,42 @@ func (l *Conv2D) reduceRows(_, o int) {
 
 // im2col writes the (c*k*k, oh*ow) patch matrix of one image x (c, h, w):
 // row (ci, ky, kx), column (oy, ox) holds x[ci, oy*s-p+ky, ox*s-p+kx] or 0
-// outside the image.
+// outside the image. Rows of output positions that fall wholly in the
+// padding are cleared in one block, and the few padded columns at the
+// edges of a row are zeroed inline rather than by a call.
 func im2col(col, x []float32, c, h, w, k, s, p, oh, ow int) {
 	ohw := oh * ow
 	r := 0
 	for ci := 0; ci < c; ci++ {
 		plane := x[ci*h*w : (ci+1)*h*w]
 		for ky := 0; ky < k; ky++ {
+			// Valid oy range: 0 <= oy*s-p+ky < h.
+			oyLo, oyHi := validRange(oh, s, ky-p, h)
 			for kx := 0; kx < k; kx++ {
 				dst := col[r*ohw : (r+1)*ohw]
 				r++
-				// Valid ox range: 0 <= ox*s-p+kx < w.
 				oxLo, oxHi := validRange(ow, s, kx-p, w)
-				for oy := 0; oy < oh; oy++ {
+				if oyLo >= oyHi || oxLo >= oxHi {
+					clear(dst)
+					continue
+				}
+				clear(dst[:oyLo*ow])
+				clear(dst[oyHi*ow:])
+				off := kx - p
+				for oy := oyLo; oy < oyHi; oy++ {
 					d := dst[oy*ow : (oy+1)*ow]
-					iy := oy*s - p + ky
-					if iy < 0 || iy >= h || oxLo >= oxHi {
-						clear(d)
-						continue
+					for j := 0; j < oxLo; j++ {
+						d[j] = 0
 					}
-					clear(d[:oxLo])
-					clear(d[oxHi:])
-					src := plane[iy*w:]
+					for j := oxHi; j < ow; j++ {
+						d[j] = 0
+					}
+					src := plane[(oy*s-p+ky)*w : (oy*s-p+ky+1)*w]
 					if s == 1 {
-						off := kx - p
 						copy(d[oxLo:oxHi], src[oxLo+off:oxHi+off])
 					} else {
 						for ox := oxLo; ox < oxHi; ox++ {
-							d[ox] = src[ox*s-p+kx]
+							d[ox] = src[ox*s+off]
 						}
 					}
 				}

@@ -57,6 +57,11 @@ type Bufferer interface {
 	Buffers() []*Param
 }
 
+// inputGradSkipper is implemented by layers that can skip computing their
+// input gradient when it is the model input's (see
+// Model.SkipInputGradient).
+type inputGradSkipper interface{ skipInputGrad(on bool) }
+
 // ParamKind says what role a parameter plays, so initialization and
 // weight decay can treat them differently.
 type ParamKind int

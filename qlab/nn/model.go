@@ -23,6 +23,7 @@ type Model struct {
 	observers []*observer
 	hook      hook
 	lastOut   *tensor.Tensor
+	skipDX    bool
 }
 
 type observer struct {
@@ -181,7 +182,24 @@ func (m *Model) Backward(dy *tensor.Tensor) (*tensor.Tensor, error) {
 		}
 		return nil, fmt.Errorf("%w: model %q: gradient shape %v, want %v", ErrShape, m.name, got, m.lastOut.Shape)
 	}
-	return backwardChain(m.top, dy)
+	dx, err := backwardChain(m.top, dy)
+	if m.skipDX {
+		return nil, err
+	}
+	return dx, err
+}
+
+// SkipInputGradient, when skip is true, makes Backward skip the gradient
+// with respect to the model input, which training never uses, and return
+// a nil tensor; the first layer, if it is a top-level Conv2D, then saves its
+// input-gradient GEMM. The default (false) computes it.
+func (m *Model) SkipInputGradient(skip bool) {
+	m.skipDX = skip
+	// Only a first layer that is itself a leaf: inside a container its
+	// input gradient is combined with others.
+	if s, ok := m.top[0].(inputGradSkipper); ok {
+		s.skipInputGrad(skip)
+	}
 }
 
 // Observe registers fn to be called after every leaf layer's Forward

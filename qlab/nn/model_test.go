@@ -341,6 +341,7 @@ func TestDeterministicAcrossGOMAXPROCS(t *testing.T) {
 func TestZeroAllocs(t *testing.T) {
 	for _, dws := range []bool{false, true} {
 		m := refNetS(t, dws)
+		m.SkipInputGradient(dws) // both settings allocate nothing
 		x := randTensor(7, 1, 4, 3, 32, 32)
 		labels := []int{1, 2, 3, 4}
 		var ce SoftmaxCrossEntropy
@@ -398,5 +399,22 @@ func TestFusedMatchesUnfused(t *testing.T) {
 		for i := range pf {
 			closeTo(t, pf[i].Name+" grad", pf[i].Grad.Data, pp[i].Grad.Data, 0, 0)
 		}
+	}
+}
+
+func TestSkipInputGradient(t *testing.T) {
+	a, b := refNetS(t, false), refNetS(t, false)
+	b.SkipInputGradient(true)
+	x := randTensor(10, 1, 2, 3, 32, 32)
+	trainStep(t, a, x, []int{1, 2})
+	y := must(b.Forward(x))
+	var ce SoftmaxCrossEntropy
+	must(ce.Forward(y, []int{1, 2}))
+	if dx := must(b.Backward(ce.Backward())); dx != nil {
+		t.Errorf("Backward returned %v with SkipInputGradient; want nil", dx)
+	}
+	pa, pb := a.Params(), b.Params()
+	for i := range pa {
+		closeTo(t, pa[i].Name+" grad", pb[i].Grad.Data, pa[i].Grad.Data, 0, 0)
 	}
 }
