@@ -238,9 +238,17 @@ func (j *sgemmJob) task(s *scratch, r0, r1, c0, c1 int) {
 	// so those are packed too. Either way the arithmetic is the same.
 	inPlace := !j.transB && j.ldb <= maxInPlaceStride
 	ragged := (c1 - c0) % nr
+	// Likewise a non-transposed A: whole row tiles are read in place and
+	// only a ragged last one is packed.
+	rowA := !j.transA && j.lda <= maxInPlaceStride && j.kern.fnRowA != nil
+	raggedA := (r1 - r0) % mr
 	for p0 := 0; p0 < j.k; p0 += kc {
 		kb := min(kc, j.k-p0)
-		packA(s.a, j.a, j.lda, j.transA, r0, r1, p0, kb, mr)
+		if !rowA {
+			packA(s.a, j.a, j.lda, j.transA, r0, r1, p0, kb, mr)
+		} else if raggedA != 0 {
+			packA(s.a, j.a, j.lda, false, r1-raggedA, r1, p0, kb, mr)
+		}
 		if !inPlace {
 			packB(s.b, j.b, j.ldb, j.transB, c0, c1, p0, kb, nr)
 		} else if ragged != 0 {
@@ -253,7 +261,14 @@ func (j *sgemmJob) task(s *scratch, r0, r1, c0, c1 int) {
 		for it := 0; it < mt; it++ {
 			i := r0 + it*mr
 			h := min(mr, r1-i)
-			ap := &s.a[it*mr*kb]
+			kfn, ap, lda := fn, &s.a[it*mr*kb], 0
+			if rowA {
+				if h == mr {
+					kfn, ap, lda = j.kern.fnRowA, &j.a[i*j.lda+p0], j.lda
+				} else {
+					ap = &s.a[0]
+				}
+			}
 			for jt := 0; jt < nt; jt++ {
 				jj := c0 + jt*nr
 				w := min(nr, c1-jj)
@@ -266,7 +281,7 @@ func (j *sgemmJob) task(s *scratch, r0, r1, c0, c1 int) {
 					}
 				}
 				if h == mr && w == nr {
-					fn(kb, ap, bp, ldb, &c[i*ldc+jj], ldc, j.alpha, beta)
+					kfn(kb, ap, lda, bp, ldb, &c[i*ldc+jj], ldc, j.alpha, beta)
 					continue
 				}
 				// Edge tile: run the same kernel on a full-size copy so the
@@ -276,7 +291,7 @@ func (j *sgemmJob) task(s *scratch, r0, r1, c0, c1 int) {
 						copy(tile[r*nr:r*nr+w], c[(i+r)*ldc+jj:])
 					}
 				}
-				fn(kb, ap, bp, ldb, &tile[0], nr, j.alpha, beta)
+				kfn(kb, ap, lda, bp, ldb, &tile[0], nr, j.alpha, beta)
 				for r := 0; r < h; r++ {
 					copy(c[(i+r)*ldc+jj:(i+r)*ldc+jj+w], tile[r*nr:])
 				}

@@ -2,17 +2,20 @@ package gemm
 
 import "unsafe"
 
-// A kernel is a register-tile micro-kernel and its tile shape. It multiplies
-// a packed mr x k panel of A by a k x nr block of B (row stride ldb: nr for
-// a packed panel, or B's own stride when read in place) and merges the
+// A kernel is a register-tile micro-kernel and its tile shape. fn
+// multiplies a packed mr x k panel of A (k-major, mr values per k; its lda
+// argument is unused) by a k x nr block of B (row stride ldb: nr for a
+// packed panel, or B's own stride when read in place) and merges the
 // product into an mr x nr block of C (row stride ldc):
 //
-//	acc = sum over p in order of a[p*mr+i] * b[p*ldb+j]
+//	acc = sum over p in order of A[i][p] * B[p][j]
 //	C   = alpha*acc             if beta == 0 (C is not read)
 //	C   = beta*C + alpha*acc    otherwise
 //
-// Each kernel is deterministic: for given inputs the per-element operation
-// sequence is fixed, which is what makes Sgemm independent of scheduling.
+// fnRowA does the same with A read in place (row stride lda). Both run the
+// same instruction sequence on the same values, so which one computes a
+// tile never changes the result; each is deterministic, which is what makes
+// Sgemm independent of scheduling.
 //
 // dot, when set, is a kernel for the A*B^T case (transA false, transB true)
 // that reads both operands in place, with the same merge rule, for a
@@ -20,7 +23,8 @@ import "unsafe"
 type kernel struct {
 	name   string
 	mr, nr int
-	fn     func(k int, a, b *float32, ldb int, c *float32, ldc int, alpha, beta float32)
+	fn     func(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32)
+	fnRowA func(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32)
 	dot    func(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32)
 }
 
@@ -30,19 +34,28 @@ const dotTile = 4
 // goKernel is the portable kernel, used when no SIMD kernel applies and
 // under the purego build tag. A 4x4 tile keeps its 16 accumulators within
 // the 16 float registers amd64 and most other targets have.
-var goKernel = &kernel{name: "go", mr: 4, nr: 4, fn: sgemmKernelGo}
+var goKernel = &kernel{name: "go", mr: 4, nr: 4, fn: sgemmKernelGo, fnRowA: sgemmKernelGoRowA}
 
-func sgemmKernelGo(k int, a, b *float32, ldb int, c *float32, ldc int, alpha, beta float32) {
-	as := unsafe.Slice(a, 4*k)
+func sgemmKernelGo(k int, a *float32, _ int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32) {
+	sgemmKernelGoStrided(k, a, 1, 4, b, ldb, c, ldc, alpha, beta)
+}
+
+func sgemmKernelGoRowA(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32) {
+	sgemmKernelGoStrided(k, a, lda, 1, b, ldb, c, ldc, alpha, beta)
+}
+
+// sgemmKernelGoStrided is the Go kernel with A element (i, p) at
+// a[i*rs+p*ks].
+func sgemmKernelGoStrided(k int, a *float32, rs, ks int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32) {
+	as := unsafe.Slice(a, 3*rs+(k-1)*ks+1)
 	bs := unsafe.Slice(b, (k-1)*ldb+4)
 	var c00, c01, c02, c03 float32
 	var c10, c11, c12, c13 float32
 	var c20, c21, c22, c23 float32
 	var c30, c31, c32, c33 float32
 	for p := 0; p < k; p++ {
-		ap := as[4*p : 4*p+4 : 4*p+4]
 		bp := bs[p*ldb : p*ldb+4 : p*ldb+4]
-		a0, a1, a2, a3 := ap[0], ap[1], ap[2], ap[3]
+		a0, a1, a2, a3 := as[p*ks], as[p*ks+rs], as[p*ks+2*rs], as[p*ks+3*rs]
 		b0, b1, b2, b3 := bp[0], bp[1], bp[2], bp[3]
 		c00 += a0 * b0
 		c01 += a0 * b1
