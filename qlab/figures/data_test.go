@@ -177,5 +177,3 @@ func exampleRangeTrainingFigure() *Figure {
 	}
 	return f
 }
-
-func nan() float64 { return math.NaN() }

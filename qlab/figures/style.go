@@ -152,3 +152,5 @@ func (cleanTicks) Ticks(lo, hi float64) []plot.Tick {
 	}
 	return out
 }
+
+func nan() float64 { return math.NaN() }
