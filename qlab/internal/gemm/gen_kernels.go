@@ -38,7 +38,8 @@ func main() {
 		emit(&out, s)
 	}
 	emitDot(&out)
-	emitVNNI(&out)
+	emitVNNI(&out, "gemmU8S8KernelVNNI", false)
+	emitVNNI(&out, "gemmU8S8KernelVNNIRowA", true)
 	if err := os.WriteFile("kernels_amd64.s", out.Bytes(), 0o644); err != nil {
 		log.Fatal(err)
 	}
@@ -269,19 +270,28 @@ func emitDot(w *bytes.Buffer) {
 // k, VPDPBUSD multiplies 4 unsigned bytes of A (broadcast) by 4 signed
 // bytes of each B column and adds the 4 products to the column's int32
 // lane, exactly (no int16 intermediate, no saturation).
-func emitVNNI(w *bytes.Buffer) {
+func emitVNNI(w *bytes.Buffer, name string, rowA bool) {
 	p := func(f string, a ...any) { fmt.Fprintf(w, f+"\n", a...) }
 	const mr = 8
-	p("\n// func gemmU8S8KernelVNNI(kq int, a *uint8, b *int8, c *int32, ldc int, add int)")
-	p("// a: packed 8-row panel, kq groups of 8 rows x 4 bytes; b: packed")
-	p("// 32-column panel, kq groups of 32 columns x 4 bytes. C = acc, or")
-	p("// C += acc when add != 0.")
-	p("TEXT ·gemmU8S8KernelVNNI(SB), NOSPLIT, $0-48")
+	p("\n// func %s(kq int, a *uint8, lda int, b *int8, c *int32, ldc int, add int)", name)
+	if rowA {
+		p("// a: 8 rows of A read in place (row stride lda bytes), 4*kq bytes each;")
+	} else {
+		p("// a: packed 8-row panel, kq groups of 8 rows x 4 bytes (lda unused);")
+	}
+	p("// b: packed 32-column panel, kq groups of 32 columns x 4 bytes. C = acc,")
+	p("// or C += acc when add != 0.")
+	p("TEXT ·%s(SB), NOSPLIT, $0-56", name)
 	p("\tMOVQ kq+0(FP), CX")
 	p("\tMOVQ a+8(FP), AX")
-	p("\tMOVQ b+16(FP), BX")
-	p("\tMOVQ c+24(FP), R8")
-	p("\tMOVQ ldc+32(FP), R9")
+	if rowA {
+		p("\tMOVQ lda+16(FP), R10")
+		p("\tLEAQ (R10)(R10*2), R13")
+		p("\tLEAQ (AX)(R10*4), DI")
+	}
+	p("\tMOVQ b+24(FP), BX")
+	p("\tMOVQ c+32(FP), R8")
+	p("\tMOVQ ldc+40(FP), R9")
 	p("\tSHLQ $2, R9")
 	for i := 0; i < 2*mr; i++ {
 		p("\tVPXORD Z%d, Z%d, Z%d", i, i, i)
@@ -292,16 +302,27 @@ func emitVNNI(w *bytes.Buffer) {
 	p("\tVMOVDQU32 (BX), Z16")
 	p("\tVMOVDQU32 64(BX), Z17")
 	for r := 0; r < mr; r++ {
-		p("\tVPBROADCASTD %d(AX), Z18", 4*r)
+		if rowA {
+			base := []string{"(AX)", "(DI)"}[r/4]
+			idx := []string{"", "(R10*1)", "(R10*2)", "(R13*1)"}[r%4]
+			p("\tVPBROADCASTD %s%s, Z18", base, idx)
+		} else {
+			p("\tVPBROADCASTD %d(AX), Z18", 4*r)
+		}
 		p("\tVPDPBUSD Z16, Z18, Z%d", 2*r)
 		p("\tVPDPBUSD Z17, Z18, Z%d", 2*r+1)
 	}
-	p("\tADDQ $%d, AX", 4*mr)
+	if rowA {
+		p("\tADDQ $4, AX")
+		p("\tADDQ $4, DI")
+	} else {
+		p("\tADDQ $%d, AX", 4*mr)
+	}
 	p("\tADDQ $128, BX")
 	p("\tDECQ CX")
 	p("\tJNZ vnniloop")
 	p("vnnidone:")
-	p("\tMOVQ add+40(FP), DX")
+	p("\tMOVQ add+48(FP), DX")
 	p("\tTESTQ DX, DX")
 	p("\tJZ vnnistore")
 	for r := 0; r < mr; r++ {

@@ -11,11 +11,13 @@ import (
 // packed 4*kq x nr panel of signed bytes into an mr x nr int32 block of C
 // (row stride ldc): C = acc, or C += acc when add != 0. Packed layouts: A
 // panel byte (q*mr + r)*4 + t is A[r][4q+t]; B panel byte (q*nr + c)*4 + t
-// is B[4q+t][c]; k is zero-padded to a multiple of 4.
+// is B[4q+t][c]; k is zero-padded to a multiple of 4. fnRowA reads the mr
+// rows of A in place instead (row stride lda bytes).
 type int8Kernel struct {
 	name   string
 	mr, nr int
-	fn     func(kq int, a *uint8, b *int8, c *int32, ldc int, add int)
+	fn     func(kq int, a *uint8, lda int, b *int8, c *int32, ldc int, add int)
+	fnRowA func(kq int, a *uint8, lda int, b *int8, c *int32, ldc int, add int)
 }
 
 // int8Kernels lists the int8 kernels this CPU can run; activeInt8 is the
@@ -229,11 +231,15 @@ func (j *int8Job) task(s *int8Scratch, r0, r1, c0, c1 int) {
 	if cap(s.tile) < mr*nr {
 		s.tile = make([]int32, mr*nr)
 	}
+	// Whole row tiles of A are read in place for their whole groups of 4
+	// k; the last, partial group (k not a multiple of 4) and ragged row
+	// tiles are packed. Integer sums make the split invisible in C.
+	rowA := j.kern.fnRowA != nil
 	c, ldc, tile := j.c, j.ldc, s.tile[:mr*nr]
 	for p0 := 0; p0 < j.k; p0 += kcInt8 {
 		kb := min(kcInt8, j.k-p0)
 		kq := (kb + 3) / 4
-		packU8(s.a, j.a, j.lda, r0, r1, p0, kb, mr)
+		kqIn := kb / 4 // groups read in place
 		packS8(s.b, j.b, j.ldb, c0, c1, p0, kb, nr)
 		add := 0
 		if p0 > 0 {
@@ -242,56 +248,84 @@ func (j *int8Job) task(s *int8Scratch, r0, r1, c0, c1 int) {
 		for it := 0; it < mt; it++ {
 			i := r0 + it*mr
 			h := min(mr, r1-i)
-			ap := &s.a[it*mr*kq*4]
+			inPlace := rowA && h == mr
+			var ap *uint8
+			if inPlace {
+				if kqIn < kq {
+					packU8Tail(s.a, j.a[i*j.lda+p0+4*kqIn:], j.lda, kb-4*kqIn, mr)
+				}
+			} else {
+				packU8(s.a, j.a, j.lda, i, i+h, p0, kb, mr)
+				ap = &s.a[0]
+			}
 			for jt := 0; jt < nt; jt++ {
 				jj := c0 + jt*nr
 				w := min(nr, c1-jj)
-				bp := &s.b[jt*nr*kq*4]
+				panel := s.b[jt*nr*kq*4 : (jt+1)*nr*kq*4]
+				dst, ld := &tile[0], nr
 				if h == mr && w == nr {
-					fn(kq, ap, bp, &c[i*ldc+jj], ldc, add)
-					continue
-				}
-				if add != 0 {
+					dst, ld = &c[i*ldc+jj], ldc
+				} else if add != 0 {
 					for r := 0; r < h; r++ {
 						copy(tile[r*nr:r*nr+w], c[(i+r)*ldc+jj:])
 					}
 				}
-				fn(kq, ap, bp, &tile[0], nr, add)
-				for r := 0; r < h; r++ {
-					copy(c[(i+r)*ldc+jj:(i+r)*ldc+jj+w], tile[r*nr:])
+				if !inPlace {
+					fn(kq, ap, 0, &panel[0], dst, ld, add)
+				} else {
+					a := add
+					if kqIn > 0 {
+						j.kern.fnRowA(kqIn, &j.a[i*j.lda+p0], j.lda, &panel[0], dst, ld, add)
+						a = 1
+					}
+					if kqIn < kq {
+						fn(1, &s.a[0], 0, &panel[kqIn*nr*4], dst, ld, a)
+					}
+				}
+				if dst == &tile[0] {
+					for r := 0; r < h; r++ {
+						copy(c[(i+r)*ldc+jj:(i+r)*ldc+jj+w], tile[r*nr:])
+					}
 				}
 			}
 		}
 	}
 }
 
-// packU8 copies rows [r0,r1) and columns [p0,p0+kb) of A into mr-row
-// panels in the int8Kernel layout, zero-padding rows past r1 and k to a
+// packU8 copies rows [r0,r1) and columns [p0,p0+kb) of A into one mr-row
+// panel in the int8Kernel layout, zero-padding rows past r1 and k to a
 // multiple of 4.
 func packU8(dst, a []uint8, lda, r0, r1, p0, kb, mr int) {
 	kq := (kb + 3) / 4
-	for i0 := r0; i0 < r1; i0 += mr {
-		panel := dst[:mr*kq*4]
-		dst = dst[mr*kq*4:]
-		h := min(mr, r1-i0)
-		for r := 0; r < mr; r++ {
-			if r >= h {
-				for q := 0; q < kq; q++ {
-					clear(panel[(q*mr+r)*4 : (q*mr+r)*4+4])
-				}
-				continue
+	panel := dst[:mr*kq*4]
+	h := r1 - r0
+	for r := 0; r < mr; r++ {
+		if r >= h {
+			for q := 0; q < kq; q++ {
+				clear(panel[(q*mr+r)*4 : (q*mr+r)*4+4])
 			}
-			src := a[(i0+r)*lda+p0:][:kb]
-			q := 0
-			for ; 4*q+4 <= kb; q++ {
-				copy(panel[(q*mr+r)*4:(q*mr+r)*4+4], src[4*q:4*q+4])
-			}
-			if q < kq {
-				d := panel[(q*mr+r)*4 : (q*mr+r)*4+4]
-				clear(d)
-				copy(d, src[4*q:])
-			}
+			continue
 		}
+		src := a[(r0+r)*lda+p0:][:kb]
+		q := 0
+		for ; 4*q+4 <= kb; q++ {
+			*(*[4]uint8)(panel[(q*mr+r)*4:]) = *(*[4]uint8)(src[4*q:])
+		}
+		if q < kq {
+			d := panel[(q*mr+r)*4 : (q*mr+r)*4+4]
+			clear(d)
+			copy(d, src[4*q:])
+		}
+	}
+}
+
+// packU8Tail packs the last rem (< 4) columns of mr rows of A, starting at
+// a (row stride lda), as one zero-padded group of the packed layout.
+func packU8Tail(dst, a []uint8, lda, rem, mr int) {
+	for r := 0; r < mr; r++ {
+		d := dst[4*r : 4*r+4]
+		clear(d)
+		copy(d, a[r*lda:r*lda+rem])
 	}
 }
 
@@ -307,7 +341,20 @@ func packS8(dst, b []int8, ldb, c0, c1, p0, kb, nr int) {
 		if w < nr || kb%4 != 0 {
 			clear(panel)
 		}
-		for p := 0; p < kb; p++ {
+		p := 0
+		// Four rows in step write each column's 4 bytes together.
+		for ; p+4 <= kb; p += 4 {
+			r0 := b[(p0+p)*ldb+j0:][:w]
+			r1 := b[(p0+p+1)*ldb+j0:][:w]
+			r2 := b[(p0+p+2)*ldb+j0:][:w]
+			r3 := b[(p0+p+3)*ldb+j0:][:w]
+			d := panel[(p/4)*nr*4:][:4*w]
+			for c := range r0 {
+				q := d[4*c : 4*c+4 : 4*c+4]
+				q[0], q[1], q[2], q[3] = r0[c], r1[c], r2[c], r3[c]
+			}
+		}
+		for ; p < kb; p++ {
 			q, t := p/4, p%4
 			d := panel[q*nr*4+t:]
 			for c, v := range b[(p0+p)*ldb+j0:][:w] {

@@ -37,14 +37,18 @@ func simdKernels() []*kernel {
 func sdotKernelAVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32)
 
 //go:noescape
-func gemmU8S8KernelVNNI(kq int, a *uint8, b *int8, c *int32, ldc int, add int)
+func gemmU8S8KernelVNNI(kq int, a *uint8, lda int, b *int8, c *int32, ldc int, add int)
+
+//go:noescape
+func gemmU8S8KernelVNNIRowA(kq int, a *uint8, lda int, b *int8, c *int32, ldc int, add int)
 
 // simdInt8Kernels returns the int8 kernels the CPU supports. VPDPBUSD on
 // ZMM needs AVX512_VNNI (which implies AVX512F in practice; both are
 // checked).
 func simdInt8Kernels() []*int8Kernel {
 	if cpu.X86.HasAVX512F && cpu.X86.HasAVX512VNNI {
-		return []*int8Kernel{{name: "vnni", mr: 8, nr: 32, fn: gemmU8S8KernelVNNI}}
+		return []*int8Kernel{{name: "vnni", mr: 8, nr: 32,
+			fn: gemmU8S8KernelVNNI, fnRowA: gemmU8S8KernelVNNIRowA}}
 	}
 	return nil
 }

@@ -1150,16 +1150,16 @@ dotstore3:
 	VZEROUPPER
 	RET
 
-// func gemmU8S8KernelVNNI(kq int, a *uint8, b *int8, c *int32, ldc int, add int)
-// a: packed 8-row panel, kq groups of 8 rows x 4 bytes; b: packed
-// 32-column panel, kq groups of 32 columns x 4 bytes. C = acc, or
-// C += acc when add != 0.
-TEXT ·gemmU8S8KernelVNNI(SB), NOSPLIT, $0-48
+// func gemmU8S8KernelVNNI(kq int, a *uint8, lda int, b *int8, c *int32, ldc int, add int)
+// a: packed 8-row panel, kq groups of 8 rows x 4 bytes (lda unused);
+// b: packed 32-column panel, kq groups of 32 columns x 4 bytes. C = acc,
+// or C += acc when add != 0.
+TEXT ·gemmU8S8KernelVNNI(SB), NOSPLIT, $0-56
 	MOVQ kq+0(FP), CX
 	MOVQ a+8(FP), AX
-	MOVQ b+16(FP), BX
-	MOVQ c+24(FP), R8
-	MOVQ ldc+32(FP), R9
+	MOVQ b+24(FP), BX
+	MOVQ c+32(FP), R8
+	MOVQ ldc+40(FP), R9
 	SHLQ $2, R9
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
@@ -1211,7 +1211,143 @@ vnniloop:
 	DECQ CX
 	JNZ vnniloop
 vnnidone:
-	MOVQ add+40(FP), DX
+	MOVQ add+48(FP), DX
+	TESTQ DX, DX
+	JZ vnnistore
+	VPADDD 0(R8), Z0, Z0
+	VMOVDQU32 Z0, 0(R8)
+	VPADDD 64(R8), Z1, Z1
+	VMOVDQU32 Z1, 64(R8)
+	ADDQ R9, R8
+	VPADDD 0(R8), Z2, Z2
+	VMOVDQU32 Z2, 0(R8)
+	VPADDD 64(R8), Z3, Z3
+	VMOVDQU32 Z3, 64(R8)
+	ADDQ R9, R8
+	VPADDD 0(R8), Z4, Z4
+	VMOVDQU32 Z4, 0(R8)
+	VPADDD 64(R8), Z5, Z5
+	VMOVDQU32 Z5, 64(R8)
+	ADDQ R9, R8
+	VPADDD 0(R8), Z6, Z6
+	VMOVDQU32 Z6, 0(R8)
+	VPADDD 64(R8), Z7, Z7
+	VMOVDQU32 Z7, 64(R8)
+	ADDQ R9, R8
+	VPADDD 0(R8), Z8, Z8
+	VMOVDQU32 Z8, 0(R8)
+	VPADDD 64(R8), Z9, Z9
+	VMOVDQU32 Z9, 64(R8)
+	ADDQ R9, R8
+	VPADDD 0(R8), Z10, Z10
+	VMOVDQU32 Z10, 0(R8)
+	VPADDD 64(R8), Z11, Z11
+	VMOVDQU32 Z11, 64(R8)
+	ADDQ R9, R8
+	VPADDD 0(R8), Z12, Z12
+	VMOVDQU32 Z12, 0(R8)
+	VPADDD 64(R8), Z13, Z13
+	VMOVDQU32 Z13, 64(R8)
+	ADDQ R9, R8
+	VPADDD 0(R8), Z14, Z14
+	VMOVDQU32 Z14, 0(R8)
+	VPADDD 64(R8), Z15, Z15
+	VMOVDQU32 Z15, 64(R8)
+	VZEROUPPER
+	RET
+vnnistore:
+	VMOVDQU32 Z0, 0(R8)
+	VMOVDQU32 Z1, 64(R8)
+	ADDQ R9, R8
+	VMOVDQU32 Z2, 0(R8)
+	VMOVDQU32 Z3, 64(R8)
+	ADDQ R9, R8
+	VMOVDQU32 Z4, 0(R8)
+	VMOVDQU32 Z5, 64(R8)
+	ADDQ R9, R8
+	VMOVDQU32 Z6, 0(R8)
+	VMOVDQU32 Z7, 64(R8)
+	ADDQ R9, R8
+	VMOVDQU32 Z8, 0(R8)
+	VMOVDQU32 Z9, 64(R8)
+	ADDQ R9, R8
+	VMOVDQU32 Z10, 0(R8)
+	VMOVDQU32 Z11, 64(R8)
+	ADDQ R9, R8
+	VMOVDQU32 Z12, 0(R8)
+	VMOVDQU32 Z13, 64(R8)
+	ADDQ R9, R8
+	VMOVDQU32 Z14, 0(R8)
+	VMOVDQU32 Z15, 64(R8)
+	VZEROUPPER
+	RET
+
+// func gemmU8S8KernelVNNIRowA(kq int, a *uint8, lda int, b *int8, c *int32, ldc int, add int)
+// a: 8 rows of A read in place (row stride lda bytes), 4*kq bytes each;
+// b: packed 32-column panel, kq groups of 32 columns x 4 bytes. C = acc,
+// or C += acc when add != 0.
+TEXT ·gemmU8S8KernelVNNIRowA(SB), NOSPLIT, $0-56
+	MOVQ kq+0(FP), CX
+	MOVQ a+8(FP), AX
+	MOVQ lda+16(FP), R10
+	LEAQ (R10)(R10*2), R13
+	LEAQ (AX)(R10*4), DI
+	MOVQ b+24(FP), BX
+	MOVQ c+32(FP), R8
+	MOVQ ldc+40(FP), R9
+	SHLQ $2, R9
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	TESTQ CX, CX
+	JZ vnnidone
+vnniloop:
+	VMOVDQU32 (BX), Z16
+	VMOVDQU32 64(BX), Z17
+	VPBROADCASTD (AX), Z18
+	VPDPBUSD Z16, Z18, Z0
+	VPDPBUSD Z17, Z18, Z1
+	VPBROADCASTD (AX)(R10*1), Z18
+	VPDPBUSD Z16, Z18, Z2
+	VPDPBUSD Z17, Z18, Z3
+	VPBROADCASTD (AX)(R10*2), Z18
+	VPDPBUSD Z16, Z18, Z4
+	VPDPBUSD Z17, Z18, Z5
+	VPBROADCASTD (AX)(R13*1), Z18
+	VPDPBUSD Z16, Z18, Z6
+	VPDPBUSD Z17, Z18, Z7
+	VPBROADCASTD (DI), Z18
+	VPDPBUSD Z16, Z18, Z8
+	VPDPBUSD Z17, Z18, Z9
+	VPBROADCASTD (DI)(R10*1), Z18
+	VPDPBUSD Z16, Z18, Z10
+	VPDPBUSD Z17, Z18, Z11
+	VPBROADCASTD (DI)(R10*2), Z18
+	VPDPBUSD Z16, Z18, Z12
+	VPDPBUSD Z17, Z18, Z13
+	VPBROADCASTD (DI)(R13*1), Z18
+	VPDPBUSD Z16, Z18, Z14
+	VPDPBUSD Z17, Z18, Z15
+	ADDQ $4, AX
+	ADDQ $4, DI
+	ADDQ $128, BX
+	DECQ CX
+	JNZ vnniloop
+vnnidone:
+	MOVQ add+48(FP), DX
 	TESTQ DX, DX
 	JZ vnnistore
 	VPADDD 0(R8), Z0, Z0
