@@ -45,6 +45,7 @@ type Conv2D struct {
 	col          [][]float32 // per-worker im2col scratch
 	dcol         [][]float32 // per-worker col2im (or im2col of dy) scratch
 	wflip        []float32   // (In, Out*k*k) flipped kernel for stride-1 dx
+	colB, dyB    [][]float32 // per-worker chunk im2col and dY for the weight GEMM
 	noDX         bool        // skip the input gradient (first layer of a model)
 	part         []float32   // per-chunk weight-gradient partial sums
 	partB        []float32   // per-chunk bias-gradient partial sums
@@ -172,7 +173,7 @@ func (l *Conv2D) forwardSample(w, i int) {
 	col := xs
 	if !l.direct {
 		col = l.col[w]
-		im2col(col, xs, c.In, l.h, l.w, c.Kernel, l.stride, l.pad, l.oh, l.ow)
+		im2col(col, xs, c.In, l.h, l.w, c.Kernel, l.stride, l.pad, l.oh, l.ow, ohw)
 	}
 	sgemm(false, false, c.Out, ohw, kd, 1, l.weight.Value.Data, kd, col, ohw, 0, ys, ohw)
 	if l.bias != nil {
@@ -203,9 +204,12 @@ func (l *Conv2D) Backward(dy *tensor.Tensor) (*tensor.Tensor, error) {
 	}
 	kd, ohw := l.kdim(), l.oh*l.ow
 	wk := workers(n)
+	l.nchunk = convChunks(n)
+	maxS := (n + l.nchunk - 1) / l.nchunk
+	l.colB = l.ensureScratch(wk, kd*maxS*ohw, l.colB)
+	l.dyB = l.ensureScratch(wk, l.cfg.Out*maxS*ohw, l.dyB)
 	if !l.direct {
-		l.col = l.ensureScratch(wk, kd*ohw, l.col)
-		if l.stride == 1 {
+		if l.stride == 1 && !l.noDX {
 			// dx is the correlation of dy, padded by k-1-pad, with the
 			// flipped, transposed kernel: one im2col copy of dy and a GEMM
 			// with K = Out*k*k, instead of a short-K GEMM and a col2im
@@ -228,7 +232,6 @@ func (l *Conv2D) Backward(dy *tensor.Tensor) (*tensor.Tensor, error) {
 			l.dcol = l.ensureScratch(wk, kd*ohw, l.dcol)
 		}
 	}
-	l.nchunk = convChunks(n)
 	wsz := l.cfg.Out * kd
 	if cap(l.part) < l.nchunk*wsz {
 		l.part = make([]float32, l.nchunk*wsz)
@@ -257,23 +260,33 @@ func (l *Conv2D) backwardChunk(w, ch int) {
 	partB := l.partB[ch*c.Out : (ch+1)*c.Out]
 	clear(partB)
 	lo, hi := chunkLo(n, l.nchunk, ch), chunkLo(n, l.nchunk, ch+1)
+	// Weight gradient of the whole chunk in one GEMM, dY[Out, S*OHW] x
+	// col[kd, S*OHW]^T: the samples' columns side by side give the GEMM a
+	// long K even when a sample's OH*OW is small.
+	ld := (hi - lo) * ohw
+	colB, dyB := l.colB[w][:kd*ld], l.dyB[w][:c.Out*ld]
 	for i := lo; i < hi; i++ {
+		j := (i - lo) * ohw
 		xs := l.x.Data[i*c.In*hw : (i+1)*c.In*hw]
+		dys := l.dy.Data[i*c.Out*ohw : (i+1)*c.Out*ohw]
+		if l.direct {
+			for ci := 0; ci < c.In; ci++ {
+				copy(colB[ci*ld+j:ci*ld+j+ohw], xs[ci*hw:(ci+1)*hw])
+			}
+		} else {
+			im2col(colB[j:], xs, c.In, l.h, l.w, c.Kernel, l.stride, l.pad, l.oh, l.ow, ld)
+		}
+		for o := 0; o < c.Out; o++ {
+			copy(dyB[o*ld+j:o*ld+j+ohw], dys[o*ohw:(o+1)*ohw])
+		}
+	}
+	sgemm(false, true, c.Out, kd, ld, 1, dyB, ld, colB, ld, 0, part, kd)
+	for i := lo; i < hi; i++ {
 		dys := l.dy.Data[i*c.Out*ohw : (i+1)*c.Out*ohw]
 		var dxs []float32
 		if !l.noDX {
 			dxs = l.dx.Data[i*c.In*hw : (i+1)*c.In*hw]
 		}
-		col := xs
-		if !l.direct {
-			col = l.col[w]
-			im2col(col, xs, c.In, l.h, l.w, c.Kernel, l.stride, l.pad, l.oh, l.ow)
-		}
-		beta := float32(1)
-		if i == lo {
-			beta = 0
-		}
-		sgemm(false, true, c.Out, kd, ohw, 1, dys, ohw, col, ohw, beta, part, kd)
 		switch {
 		case l.noDX:
 		case l.direct:
@@ -281,7 +294,7 @@ func (l *Conv2D) backwardChunk(w, ch int) {
 		case l.stride == 1:
 			kk := c.Kernel * c.Kernel
 			dcol := l.dcol[w]
-			im2col(dcol, dys, c.Out, l.oh, l.ow, c.Kernel, 1, c.Kernel-1-l.pad, l.h, l.w)
+			im2col(dcol, dys, c.Out, l.oh, l.ow, c.Kernel, 1, c.Kernel-1-l.pad, l.h, l.w, hw)
 			sgemm(false, false, c.In, hw, c.Out*kk, 1, l.wflip, c.Out*kk, dcol, hw, 0, dxs, hw)
 		default:
 			dcol := l.dcol[w]
@@ -318,12 +331,12 @@ func (l *Conv2D) reduceRows(_, o int) {
 	}
 }
 
-// im2col writes the (c*k*k, oh*ow) patch matrix of one image x (c, h, w):
-// row (ci, ky, kx), column (oy, ox) holds x[ci, oy*s-p+ky, ox*s-p+kx] or 0
+// im2col writes the (c*k*k, oh*ow) patch matrix of one image x (c, h, w)
+// into col with row stride ld: row (ci, ky, kx), column (oy, ox) holds x[ci, oy*s-p+ky, ox*s-p+kx] or 0
 // outside the image. Rows of output positions that fall wholly in the
 // padding are cleared in one block, and the few padded columns at the
 // edges of a row are zeroed inline rather than by a call.
-func im2col(col, x []float32, c, h, w, k, s, p, oh, ow int) {
+func im2col(col, x []float32, c, h, w, k, s, p, oh, ow, ld int) {
 	ohw := oh * ow
 	r := 0
 	for ci := 0; ci < c; ci++ {
@@ -332,7 +345,7 @@ func im2col(col, x []float32, c, h, w, k, s, p, oh, ow int) {
 			// Valid oy range: 0 <= oy*s-p+ky < h.
 			oyLo, oyHi := validRange(oh, s, ky-p, h)
 			for kx := 0; kx < k; kx++ {
-				dst := col[r*ohw : (r+1)*ohw]
+				dst := col[r*ld : r*ld+ohw]
 				r++
 				oxLo, oxHi := validRange(ow, s, kx-p, w)
 				if oyLo >= oyHi || oxLo >= oxHi {
