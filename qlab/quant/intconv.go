@@ -46,8 +46,17 @@ type IntConv2D struct {
 // "ReLU6").
 func NewIntConv2D(l *nn.Conv2D, in *QParams, wq *QTensor, bias []int32, out *QParams, act string) (*IntConv2D, error) {
 	cfg := l.Config()
+	pad := 0
+	if cfg.Padding == nn.Same {
+		pad = cfg.Kernel / 2
+	}
+	return newIntConv(l.Name(), cfg.In, cfg.Out, cfg.Kernel, max(cfg.Stride, 1), pad, in, wq, bias, out, act)
+}
+
+// newIntConv is NewIntConv2D on plain geometry (Dense is a 1x1 conv).
+func newIntConv(name string, inC, outC, k, stride, pad int, in *QParams, wq *QTensor, bias []int32, out *QParams, act string) (*IntConv2D, error) {
 	errf := func(format string, a ...any) error {
-		return fmt.Errorf("quant: integer conv %q: "+format, append([]any{l.Name()}, a...)...)
+		return fmt.Errorf("quant: integer conv %q: "+format, append([]any{name}, a...)...)
 	}
 	if in == nil || out == nil || wq == nil || len(in.Scale) != 1 || len(out.Scale) != 1 {
 		return nil, errf("needs per-tensor input and output params and weight codes")
@@ -57,8 +66,9 @@ func NewIntConv2D(l *nn.Conv2D, in *QParams, wq *QTensor, bias []int32, out *QPa
 			return nil, errf("params %v are not 8-bit", q)
 		}
 	}
+	cfg := nn.Conv2DConfig{In: inC, Out: outC, Kernel: k}
 	k, patch := cfg.Kernel, cfg.In*cfg.Kernel*cfg.Kernel
-	if !tensor.SameShape(wq.Shape, []int{cfg.Out, cfg.In, k, k}) {
+	if tensor.Size(wq.Shape) != cfg.Out*patch || len(wq.Shape) == 0 || wq.Shape[0] != cfg.Out {
 		return nil, errf("%w: weight shape %v, want %v", tensor.ErrShape, wq.Shape, []int{cfg.Out, cfg.In, k, k})
 	}
 	wp := wq.Params
@@ -68,10 +78,7 @@ func NewIntConv2D(l *nn.Conv2D, in *QParams, wq *QTensor, bias []int32, out *QPa
 	if bias != nil && len(bias) != cfg.Out {
 		return nil, errf("%d bias values for %d channels", len(bias), cfg.Out)
 	}
-	c := &IntConv2D{name: l.Name(), in: in, out: out, inC: cfg.In, outC: cfg.Out, k: k, stride: max(cfg.Stride, 1)}
-	if cfg.Padding == nn.Same {
-		c.pad = k / 2
-	}
+	c := &IntConv2D{name: name, in: in, out: out, inC: cfg.In, outC: cfg.Out, k: k, stride: stride, pad: pad}
 	if in.QMin < 0 {
 		c.inOff = 128
 	}
@@ -107,20 +114,29 @@ func NewIntConv2D(l *nn.Conv2D, in *QParams, wq *QTensor, bias []int32, out *QPa
 			return nil, errf("requantization multiplier %g out of range", real)
 		}
 	}
-	c.actMin, c.actMax = out.QMin, out.QMax
+	var err error
+	if c.actMin, c.actMax, err = actClamp(out, act); err != nil {
+		return nil, errf("%v", err)
+	}
+	return c, nil
+}
+
+// actClamp returns the code range of out with a fused activation: ReLU
+// clamps at the zero point (real 0), ReLU6 also at the code of 6.
+func actClamp(out *QParams, act string) (lo, hi int32, err error) {
+	lo, hi = out.QMin, out.QMax
 	zo := out.ZeroPoint[0]
 	switch act {
 	case "":
 	case "ReLU":
-		c.actMin = max(c.actMin, zo)
+		lo = max(lo, zo)
 	case "ReLU6":
-		c.actMin = max(c.actMin, zo)
-		six := zo + int32(math.Round(6/float64(out.Scale[0])))
-		c.actMax = min(c.actMax, six)
+		lo = max(lo, zo)
+		hi = min(hi, zo+int32(math.Round(6/float64(out.Scale[0]))))
 	default:
-		return nil, errf("unsupported fused activation %q", act)
+		return 0, 0, fmt.Errorf("unsupported fused activation %q", act)
 	}
-	return c, nil
+	return lo, hi, nil
 }
 
 // Forward convolves x, input codes (N, In, H, W) under the input params, and
