@@ -418,3 +418,28 @@ func TestParallelForNoAllocs(t *testing.T) {
 		t.Errorf("got %v allocations per call; want 0", got)
 	}
 }
+
+// TestNestedParallel runs parallel Sgemm calls from inside ParallelFor
+// chunks, as a layer parallelising over samples might: it must neither
+// deadlock nor change results.
+func TestNestedParallel(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
+	r := rand.New(rand.NewPCG(15, 16))
+	const m, n, k, batch = 32, 1024, 288, 6
+	a, lda, b, ldb, _, ldc := operands(r, false, false, m, n, k, 0)
+	want := make([]float32, m*n)
+	SgemmSerial(false, false, m, n, k, 1, a, lda, b, ldb, 0, want, ldc)
+	out := make([]float32, batch*m*n)
+	ParallelFor(batch, 1, func(lo, hi int) {
+		for s := lo; s < hi; s++ {
+			Sgemm(false, false, m, n, k, 1, a, lda, b, ldb, 0, out[s*m*n:(s+1)*m*n], ldc)
+		}
+	})
+	for s := 0; s < batch; s++ {
+		for i, w := range want {
+			if got := out[s*m*n+i]; math.Float32bits(got) != math.Float32bits(w) {
+				t.Fatalf("sample %d C[%d]: got %v; want %v bit for bit", s, i, got, w)
+			}
+		}
+	}
+}

@@ -126,6 +126,20 @@ func TestGemmU8S8Parallel(t *testing.T) {
 	})
 }
 
+func TestGemmU8S8NoAllocs(t *testing.T) {
+	if testing.CoverMode() != "" || raceEnabled {
+		t.Skip("instrumentation allocates")
+	}
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
+	const m, n, k = 512, 64, 578
+	a, b, c := make([]uint8, m*k), make([]int8, k*n), make([]int32, m*n)
+	GemmU8S8(m, n, k, a, k, b, n, c, n)
+	GemmU8S8(m, n, k, a, k, b, n, c, n)
+	if got := testing.AllocsPerRun(20, func() { GemmU8S8(m, n, k, a, k, b, n, c, n) }); got != 0 {
+		t.Errorf("got %v allocations per call; want 0", got)
+	}
+}
+
 // TestZeroPointCorrection checks the identity documented at GemmU8S8
 // against a direct sum of zero-point-shifted products.
 func TestZeroPointCorrection(t *testing.T) {
