@@ -117,6 +117,59 @@ func TestStreamingEqualsConcatenated(t *testing.T) {
 	}
 }
 
+// TestChannelStreaming feeds per-channel data batch by batch, with one
+// channel drifting far from its running mean and one with a large offset
+// (mean 1e3, sd 1e-2), and compares with two-pass moments of each
+// channel's concatenated values.
+func TestChannelStreaming(t *testing.T) {
+	const batches, nc, hw = 12, 4, 50
+	r := rand.New(rand.NewPCG(40, 1))
+	a, _ := NewAccumulator(Options{PerChannel: true})
+	vals := make([][]float32, nc)
+	for b := range batches {
+		x := tensor.New(3, nc, hw)
+		for i := range x.Data {
+			c := (i / hw) % nc
+			var v float64
+			switch c {
+			case 0:
+				v = r.NormFloat64()
+			case 1:
+				v = 1e3 + 1e-2*r.NormFloat64()
+			case 2:
+				v = float64(b*b) + 0.1*r.NormFloat64() // drifts by many sd per batch
+			case 3:
+				v = r.ExpFloat64() * 5
+			}
+			x.Data[i] = float32(v)
+		}
+		for i, v := range x.Data {
+			c := (i / hw) % nc
+			vals[c] = append(vals[c], v)
+		}
+		if err := a.AddTensor(x); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for c, ch := range a.Channels() {
+		mean, m2, m3, m4 := naive(vals[c])
+		for _, k := range []struct {
+			what      string
+			got, want float64
+		}{{"mean", ch.Mean, mean}, {"M2", ch.M2, m2}, {"M3", ch.M3, m3}, {"M4", ch.M4, m4}} {
+			// M3 of a symmetric channel is near 0, so bound its error in
+			// skewness units instead: |ΔM3|·√n/M2^1.5 ≤ 1e-10.
+			tol := 1e-12 * math.Abs(k.want)
+			if k.what == "M3" {
+				tol = math.Max(tol, 1e-10*math.Pow(m2, 1.5)/math.Sqrt(float64(len(vals[c]))))
+			}
+			if math.Abs(k.got-k.want) > tol {
+				t.Errorf("channel %d %s: got %.17g; want %.17g", c, k.what, k.got, k.want)
+			}
+		}
+	}
+}
+
 func TestPercentiles(t *testing.T) {
 	data := gaussData(2, 50_000, -1, 3)
 	sorted := slices.Clone(data)
