@@ -10,12 +10,13 @@ import (
 
 // IntModel runs a fake-quantized Model with integer arithmetic only (after
 // the input is quantized): 8-bit codes between layers, int32 accumulators,
-// gemmlowp requantization. It covers plain chains of Conv2D,
-// DepthwiseConv2D, Dense (each with an optional fused ReLU/ReLU6),
-// MaxPool2D, GlobalAvgPool, Flatten and Dropout — RefNet-S, RefNet-DWS and
-// the VGG family. Residual adds, unfolded batch norm and standalone
-// activations are not implemented (Integer returns an error naming the
-// layer).
+// gemmlowp requantization. It covers Conv2D, DepthwiseConv2D and Dense
+// (each with an optional fused ReLU/ReLU6), MaxPool2D, GlobalAvgPool,
+// Flatten, Dropout, Sequential, and Residual blocks whose Add (optionally
+// fused with a following activation) follows TFLite's integer Add — so
+// RefNet-S/DWS, the VGG family, ResNets and MobileNetV2. Unfolded batch
+// norm, AvgPool2D and standalone activations are not implemented (Integer
+// returns an error naming the layer).
 type IntModel struct {
 	input *QParams
 	steps []intStep
@@ -32,46 +33,93 @@ func (q *Model) Integer() (*IntModel, error) {
 	if q.input == nil || q.Options.Mode != Full {
 		return nil, fmt.Errorf("quant: integer model: needs a Full-mode model with quantized activations")
 	}
-	for _, l := range q.Net.TopLayers() {
-		if _, ok := l.(*nn.Residual); ok {
-			return nil, fmt.Errorf("quant: integer model: residual block %q: integer Add is not implemented", l.Name())
-		}
+	steps, err := q.intList(q.Net.TopLayers())
+	if err != nil {
+		return nil, err
 	}
-	im := &IntModel{input: q.input}
-	for i := 1; i < len(q.Layers); i++ {
-		lq := q.Layers[i]
-		var next *LayerQuant
-		if i+1 < len(q.Layers) {
-			next = &q.Layers[i+1]
+	return &IntModel{input: q.input, steps: steps}, nil
+}
+
+// intList builds the integer steps of a list of layers, fusing each
+// fusable layer with a directly following activation as Quantize did.
+func (q *Model) intList(ls []nn.Layer) ([]intStep, error) {
+	var steps []intStep
+	for i := 0; i < len(ls); i++ {
+		l := ls[i]
+		// The record whose output a following activation may absorb.
+		rec := q.Layer(l.Name())
+		if r, ok := l.(*nn.Residual); ok {
+			rec = q.Layer(r.AddLayer().Name())
 		}
-		fusedAct := func() (string, *QParams) {
-			if lq.Output == nil && next != nil && (next.Kind == "ReLU" || next.Kind == "ReLU6") && next.Input == "" {
-				i++ // the activation runs inside this step
-				return next.Kind, next.Output
+		act, actOut := "", (*QParams)(nil)
+		if rec != nil {
+			actOut = rec.Output
+		}
+		if i+1 < len(ls) && isActivation(ls[i+1]) && rec != nil && rec.Output == nil {
+			if nx := q.Layer(ls[i+1].Name()); nx != nil && nx.Input == "" && nx.Output != nil {
+				act, actOut = nx.Kind, nx.Output
+				i++
 			}
-			return "", lq.Output
 		}
 		errf := func(format string, a ...any) error {
-			return fmt.Errorf("quant: integer model: layer %q (%s): "+format, append([]any{lq.Layer, lq.Kind}, a...)...)
+			return fmt.Errorf("quant: integer model: layer %q (%s): "+format, append([]any{l.Name(), l.Kind()}, a...)...)
 		}
-		switch l := q.Net.Layer(lq.Layer).(type) {
-		case *nn.Conv2D:
-			c, err := q.IntConv2D(lq.Layer)
+		switch t := l.(type) {
+		case *nn.Sequential:
+			sub, err := q.intList(t.Children())
 			if err != nil {
 				return nil, err
 			}
-			fusedAct()
-			im.steps = append(im.steps, intStep{lq.Layer, c.Forward})
-		case *nn.Dense:
-			in, out := l.InOut()
-			act, op := fusedAct()
-			c, err := q.intWeighted(lq, l.Weight(), l.Bias(), in, out, 1, 1, 0, op, act)
+			steps = append(steps, sub...)
+		case *nn.Residual:
+			body, err := q.intList(t.Body())
+			if err != nil {
+				return nil, err
+			}
+			sc, err := q.intList(t.Shortcut())
+			if err != nil {
+				return nil, err
+			}
+			if actOut == nil {
+				return nil, errf("add output not quantized")
+			}
+			lo, hi, err := actClamp(actOut, act)
 			if err != nil {
 				return nil, errf("%v", err)
 			}
-			im.steps = append(im.steps, intStep{lq.Layer, func(x *QTensor) (*QTensor, error) {
+			name := t.Name()
+			steps = append(steps, intStep{name, func(x *QTensor) (*QTensor, error) {
+				a, err := runSteps(body, x)
+				if err != nil {
+					return nil, err
+				}
+				b, err := runSteps(sc, x)
+				if err != nil {
+					return nil, err
+				}
+				return intAdd(name, a, b, actOut, lo, hi)
+			}})
+		case *nn.Conv2D:
+			cfg := t.Config()
+			pad := 0
+			if cfg.Padding == nn.Same {
+				pad = cfg.Kernel / 2
+			}
+			c, err := q.intWeighted(*rec, t.Weight(), t.Bias(), cfg.In, cfg.Out, cfg.Kernel, max(cfg.Stride, 1), pad, actOut, act)
+			if err != nil {
+				return nil, errf("%v", err)
+			}
+			steps = append(steps, intStep{l.Name(), c.Forward})
+		case *nn.Dense:
+			in, out := t.InOut()
+			c, err := q.intWeighted(*rec, t.Weight(), t.Bias(), in, out, 1, 1, 0, actOut, act)
+			if err != nil {
+				return nil, errf("%v", err)
+			}
+			name := l.Name()
+			steps = append(steps, intStep{name, func(x *QTensor) (*QTensor, error) {
 				if len(x.Shape) != 2 {
-					return nil, fmt.Errorf("quant: integer dense %q: %w: input %v", lq.Layer, tensor.ErrShape, x.Shape)
+					return nil, fmt.Errorf("quant: integer dense %q: %w: input %v", name, tensor.ErrShape, x.Shape)
 				}
 				y, err := c.Forward(&QTensor{Shape: []int{x.Shape[0], x.Shape[1], 1, 1}, Data: x.Data, Params: x.Params})
 				if err != nil {
@@ -81,24 +129,24 @@ func (q *Model) Integer() (*IntModel, error) {
 				return y, nil
 			}})
 		case *nn.DepthwiseConv2D:
-			act, op := fusedAct()
-			d, err := q.intDepthwise(lq, l, op, act)
+			d, err := q.intDepthwise(*rec, t, actOut, act)
 			if err != nil {
 				return nil, errf("%v", err)
 			}
-			im.steps = append(im.steps, intStep{lq.Layer, d})
+			steps = append(steps, intStep{l.Name(), d})
 		case *nn.MaxPool2D:
-			k, s := l.KernelStride()
-			im.steps = append(im.steps, intStep{lq.Layer, func(x *QTensor) (*QTensor, error) { return intMaxPool(x, k, s) }})
+			k, s := t.KernelStride()
+			steps = append(steps, intStep{l.Name(), func(x *QTensor) (*QTensor, error) { return intMaxPool(x, k, s) }})
 		case *nn.GlobalAvgPool:
-			if lq.Output == nil {
+			if actOut == nil {
 				return nil, errf("output not quantized")
 			}
-			im.steps = append(im.steps, intStep{lq.Layer, func(x *QTensor) (*QTensor, error) { return intGlobalAvg(x, lq.Output) }})
+			steps = append(steps, intStep{l.Name(), func(x *QTensor) (*QTensor, error) { return intGlobalAvg(x, actOut) }})
 		case *nn.Flatten:
-			im.steps = append(im.steps, intStep{lq.Layer, func(x *QTensor) (*QTensor, error) {
+			name := l.Name()
+			steps = append(steps, intStep{name, func(x *QTensor) (*QTensor, error) {
 				if len(x.Shape) < 2 {
-					return nil, fmt.Errorf("quant: integer flatten %q: %w: input %v", lq.Layer, tensor.ErrShape, x.Shape)
+					return nil, fmt.Errorf("quant: integer flatten %q: %w: input %v", name, tensor.ErrShape, x.Shape)
 				}
 				return &QTensor{Shape: []int{x.Shape[0], tensor.Size(x.Shape[1:])}, Data: x.Data, Params: x.Params}, nil
 			}})
@@ -108,7 +156,42 @@ func (q *Model) Integer() (*IntModel, error) {
 			return nil, errf("not implemented in integer inference")
 		}
 	}
-	return im, nil
+	return steps, nil
+}
+
+func runSteps(steps []intStep, x *QTensor) (*QTensor, error) {
+	var err error
+	for _, s := range steps {
+		if x, err = s.run(x); err != nil {
+			return nil, err
+		}
+	}
+	return x, nil
+}
+
+// intAdd is TFLite's reference integer Add (add.h): both inputs are
+// left-shifted by 20 bits, rescaled to twice the larger input scale,
+// summed, and requantized to the output, each step with
+// MultiplyByQuantizedMultiplier.
+func intAdd(name string, a, b *QTensor, out *QParams, lo, hi int32) (*QTensor, error) {
+	if !tensor.SameShape(a.Shape, b.Shape) || len(a.Params.Scale) != 1 || len(b.Params.Scale) != 1 {
+		return nil, fmt.Errorf("quant: integer add %q: %w: inputs %v and %v", name, tensor.ErrShape, a.Shape, b.Shape)
+	}
+	const leftShift = 20
+	sa, sb := float64(a.Params.Scale[0]), float64(b.Params.Scale[0])
+	twiceMax := 2 * math.Max(sa, sb)
+	ma, sha := QuantizeMultiplier(sa / twiceMax)
+	mb, shb := QuantizeMultiplier(sb / twiceMax)
+	mo, sho := QuantizeMultiplier(twiceMax / (float64(1<<leftShift) * float64(out.Scale[0])))
+	za, zb, zo := a.Params.ZeroPoint[0], b.Params.ZeroPoint[0], out.ZeroPoint[0]
+	y := &QTensor{Shape: append([]int(nil), a.Shape...), Data: make([]int32, len(a.Data)), Params: out}
+	for i := range y.Data {
+		x1 := MultiplyByQuantizedMultiplier((a.Data[i]-za)<<leftShift, ma, sha)
+		x2 := MultiplyByQuantizedMultiplier((b.Data[i]-zb)<<leftShift, mb, shb)
+		v := MultiplyByQuantizedMultiplier(x1+x2, mo, sho) + zo
+		y.Data[i] = min(max(v, lo), hi)
+	}
+	return y, nil
 }
 
 // Forward quantizes x with the input params and runs every integer step;
@@ -119,12 +202,7 @@ func (im *IntModel) Forward(x *tensor.Tensor) (*QTensor, error) {
 	if err != nil {
 		return nil, fmt.Errorf("quant: integer model input: %w", err)
 	}
-	for _, s := range im.steps {
-		if q, err = s.run(q); err != nil {
-			return nil, err
-		}
-	}
-	return q, nil
+	return runSteps(im.steps, q)
 }
 
 // layerInput returns the params of the activation feeding lq.
