@@ -40,6 +40,7 @@ func main() {
 	emitDot(&out)
 	emitVNNI(&out, "gemmU8S8KernelVNNI", false)
 	emitVNNI(&out, "gemmU8S8KernelVNNIRowA", true)
+	emitPairsAVX2(&out)
 	if err := os.WriteFile("kernels_amd64.s", out.Bytes(), 0o644); err != nil {
 		log.Fatal(err)
 	}
@@ -340,6 +341,70 @@ func emitVNNI(w *bytes.Buffer, name string, rowA bool) {
 	for r := 0; r < mr; r++ {
 		for v := 0; v < 2; v++ {
 			p("\tVMOVDQU32 Z%d, %d(R8)", 2*r+v, 64*v)
+		}
+		if r < mr-1 {
+			p("\tADDQ R9, R8")
+		}
+	}
+	p("\tVZEROUPPER")
+	p("\tRET")
+}
+
+// emitPairsAVX2 writes gemmU8S8KernelAVX2, a 4x16 int32 tile for CPUs
+// without VNNI. Both operands arrive widened to int16 and interleaved in
+// pairs of k; VPMADDWD multiplies the pairs and adds each pair's two
+// products into an int32 exactly (|sum| <= 2*255*128), unlike VPMADDUBSW,
+// which would saturate at int16.
+func emitPairsAVX2(w *bytes.Buffer) {
+	p := func(f string, a ...any) { fmt.Fprintf(w, f+"\n", a...) }
+	const mr = 4
+	p("\n// func gemmU8S8KernelAVX2(kp int, a, b *int16, c *int32, ldc int, add int)")
+	p("// a: packed 4-row panel, kp groups of 4 rows x 2 int16; b: packed")
+	p("// 16-column panel, kp groups of 16 columns x 2 int16. C = acc, or")
+	p("// C += acc when add != 0.")
+	p("TEXT ·gemmU8S8KernelAVX2(SB), NOSPLIT, $0-48")
+	p("\tMOVQ kp+0(FP), CX")
+	p("\tMOVQ a+8(FP), AX")
+	p("\tMOVQ b+16(FP), BX")
+	p("\tMOVQ c+24(FP), R8")
+	p("\tMOVQ ldc+32(FP), R9")
+	p("\tSHLQ $2, R9")
+	for i := 0; i < 2*mr; i++ {
+		p("\tVPXOR Y%d, Y%d, Y%d", i, i, i)
+	}
+	p("\tTESTQ CX, CX")
+	p("\tJZ pairsdone")
+	p("pairsloop:")
+	p("\tVMOVDQU (BX), Y8")
+	p("\tVMOVDQU 32(BX), Y9")
+	for r := 0; r < mr; r++ {
+		p("\tVPBROADCASTD %d(AX), Y10", 4*r)
+		p("\tVPMADDWD Y8, Y10, Y11")
+		p("\tVPADDD Y11, Y%d, Y%d", 2*r, 2*r)
+		p("\tVPMADDWD Y9, Y10, Y12")
+		p("\tVPADDD Y12, Y%d, Y%d", 2*r+1, 2*r+1)
+	}
+	p("\tADDQ $%d, AX", 4*mr)
+	p("\tADDQ $64, BX")
+	p("\tDECQ CX")
+	p("\tJNZ pairsloop")
+	p("pairsdone:")
+	p("\tMOVQ add+40(FP), DX")
+	p("\tTESTQ DX, DX")
+	p("\tJZ pairsstore")
+	for r := 0; r < mr; r++ {
+		for v := 0; v < 2; v++ {
+			p("\tVPADDD %d(R8), Y%d, Y%d", 32*v, 2*r+v, 2*r+v)
+		}
+		if r < mr-1 {
+			p("\tADDQ R9, R8")
+		}
+	}
+	p("\tMOVQ c+24(FP), R8")
+	p("pairsstore:")
+	for r := 0; r < mr; r++ {
+		for v := 0; v < 2; v++ {
+			p("\tVMOVDQU Y%d, %d(R8)", 2*r+v, 32*v)
 		}
 		if r < mr-1 {
 			p("\tADDQ R9, R8")

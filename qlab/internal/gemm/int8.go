@@ -13,11 +13,16 @@ import (
 // panel byte (q*mr + r)*4 + t is A[r][4q+t]; B panel byte (q*nr + c)*4 + t
 // is B[4q+t][c]; k is zero-padded to a multiple of 4. fnRowA reads the mr
 // rows of A in place instead (row stride lda bytes).
+//
+// A kernel with fnPairs instead takes both operands widened to int16 and
+// grouped in pairs of k: A panel element (q*mr + r)*2 + t is A[r][2q+t], B
+// panel element (q*nr + c)*2 + t is B[2q+t][c]; k is zero-padded to even.
 type int8Kernel struct {
-	name   string
-	mr, nr int
-	fn     func(kq int, a *uint8, lda int, b *int8, c *int32, ldc int, add int)
-	fnRowA func(kq int, a *uint8, lda int, b *int8, c *int32, ldc int, add int)
+	name    string
+	mr, nr  int
+	fn      func(kq int, a *uint8, lda int, b *int8, c *int32, ldc int, add int)
+	fnRowA  func(kq int, a *uint8, lda int, b *int8, c *int32, ldc int, add int)
+	fnPairs func(kp int, a, b *int16, c *int32, ldc int, add int)
 }
 
 // int8Kernels lists the int8 kernels this CPU can run; activeInt8 is the
@@ -61,8 +66,9 @@ const kcInt8 = 1024
 // Large products run on up to GOMAXPROCS goroutines; integer sums do not
 // depend on order, so results are identical for any GOMAXPROCS. GemmU8S8
 // uses AVX-512 VNNI (VPDPBUSD, which unlike VPMADDUBSW never saturates)
-// where available and a portable Go loop otherwise. It panics on negative
-// dimensions, too-small strides or too-short slices, as Sgemm does.
+// where available, else AVX2 (VPMADDWD on operands widened to int16, also
+// exact), else a portable Go loop. It panics on negative dimensions,
+// too-small strides or too-short slices, as Sgemm does.
 func GemmU8S8(m, n, k int, a []uint8, lda int, b []int8, ldb int, c []int32, ldc int) {
 	gemmU8S8(activeInt8, true, m, n, k, a, lda, b, ldb, c, ldc)
 }
@@ -126,9 +132,10 @@ type int8Job struct {
 var int8Jobs = sync.Pool{New: func() any { return new(int8Job) }}
 
 type int8Scratch struct {
-	a    []uint8
-	b    []int8
-	tile []int32
+	a        []uint8
+	b        []int8
+	a16, b16 []int16
+	tile     []int32
 }
 
 var int8Scratches = sync.Pool{New: func() any { return new(int8Scratch) }}
@@ -212,6 +219,10 @@ func (j *int8Job) work() {
 		}
 		cb := int64(len(j.colCuts) - 1)
 		ri, ci := int(t/cb), int(t%cb)
+		if j.kern.fnPairs != nil {
+			j.taskPairs(s, j.rowCuts[ri], j.rowCuts[ri+1], j.colCuts[ci], j.colCuts[ci+1])
+			continue
+		}
 		j.task(s, j.rowCuts[ri], j.rowCuts[ri+1], j.colCuts[ci], j.colCuts[ci+1])
 	}
 	int8Scratches.Put(s)
@@ -287,6 +298,85 @@ func (j *int8Job) task(s *int8Scratch, r0, r1, c0, c1 int) {
 						copy(c[(i+r)*ldc+jj:(i+r)*ldc+jj+w], tile[r*nr:])
 					}
 				}
+			}
+		}
+	}
+}
+
+// taskPairs is task for kernels with fnPairs.
+func (j *int8Job) taskPairs(s *int8Scratch, r0, r1, c0, c1 int) {
+	mr, nr, fn := j.kern.mr, j.kern.nr, j.kern.fnPairs
+	nt := (c1 - c0 + nr - 1) / nr
+	kmax := (min(kcInt8, j.k) + 1) &^ 1
+	if cap(s.a16) < mr*kmax {
+		s.a16 = make([]int16, mr*kmax)
+	}
+	if cap(s.b16) < nt*nr*kmax {
+		s.b16 = make([]int16, nt*nr*kmax)
+	}
+	if cap(s.tile) < mr*nr {
+		s.tile = make([]int32, mr*nr)
+	}
+	c, ldc, tile := j.c, j.ldc, s.tile[:mr*nr]
+	for p0 := 0; p0 < j.k; p0 += kcInt8 {
+		kb := min(kcInt8, j.k-p0)
+		kp := (kb + 1) / 2
+		packS8Pairs(s.b16[:nt*nr*kp*2], j.b, j.ldb, c0, c1, p0, kb, nr)
+		add := 0
+		if p0 > 0 {
+			add = 1
+		}
+		for i := r0; i < r1; i += mr {
+			h := min(mr, r1-i)
+			packU8Pairs(s.a16[:mr*kp*2], j.a, j.lda, i, i+h, p0, kb)
+			for jt := 0; jt < nt; jt++ {
+				jj := c0 + jt*nr
+				w := min(nr, c1-jj)
+				dst, ld := &tile[0], nr
+				if h == mr && w == nr {
+					dst, ld = &c[i*ldc+jj], ldc
+				} else if add != 0 {
+					for r := 0; r < h; r++ {
+						copy(tile[r*nr:r*nr+w], c[(i+r)*ldc+jj:])
+					}
+				}
+				fn(kp, &s.a16[0], &s.b16[jt*nr*kp*2], dst, ld, add)
+				if dst == &tile[0] {
+					for r := 0; r < h; r++ {
+						copy(c[(i+r)*ldc+jj:(i+r)*ldc+jj+w], tile[r*nr:])
+					}
+				}
+			}
+		}
+	}
+}
+
+// packU8Pairs widens rows [r0,r1) and columns [p0,p0+kb) of A into one
+// panel in the pairs layout; len(dst) fixes the panel height.
+func packU8Pairs(dst []int16, a []uint8, lda, r0, r1, p0, kb int) {
+	clear(dst)
+	kp := (kb + 1) / 2
+	mr := len(dst) / (2 * kp)
+	for r := 0; r < r1-r0; r++ {
+		for p, v := range a[(r0+r)*lda+p0:][:kb] {
+			dst[((p/2)*mr+r)*2+p%2] = int16(v)
+		}
+	}
+}
+
+// packS8Pairs widens rows [p0,p0+kb) and columns [c0,c1) of B into
+// nr-column panels in the pairs layout.
+func packS8Pairs(dst []int16, b []int8, ldb, c0, c1, p0, kb, nr int) {
+	clear(dst)
+	kp := (kb + 1) / 2
+	for j0 := c0; j0 < c1; j0 += nr {
+		panel := dst[:nr*kp*2]
+		dst = dst[nr*kp*2:]
+		w := min(nr, c1-j0)
+		for p := 0; p < kb; p++ {
+			d := panel[(p/2)*nr*2+p%2:]
+			for c, v := range b[(p0+p)*ldb+j0:][:w] {
+				d[2*c] = int16(v)
 			}
 		}
 	}

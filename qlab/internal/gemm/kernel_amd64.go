@@ -42,13 +42,20 @@ func gemmU8S8KernelVNNI(kq int, a *uint8, lda int, b *int8, c *int32, ldc int, a
 //go:noescape
 func gemmU8S8KernelVNNIRowA(kq int, a *uint8, lda int, b *int8, c *int32, ldc int, add int)
 
-// simdInt8Kernels returns the int8 kernels the CPU supports. VPDPBUSD on
-// ZMM needs AVX512_VNNI (which implies AVX512F in practice; both are
-// checked).
+//go:noescape
+func gemmU8S8KernelAVX2(kp int, a, b *int16, c *int32, ldc int, add int)
+
+// simdInt8Kernels returns the int8 kernels the CPU supports, fastest
+// first. VPDPBUSD on ZMM needs AVX512_VNNI (which implies AVX512F in
+// practice; both are checked).
 func simdInt8Kernels() []*int8Kernel {
+	var ks []*int8Kernel
 	if cpu.X86.HasAVX512F && cpu.X86.HasAVX512VNNI {
-		return []*int8Kernel{{name: "vnni", mr: 8, nr: 32,
-			fn: gemmU8S8KernelVNNI, fnRowA: gemmU8S8KernelVNNIRowA}}
+		ks = append(ks, &int8Kernel{name: "vnni", mr: 8, nr: 32,
+			fn: gemmU8S8KernelVNNI, fnRowA: gemmU8S8KernelVNNIRowA})
 	}
-	return nil
+	if cpu.X86.HasAVX2 {
+		ks = append(ks, &int8Kernel{name: "avx2", mr: 4, nr: 16, fnPairs: gemmU8S8KernelAVX2})
+	}
+	return ks
 }
