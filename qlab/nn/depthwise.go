@@ -41,6 +41,13 @@ type DepthwiseConv2D struct {
 	h, w, oh, ow int
 	fwdTask      taskFunc
 	bwdTask      taskFunc
+	zero         []float32 // a zero row for the 3x3 fast path
+}
+
+// fast3x3 reports whether the direct 3x3, stride 1, padding 1 kernels
+// apply.
+func (l *DepthwiseConv2D) fast3x3() bool {
+	return l.cfg.Kernel == 3 && l.stride == 1 && l.pad == 1 && l.w >= 2
 }
 
 // NewDepthwiseConv2D returns a depthwise convolution named name.
@@ -123,6 +130,9 @@ func (l *DepthwiseConv2D) Forward(x *tensor.Tensor) (*tensor.Tensor, error) {
 	l.x = x
 	l.h, l.w, l.oh, l.ow = h, w, oh, ow
 	resize(&l.y, x.Shape[0], co, oh, ow)
+	if len(l.zero) < w {
+		l.zero = make([]float32, w)
+	}
 	parallel(x.Shape[0]*co, l.fwdTask)
 	return &l.y, nil
 }
@@ -140,6 +150,10 @@ func (l *DepthwiseConv2D) forwardPlane(_, i int) {
 	var b float32
 	if l.bias != nil {
 		b = l.bias.Value.Data[o]
+	}
+	if l.fast3x3() {
+		conv3x3Plane(y, x, l.h, l.w, (*[9]float32)(wt), b, false, l.zero)
+		return
 	}
 	for j := range y {
 		y[j] = b
@@ -197,6 +211,10 @@ func (l *DepthwiseConv2D) backwardChannel(_, ci int) {
 	co := c * l.mult
 	hw, ohw := l.h*l.w, l.oh*l.ow
 	nb := l.x.Shape[0]
+	if l.fast3x3() {
+		l.backwardChannel3x3(ci)
+		return
+	}
 	for n := 0; n < nb; n++ {
 		x := l.x.Data[(n*c+ci)*hw : (n*c+ci+1)*hw]
 		dx := l.dx.Data[(n*c+ci)*hw : (n*c+ci+1)*hw]
@@ -247,6 +265,40 @@ func (l *DepthwiseConv2D) backwardChannel(_, ci int) {
 					}
 					gw[ky*k+kx] += g
 				}
+			}
+		}
+	}
+}
+
+// backwardChannel3x3 is backwardChannel for the 3x3, stride 1, padding 1
+// case: dx is the correlation of dy with the flipped kernel (the same
+// direct kernel as the forward pass), summed over the multiplier.
+func (l *DepthwiseConv2D) backwardChannel3x3(ci int) {
+	c, hw := l.cfg.Channels, l.h*l.w
+	co := c * l.mult
+	for n := 0; n < l.x.Shape[0]; n++ {
+		x := l.x.Data[(n*c+ci)*hw : (n*c+ci+1)*hw]
+		dx := l.dx.Data[(n*c+ci)*hw : (n*c+ci+1)*hw]
+		for m := 0; m < l.mult; m++ {
+			o := ci*l.mult + m
+			dy := l.dy.Data[(n*co+o)*hw : (n*co+o+1)*hw]
+			wt := l.weight.Value.Data[o*9 : o*9+9]
+			var flip [9]float32
+			for j := range flip {
+				flip[j] = wt[8-j]
+			}
+			conv3x3Plane(dx, dy, l.h, l.w, &flip, 0, m > 0, l.zero)
+			g := grad3x3Plane(dy, x, l.h, l.w, l.zero)
+			gw := l.weight.Grad.Data[o*9 : o*9+9]
+			for j, v := range g {
+				gw[j] += v
+			}
+			if l.bias != nil {
+				var sum float32
+				for _, v := range dy {
+					sum += v
+				}
+				l.bias.Grad.Data[o] += sum
 			}
 		}
 	}

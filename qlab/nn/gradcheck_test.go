@@ -162,6 +162,8 @@ func TestGradDepthwise(t *testing.T) {
 		{"3x3_stride2_mult2_bias", DepthwiseConfig{Channels: 2, Kernel: 3, Stride: 2, Multiplier: 2, Bias: true}, 7, 6},
 		{"5x5_valid", DepthwiseConfig{Channels: 2, Kernel: 5, Padding: Valid, Bias: true}, 6, 7},
 		{"3x3_stride3_valid_mult3", DepthwiseConfig{Channels: 2, Kernel: 3, Stride: 3, Padding: Valid, Multiplier: 3}, 8, 9},
+		{"3x3_same_mult2_bias_fast", DepthwiseConfig{Channels: 2, Kernel: 3, Multiplier: 2, Bias: true}, 4, 2},
+		{"3x3_same_width1", DepthwiseConfig{Channels: 2, Kernel: 3}, 4, 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			l := must(NewDepthwiseConv2D("dw", tc.cfg))
