@@ -16,10 +16,10 @@ const CheckpointFile = "checkpoint.gob"
 // checkpointVersion changes whenever the encoding changes meaning.
 const checkpointVersion = 1
 
-// Checkpoint is the state of a run at an epoch boundary: everything Resume
+// Checkpoint is the state of a run between two batches: everything Resume
 // needs to continue bit-identically. The data order, augmentation and
-// dropout masks of later epochs are pure functions of (Seed, epoch, batch),
-// so the loader position is NextEpoch itself.
+// dropout masks are pure functions of (Seed, epoch, batch), so the
+// position (NextEpoch, NextBatch) is the whole loader and RNG state.
 type Checkpoint struct {
 	Version int
 	// Model is the model's name; State holds every parameter value and
@@ -31,10 +31,23 @@ type Checkpoint struct {
 	Optimizer      OptimizerConfig
 	OptimizerState map[string][]float32
 	Steps          int64
-	// Seed is Config.Seed; NextEpoch the first epoch still to run.
-	Seed      uint64
-	NextEpoch int
-	History   History
+	// Seed is Config.Seed.
+	Seed uint64
+	// NextEpoch and NextBatch locate the next training batch to run;
+	// NextBatch == Batches means the epoch's training is done and only its
+	// evaluation remains. Batches is the number of batches per epoch.
+	NextEpoch, NextBatch, Batches int
+	// Running holds the interrupted epoch's totals up to NextBatch.
+	Running RunningTotals
+	// History holds the completed epochs.
+	History History
+}
+
+// RunningTotals are an epoch's training totals so far: the sum over
+// samples of the loss, the number of correct predictions and of samples.
+type RunningTotals struct {
+	LossSum       float64
+	Correct, Seen int
 }
 
 // LoadCheckpoint reads dir/checkpoint.gob.
@@ -57,7 +70,7 @@ func LoadCheckpoint(dir string) (*Checkpoint, error) {
 
 // restore loads ck into model and opt after checking it belongs to this
 // run.
-func (ck *Checkpoint) restore(model *nn.Model, opt *Optimizer, cfg Config) error {
+func (ck *Checkpoint) restore(model *nn.Model, opt *Optimizer, cfg Config, batches int) error {
 	switch {
 	case ck.Model != model.Name():
 		return fmt.Errorf("train: checkpoint is of model %q, not %q", ck.Model, model.Name())
@@ -65,8 +78,10 @@ func (ck *Checkpoint) restore(model *nn.Model, opt *Optimizer, cfg Config) error
 		return fmt.Errorf("train: checkpoint was written with seed %d; Config.Seed is %d", ck.Seed, cfg.Seed)
 	case fmt.Sprint(ck.Optimizer) != fmt.Sprint(opt.Config()):
 		return fmt.Errorf("train: checkpoint optimizer %+v differs from Config.Optimizer %+v", ck.Optimizer, opt.Config())
-	case ck.NextEpoch > cfg.Epochs:
-		return fmt.Errorf("train: checkpoint is after epoch %d; Config.Epochs is %d", ck.NextEpoch, cfg.Epochs)
+	case ck.Batches != batches:
+		return fmt.Errorf("train: checkpoint has %d batches per epoch; this Config and dataset give %d (different BatchSize, DropLast or data?)", ck.Batches, batches)
+	case ck.NextEpoch > cfg.Epochs || ck.NextBatch < 0 || ck.NextBatch > batches:
+		return fmt.Errorf("train: checkpoint position (epoch %d, batch %d) is outside a run of %d epochs of %d batches", ck.NextEpoch, ck.NextBatch, cfg.Epochs, batches)
 	}
 	if err := opt.loadState(ck.OptimizerState, ck.Steps); err != nil {
 		return err
@@ -77,15 +92,16 @@ func (ck *Checkpoint) restore(model *nn.Model, opt *Optimizer, cfg Config) error
 	return nil
 }
 
-// saveCheckpoint writes the checkpoint atomically: to a temporary file in
-// dir, flushed and fsynced, then renamed over CheckpointFile, so a crash
-// leaves either the old checkpoint or the new one, never a torn file.
-func saveCheckpoint(dir string, model *nn.Model, opt *Optimizer, cfg Config, nextEpoch int, hist *History) error {
-	ck := Checkpoint{
-		Version: checkpointVersion, Model: model.Name(), State: model.State(),
-		Optimizer: opt.Config(), OptimizerState: opt.state(), Steps: opt.Steps(),
-		Seed: cfg.Seed, NextEpoch: nextEpoch, History: *hist,
-	}
+// saveCheckpoint writes the checkpoint pos (whose position fields are set)
+// with the current model, optimizer and history, atomically: to a
+// temporary file in dir, flushed and fsynced, then renamed over
+// CheckpointFile, so a crash leaves either the old checkpoint or the new
+// one, never a torn file.
+func saveCheckpoint(dir string, model *nn.Model, opt *Optimizer, cfg Config, hist *History, pos Checkpoint) error {
+	ck := pos
+	ck.Version, ck.Model, ck.State = checkpointVersion, model.Name(), model.State()
+	ck.Optimizer, ck.OptimizerState, ck.Steps = opt.Config(), opt.state(), opt.Steps()
+	ck.Seed, ck.History = cfg.Seed, *hist
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("train: checkpoint: %w", err)
 	}

@@ -47,7 +47,8 @@ type Config struct {
 	Progress func(Progress) `json:"-"`
 	// CheckpointDir, when set, is where Fit writes checkpoint.gob at the
 	// end of every CheckpointEvery-th epoch and of the last epoch, and
-	// where Resume reads it. Default "": no checkpoints.
+	// when ctx is cancelled (at the batch it stopped before); Resume reads
+	// it. Default "": no checkpoints.
 	CheckpointDir string `json:"checkpoint_dir,omitempty"`
 	// CheckpointEvery is the checkpoint interval in epochs. Default 1.
 	CheckpointEvery int `json:"checkpoint_every,omitempty"`
@@ -210,16 +211,22 @@ func checkData(model *nn.Model, ds *data.Dataset, role string) error {
 // training with an error wrapping ErrNotFinite that names the epoch, the
 // step and the first layer (or parameter) concerned. Cancelling ctx stops
 // training within one batch; the error wraps ctx.Err() and the history of
-// the completed epochs is returned with it.
+// the completed epochs is returned with it. With a CheckpointDir, a
+// cancelled Fit first writes a checkpoint at the exact batch it stopped
+// before, so Resume continues from there.
 func Fit(ctx context.Context, model *nn.Model, train, test *data.Dataset, cfg Config) (*History, error) {
 	return run(ctx, model, train, test, cfg, nil)
 }
 
 // Resume continues the run whose checkpoint is in cfg.CheckpointDir, with
 // the same model architecture, data and Config (Epochs may be raised):
-// it loads the weights, BatchNorm statistics, optimizer state and history,
-// then trains the remaining epochs. The final weights are bit-identical to
-// those of an uninterrupted Fit.
+// it loads the weights, BatchNorm statistics, optimizer state, history and
+// the position (epoch and batch, with the interrupted epoch's running loss
+// and accuracy), then trains what remains. The final weights and every
+// metric are bit-identical to those of an uninterrupted Fit; only the wall
+// times differ (a resumed epoch's Seconds counts the resumed part). With
+// RecordRanges and no test set, the ranges of an epoch resumed mid-way
+// cover only its resumed batches.
 func Resume(ctx context.Context, model *nn.Model, train, test *data.Dataset, cfg Config) (*History, error) {
 	if cfg.CheckpointDir == "" {
 		return nil, errors.New("train: Resume needs Config.CheckpointDir")
@@ -256,20 +263,37 @@ func run(ctx context.Context, model *nn.Model, train, test *data.Dataset, cfg Co
 	if err != nil {
 		return nil, err
 	}
-	hist := &History{Model: model.Name()}
-	start := 0
-	if ck != nil {
-		if err := ck.restore(model, opt, cfg); err != nil {
-			return nil, err
-		}
-		hist.Records = append(hist.Records, ck.History.Records...)
-		start = ck.NextEpoch
-	}
 	loader := &data.Loader{Data: train, BatchSize: cfg.BatchSize, Shuffle: !cfg.NoShuffle, Seed: cfg.Seed,
 		Augment: cfg.Augment, DropLast: cfg.DropLast}
 	batches := loader.Batches()
 	if batches == 0 {
 		return nil, fmt.Errorf("train: training set %q of %d samples gives no batch of %d", train.Name, train.Len(), cfg.BatchSize)
+	}
+	hist := &History{Model: model.Name()}
+	start, startBatch := 0, 0
+	var running RunningTotals
+	if ck != nil {
+		if err := ck.restore(model, opt, cfg, batches); err != nil {
+			return nil, err
+		}
+		hist.Records = append(hist.Records, ck.History.Records...)
+		start, startBatch, running = ck.NextEpoch, ck.NextBatch, ck.Running
+	}
+	// save writes a checkpoint positioned before batch `batch` of `epoch`
+	// with the epoch's running totals so far.
+	save := func(epoch, batch int, tot RunningTotals) error {
+		return saveCheckpoint(cfg.CheckpointDir, model, opt, cfg, hist, Checkpoint{
+			NextEpoch: epoch, NextBatch: batch, Batches: batches, Running: tot})
+	}
+	// stopped wraps a cancellation error, first saving a checkpoint at the
+	// exact position so Resume loses no work.
+	stopped := func(err error, epoch, batch int, tot RunningTotals) error {
+		if cfg.CheckpointDir != "" {
+			if serr := save(epoch, batch, tot); serr != nil {
+				return errors.Join(err, serr)
+			}
+		}
+		return err
 	}
 	var evalLoader *data.Loader
 	if test != nil {
@@ -285,7 +309,7 @@ func run(ctx context.Context, model *nn.Model, train, test *data.Dataset, cfg Co
 	var loss nn.SoftmaxCrossEntropy
 	began := time.Now()
 	images, stepsDone := 0, 0
-	totalSteps := (cfg.Epochs - start) * batches
+	totalSteps := (cfg.Epochs-start)*batches - startBatch
 	defer model.SetTraining(false)
 
 	for epoch := start; epoch < cfg.Epochs; epoch++ {
@@ -294,11 +318,11 @@ func run(ctx context.Context, model *nn.Model, train, test *data.Dataset, cfg Co
 		if test == nil {
 			rec.begin()
 		}
-		var lossSum float64
-		correct, seen := 0, 0
+		lossSum, correct, seen := running.LossSum, running.Correct, running.Seen
 		epochLR := cfg.Schedule.LR(cfg.Optimizer.LR, epoch, 0, batches, cfg.Epochs)
 		lr := epochLR
-		it := loader.Epoch(epoch)
+		it := loader.EpochFrom(epoch, startBatch)
+		startBatch, running = 0, RunningTotals{}
 		for it.Next() {
 			b := it.Index()
 			where := func() string {
@@ -306,7 +330,7 @@ func run(ctx context.Context, model *nn.Model, train, test *data.Dataset, cfg Co
 			}
 			if err := ctx.Err(); err != nil {
 				rec.end()
-				return hist, fmt.Errorf("train: stopped at %s: %w", where(), err)
+				return hist, stopped(fmt.Errorf("train: stopped at %s: %w", where(), err), epoch, b, RunningTotals{lossSum, correct, seen})
 			}
 			if cfg.Schedule.PerStep {
 				lr = cfg.Schedule.LR(cfg.Optimizer.LR, epoch, b, batches, cfg.Epochs)
@@ -367,7 +391,13 @@ func run(ctx context.Context, model *nn.Model, train, test *data.Dataset, cfg Co
 			m, err := evaluate(ctx, model, evalLoader, &loss)
 			if err != nil {
 				rec.end()
-				return hist, fmt.Errorf("train: epoch %d: %w", epoch, err)
+				err = fmt.Errorf("train: epoch %d: %w", epoch, err)
+				if ctx.Err() != nil {
+					// Training of this epoch is complete; Resume re-runs
+					// only its evaluation.
+					err = stopped(err, epoch, batches, RunningTotals{lossSum, correct, seen})
+				}
+				return hist, err
 			}
 			r.TestLoss, r.TestAccuracy, r.HasTest = m.Loss, m.Accuracy, true
 		}
@@ -375,7 +405,7 @@ func run(ctx context.Context, model *nn.Model, train, test *data.Dataset, cfg Co
 		r.Seconds = time.Since(epochStart).Seconds()
 		hist.Records = append(hist.Records, r)
 		if cfg.CheckpointDir != "" && ((epoch+1)%cfg.CheckpointEvery == 0 || epoch == cfg.Epochs-1) {
-			if err := saveCheckpoint(cfg.CheckpointDir, model, opt, cfg, epoch+1, hist); err != nil {
+			if err := save(epoch+1, 0, RunningTotals{}); err != nil {
 				return hist, err
 			}
 		}

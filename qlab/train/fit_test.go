@@ -158,68 +158,121 @@ func TestFitDeterministicAcrossGOMAXPROCS(t *testing.T) {
 
 func TestResumeBitIdentical(t *testing.T) {
 	train, test := toyData(t, 160, 1), toyData(t, 40, 2)
-	cfg := toyConfig()
+	base := toyConfig()
 	want := toyModel(t, 7)
-	wantHist, err := Fit(context.Background(), want, train, test, cfg)
+	wantHist, err := Fit(context.Background(), want, train, test, base)
 	if err != nil {
 		t.Fatal(err)
 	}
-
-	// Interrupt a checkpointing run in the middle of epoch 1: the
-	// checkpoint holds the state after epoch 0.
-	dir := t.TempDir()
-	cfg.CheckpointDir = dir
-	ctx, cancel := context.WithCancel(context.Background())
-	calls := 0
-	cfg.Progress = func(p Progress) {
-		calls++
-		if p.Epoch == 1 && p.Batch == 3 {
-			cancel()
+	t.Run("epoch-end checkpoint", func(t *testing.T) {
+		cfg := base
+		cfg.CheckpointDir = t.TempDir()
+		m := toyModel(t, 7)
+		if _, err := Fit(context.Background(), m, train, test, cfg); err != nil {
+			t.Fatal(err)
 		}
+		ck, err := LoadCheckpoint(cfg.CheckpointDir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ck.NextEpoch != 3 || ck.NextBatch != 0 || len(ck.History.Records) != 3 {
+			t.Errorf("checkpoint at epoch %d batch %d with %d records; want 3, 0, 3", ck.NextEpoch, ck.NextBatch, len(ck.History.Records))
+		}
+		back := toyModel(t, 1)
+		if err := back.LoadState(ck.State); err != nil {
+			t.Fatal(err)
+		}
+		sameState(t, want, back)
+		ents, _ := os.ReadDir(cfg.CheckpointDir)
+		if len(ents) != 1 || ents[0].Name() != CheckpointFile {
+			t.Errorf("checkpoint dir holds %v; want only %s", ents, CheckpointFile)
+		}
+	})
+	// Interrupt checkpointing runs at several points (8 batches per
+	// epoch); resume into a differently initialized model of the same
+	// architecture, so everything must come from the checkpoint.
+	for _, c := range []struct {
+		name         string
+		epoch, batch int // cancel in the Progress call of this batch (1-based)
+		noTest       bool
+		where        string
+	}{
+		{"mid-epoch", 1, 3, false, "epoch 1, step 11 (batch 3 of 8)"},
+		{"first batch", 0, 1, false, "epoch 0, step 1 (batch 1 of 8)"},
+		{"during evaluation", 1, 8, false, "epoch 1: train: evaluating"},
+		{"mid-epoch without test set", 2, 5, true, "epoch 2, step 21 (batch 5 of 8)"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			testSet, wantH := test, wantHist
+			wantM := want
+			if c.noTest {
+				testSet = nil
+				wantM = toyModel(t, 7)
+				var err error
+				if wantH, err = Fit(context.Background(), wantM, train, nil, base); err != nil {
+					t.Fatal(err)
+				}
+			}
+			cfg := base
+			cfg.CheckpointDir = t.TempDir()
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			calls := 0
+			cfg.Progress = func(p Progress) {
+				calls++
+				if p.Epoch == c.epoch && p.Batch == c.batch {
+					cancel()
+				}
+			}
+			h, err := Fit(ctx, toyModel(t, 7), train, testSet, cfg)
+			if !errors.Is(err, context.Canceled) {
+				t.Fatalf("got %v; want an error wrapping context.Canceled", err)
+			}
+			if !strings.Contains(err.Error(), c.where) {
+				t.Errorf("error %q does not say where it stopped (%q)", err, c.where)
+			}
+			// Stopped within one batch: no batch ran after the one that
+			// cancelled.
+			if got, want := calls, 8*c.epoch+c.batch; got != want {
+				t.Errorf("progress calls got %d; want %d", got, want)
+			}
+			if got := len(h.Records); got != c.epoch {
+				t.Errorf("partial history has %d epochs; want %d", got, c.epoch)
+			}
+			cfg.Progress = nil
+			resumed := toyModel(t, 99)
+			got, err := Resume(context.Background(), resumed, train, testSet, cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sameState(t, wantM, resumed)
+			sameHistory(t, wantH, got)
+		})
 	}
-	m := toyModel(t, 7)
-	h, err := Fit(ctx, m, train, test, cfg)
-	if !errors.Is(err, context.Canceled) {
-		t.Fatalf("got %v; want an error wrapping context.Canceled", err)
-	}
-	if !strings.Contains(err.Error(), "epoch 1, step 11 (batch 3 of 8)") {
-		t.Errorf("error %q does not say where it stopped", err)
-	}
-	// Stopped within one batch: no batch ran after the one that cancelled.
-	if got, want := calls, 8+3; got != want {
-		t.Errorf("progress calls got %d; want %d", got, want)
-	}
-	if got := len(h.Records); got != 1 {
-		t.Errorf("partial history has %d epochs; want 1", got)
-	}
-	ents, _ := os.ReadDir(dir)
-	if len(ents) != 1 || ents[0].Name() != CheckpointFile {
-		t.Errorf("checkpoint dir holds %v; want only %s", ents, CheckpointFile)
-	}
-
-	// Resume into a differently initialized model of the same
-	// architecture: everything must come from the checkpoint.
-	cfg.Progress = nil
-	resumed := toyModel(t, 99)
-	got, err := Resume(context.Background(), resumed, train, test, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sameState(t, want, resumed)
-	sameHistory(t, wantHist, got)
 
 	t.Run("mismatch", func(t *testing.T) {
-		bad := cfg
-		bad.Seed = 12
-		if _, err := Resume(context.Background(), toyModel(t, 1), train, test, bad); err == nil || !strings.Contains(err.Error(), "seed 11") {
-			t.Errorf("other seed: got %v; want an error naming the checkpoint's seed", err)
+		cfg := base
+		cfg.CheckpointDir = t.TempDir()
+		cfg.Epochs = 1
+		if _, err := Fit(context.Background(), toyModel(t, 7), train, test, cfg); err != nil {
+			t.Fatal(err)
 		}
-		bad = cfg
-		bad.Optimizer = Adam(0.01)
-		if _, err := Resume(context.Background(), toyModel(t, 1), train, test, bad); err == nil || !strings.Contains(err.Error(), "optimizer") {
-			t.Errorf("other optimizer: got %v; want an error", err)
+		for _, c := range []struct {
+			name string
+			mod  func(c *Config)
+			want string
+		}{
+			{"seed", func(c *Config) { c.Seed = 12 }, "seed 11"},
+			{"optimizer", func(c *Config) { c.Optimizer = Adam(0.01) }, "optimizer"},
+			{"batch size", func(c *Config) { c.BatchSize = 40 }, "8 batches per epoch"},
+		} {
+			bad := cfg
+			c.mod(&bad)
+			if _, err := Resume(context.Background(), toyModel(t, 1), train, test, bad); err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("%s: got %v; want an error containing %q", c.name, err, c.want)
+			}
 		}
-		os.WriteFile(filepath.Join(dir, CheckpointFile), []byte("garbage"), 0o644)
+		os.WriteFile(filepath.Join(cfg.CheckpointDir, CheckpointFile), []byte("garbage"), 0o644)
 		if _, err := Resume(context.Background(), toyModel(t, 1), train, test, cfg); err == nil || !strings.Contains(err.Error(), CheckpointFile) {
 			t.Errorf("corrupt checkpoint: got %v; want an error naming the file", err)
 		}
