@@ -1,19 +1,27 @@
-// Package gemm is qlab's single-precision matrix multiply, the kernel under
-// every convolution and dense layer, plus ParallelFor, a deterministic
+// Package gemm is qlab's matrix multiply: Sgemm (float32), the kernel
+// under every convolution and dense layer; GemmU8S8 (uint8 x int8 -> int32)
+// for the quantized inference path; and ParallelFor, a deterministic
 // parallel loop for callers that split work themselves. It is internal:
 // notebooks never call it.
 //
-// Sgemm packs panels of A and B into reusable buffers and runs a register-
-// tile micro-kernel chosen once at start-up: AVX-512 (8x32 tile) or
-// AVX2+FMA (4x24) assembly on amd64, a portable Go kernel elsewhere and
-// under the purego build tag. A steady-state call allocates nothing.
+// Sgemm runs a register-tile micro-kernel chosen once at start-up with
+// golang.org/x/sys/cpu: AVX-512 (8x32 tile, plus an in-place dot-product
+// kernel for A*B^T) or AVX2+FMA (4x24) assembly on amd64, a portable Go
+// kernel elsewhere and under the purego build tag. Operands that are
+// row-major with moderate strides are read in place; transposed ones and
+// ragged edges are packed into pooled buffers. A steady-state call
+// allocates nothing.
 //
 // Results are bit-identical for any GOMAXPROCS: work is split only along M
-// and N on a tile grid fixed by the shape, and every output element
-// accumulates its K products in the same order (fixed K blocks of kc)
-// whatever the number of workers and whichever worker computes it.
+// and N, on a grid that depends only on the shape, and every output element
+// accumulates its K products in the same order (fixed K blocks) whatever
+// the number of workers and whichever worker computes it. Which code path
+// a product takes (packed or in place, tile or dot kernel) also depends
+// only on the shape, strides and CPU. Results may differ in the last bits
+// between CPUs with different kernels.
 //
-// The boundary: this package multiplies dense row-major float32 matrices
-// and knows nothing of layers, tensors or shapes beyond m, n, k and strides;
-// callers (im2col convolution, dense layers) validate user shapes first.
+// The boundary: this package multiplies dense row-major matrices given as
+// slices, dimensions and strides, and knows nothing of layers, tensors or
+// quantization parameters; callers (im2col convolution, dense layers,
+// quantized inference) validate user shapes first and handle zero points.
 package gemm
