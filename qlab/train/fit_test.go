@@ -462,3 +462,23 @@ func TestTextProgress(t *testing.T) {
 		}
 	}
 }
+
+// TestFitStepAllocs checks that training steps allocate nothing: two more
+// epochs of 40 batches may only add the per-epoch allocations (iterator,
+// history record), not per-batch ones.
+func TestFitStepAllocs(t *testing.T) {
+	train := toyData(t, 800, 1)
+	allocs := func(epochs int) float64 {
+		m := toyModel(t, 1)
+		cfg := Config{BatchSize: 20, Epochs: epochs}
+		return testing.AllocsPerRun(2, func() {
+			if _, err := Fit(context.Background(), m, train, nil, cfg); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+	one, three := allocs(1), allocs(3)
+	if per := (three - one) / 2; per > 8 {
+		t.Errorf("allocations per extra epoch of 40 batches got %v; want <= 8 (none per batch)", per)
+	}
+}
