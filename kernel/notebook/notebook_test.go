@@ -245,7 +245,7 @@ func TestRun(t *testing.T) {
 		"update d1 second\nout shown",                // updates cell 3's display, adds nothing
 		"out gone\nclear wait\nout kept",             // clear_output(wait) clears before the next output
 		"out gone\nclear\nshow d1 again\nclear wait", // a pending clear with nothing after keeps outputs
-		"", // empty cells are not executed
+		"",                // empty cells are not executed
 		"update d1 third", // updates cells 3 and 6
 	)
 	if err := Run(context.Background(), scriptEval{}, nb, RunOptions{Name: "t.ipynb"}); err != nil {
