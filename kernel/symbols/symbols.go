@@ -48,4 +48,3 @@ func Lookup(importPath, symbol string) (Doc, bool) {
 	d, ok := docs[importPath][symbol]
 	return d, ok
 }
-

@@ -1,0 +1,597 @@
+package interp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"go/ast"
+	"go/parser"
+	"io"
+	"os"
+	"reflect"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/qlab-dev/qlab/kernel/cell"
+	"github.com/qlab-dev/qlab/kernel/display"
+	"github.com/qlab-dev/qlab/kernel/jupyter"
+	"github.com/qlab-dev/qlab/kernel/symbols"
+	yaegi "github.com/traefik/yaegi/interp"
+)
+
+// Options configures an Interpreter. The zero value runs cells with output
+// of interpreted fmt/log printing captured and compiled code's writes to
+// os.Stdout/os.Stderr left alone.
+type Options struct {
+	// CaptureFD redirects file descriptors 1 and 2 into pipes while the
+	// Interpreter is open, so that everything written to standard output
+	// and error — by interpreted code, by compiled packages, by C-less
+	// syscall.Write(1, ...) — reaches the running cell's Output.Stream as it
+	// is written. Between cells the text goes to the original descriptors.
+	// Close restores them. Only one Interpreter per process may capture.
+	// False (the default) captures only what interpreted code prints through
+	// fmt.Print*, log and print.
+	CaptureFD bool
+
+	// FlushTimeout bounds how long Execute waits, after a cell, for output
+	// still in the capture pipes; 0 means 2 s.
+	FlushTimeout time.Duration
+}
+
+// Interpreter runs cells. It implements kernel/jupyter's Evaluator. Execute
+// runs one cell at a time; Complete, Inspect and IsComplete may be called
+// while a cell runs.
+type Interpreter struct {
+	opt Options
+	yi  *yaegi.Interpreter
+	cap *capture
+
+	mu     sync.Mutex // held while yaegi evaluates (one cell at a time)
+	closed bool
+
+	cellMu sync.Mutex
+	cell   *cellState // the running cell, nil between cells
+
+	idx *index // names declared by cells, for completion and inspection
+}
+
+var _ jupyter.Evaluator = (*Interpreter)(nil)
+
+// cellState is what the running cell writes to.
+type cellState struct {
+	out   jupyter.Output
+	lines int      // lines in the cell
+	trace []string // yaegi's panic frames
+}
+
+// helperSrc defines the helper Execute uses to describe a trailing value.
+// It is interpreted so that the rich-display interfaces are checked with the
+// interpreter's method sets: a type declared in a cell with an HTML() method
+// is an HTMLer there, while compiled code sees a bare struct. For each value
+// it returns a marker Text("\x00kind"), then an optional "qlab/text" (the
+// value's Error() or String()), then either the rich representations or a
+// "qlab/value" carrying the value itself; compiled code (merge) builds the
+// bundle. The shape avoids yaegi v0.16.1 bugs: an interpreted function
+// returning a compiled struct that calls a method through an interface
+// assertion on a parameter corrupts its frame, and so does passing a
+// composite literal straight to a variadic ...any (non-call expressions are
+// therefore first assigned to _qlabV).
+const helperSrc = `
+import _qlabdisplay "github.com/qlab-dev/qlab/kernel/display"
+import _qlabfmt "fmt"
+
+func _qlabShow(vs ...any) []_qlabdisplay.Data {
+	out := []_qlabdisplay.Data{}
+	for _, v := range vs {
+		if v == nil {
+			out = append(out, _qlabdisplay.Text("\x00nil"))
+			continue
+		}
+		if e, ok := v.(error); ok {
+			out = append(out, _qlabdisplay.Text("\x00error"), _qlabdisplay.MakeData("qlab/text", e.Error()))
+		} else {
+			out = append(out, _qlabdisplay.Text("\x00value"))
+			if s, ok := v.(_qlabfmt.Stringer); ok {
+				out = append(out, _qlabdisplay.MakeData("qlab/text", s.String()))
+			}
+		}
+		if x, ok := v.(_qlabdisplay.Renderer); ok {
+			out = append(out, x.Render())
+			continue
+		}
+		rich := false
+		if x, ok := v.(_qlabdisplay.PNGer); ok {
+			out = append(out, _qlabdisplay.PNG(x.PNG()))
+			rich = true
+		}
+		if x, ok := v.(_qlabdisplay.JPEGer); ok {
+			out = append(out, _qlabdisplay.JPEG(x.JPEG()))
+			rich = true
+		}
+		if x, ok := v.(_qlabdisplay.SVGer); ok {
+			out = append(out, _qlabdisplay.SVG(string(x.SVG())))
+			rich = true
+		}
+		if x, ok := v.(_qlabdisplay.HTMLer); ok {
+			out = append(out, _qlabdisplay.HTML(x.HTML()))
+			rich = true
+		}
+		if x, ok := v.(_qlabdisplay.Markdowner); ok {
+			out = append(out, _qlabdisplay.Markdown(x.Markdown()))
+			rich = true
+		}
+		if x, ok := v.(_qlabdisplay.LaTeXer); ok {
+			out = append(out, _qlabdisplay.LaTeX(x.LaTeX()))
+			rich = true
+		}
+		if x, ok := v.(_qlabdisplay.JSONer); ok {
+			out = append(out, _qlabdisplay.JSON(x.JSON()))
+			rich = true
+		}
+		if !rich {
+			out = append(out, _qlabdisplay.MakeData("qlab/value", v))
+		}
+	}
+	return out
+}
+`
+
+// rendered is one value of a trailing expression, rendered.
+type rendered struct {
+	kind string // "nil", "error" or "value"
+	data display.Data
+}
+
+const (
+	mimeText  display.MIME = "qlab/text"  // the value's Error() or String()
+	mimeValue display.MIME = "qlab/value" // the value itself, for display.Auto
+)
+
+// merge groups _qlabShow's output into one bundle per value.
+func merge(parts []display.Data) []rendered {
+	var out []rendered
+	var text *string
+	finish := func() {
+		if len(out) == 0 {
+			return
+		}
+		r := &out[len(out)-1]
+		if text != nil {
+			r.data.Data[display.MIMEPlain] = *text
+		}
+		text = nil
+	}
+	for _, p := range parts {
+		if t := p.Text(); len(p.Data) == 1 && strings.HasPrefix(t, "\x00") {
+			finish()
+			out = append(out, rendered{kind: t[1:], data: display.Data{Data: map[display.MIME]any{}}})
+			if t[1:] == "nil" {
+				out[len(out)-1].data = display.Text("<nil>")
+			}
+			continue
+		}
+		if len(out) == 0 {
+			continue
+		}
+		r := &out[len(out)-1]
+		if s, ok := p.Data[mimeText].(string); ok {
+			text = &s
+			continue
+		}
+		if v, ok := p.Data[mimeValue]; ok {
+			p = display.Auto(unwrapYaegi(v))
+		}
+		for k, v := range p.Data {
+			if _, have := r.data.Data[k]; k == display.MIMEPlain && have {
+				continue // the first representation's text wins
+			}
+			r.data.Data[k] = v
+		}
+		for k, v := range p.Metadata {
+			if r.data.Metadata == nil {
+				r.data.Metadata = map[display.MIME]any{}
+			}
+			r.data.Metadata[k] = v
+		}
+		for k, v := range p.Transient {
+			if r.data.Transient == nil {
+				r.data.Transient = map[string]any{}
+			}
+			r.data.Transient[k] = v
+		}
+	}
+	finish()
+	return out
+}
+
+// New returns an Interpreter with the standard library, qlab, gonum/plot and
+// the kernel's display and cell packages importable.
+func New(opt Options) (*Interpreter, error) {
+	if opt.FlushTimeout <= 0 {
+		opt.FlushTimeout = 2 * time.Second
+	}
+	in := &Interpreter{opt: opt, idx: newIndex()}
+	if opt.CaptureFD {
+		c, err := startCapture()
+		if err != nil {
+			return nil, err
+		}
+		in.cap = c
+	}
+	in.yi = yaegi.New(yaegi.Options{
+		Stdout: &cellWriter{in: in, name: "stdout"},
+		Stderr: &cellWriter{in: in, name: "stderr", frames: true},
+		Stdin:  os.Stdin,
+	})
+	if err := in.yi.Use(symbols.Exports()); err != nil {
+		in.Close()
+		return nil, fmt.Errorf("interp: loading symbols: %w", err)
+	}
+	if _, err := in.yi.Eval(helperSrc); err != nil {
+		in.Close()
+		return nil, fmt.Errorf("interp: loading display helpers: %w", err)
+	}
+	if err := loadGenericHelpers(in.yi); err != nil {
+		in.Close()
+		return nil, err
+	}
+	return in, nil
+}
+
+// Close restores file descriptors 1 and 2 when they were captured. The
+// Interpreter must not be used afterwards.
+func (in *Interpreter) Close() error {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if in.closed {
+		return nil
+	}
+	in.closed = true
+	if in.cap != nil {
+		in.cap.restore()
+		captureActive.Store(false)
+	}
+	return nil
+}
+
+// Stderr returns where the kernel's own diagnostics should go: the original
+// standard error when descriptors are captured (so they do not land in a
+// cell's output), os.Stderr otherwise.
+func (in *Interpreter) Stderr() io.Writer {
+	if in.cap != nil {
+		return in.cap.origErr
+	}
+	return os.Stderr
+}
+
+// cellWriter is yaegi's stdout or stderr: the running cell's stream (through
+// the captured descriptor when capturing, to keep order with compiled
+// writes). On stderr it also collects the panic frames yaegi prints.
+type cellWriter struct {
+	in     *Interpreter
+	name   string
+	frames bool
+}
+
+func (w *cellWriter) Write(p []byte) (int, error) {
+	in := w.in
+	in.cellMu.Lock()
+	c := in.cell
+	if w.frames && c != nil && panicFrameRE.Match(trimNL(p)) {
+		c.trace = append(c.trace, string(trimNL(p)))
+		in.cellMu.Unlock()
+		return len(p), nil
+	}
+	in.cellMu.Unlock()
+	if in.cap == nil && c != nil {
+		c.out.Stream(w.name, string(p))
+		return len(p), nil
+	}
+	if w.name == "stdout" {
+		return os.Stdout.Write(p)
+	}
+	return os.Stderr.Write(p)
+}
+
+func trimNL(p []byte) []byte {
+	for len(p) > 0 && (p[len(p)-1] == '\n' || p[len(p)-1] == '\r') {
+		p = p[:len(p)-1]
+	}
+	return p
+}
+
+// Execute runs a cell and returns the bundle of its trailing expression (nil
+// when the cell ends in a statement or its trailing expression displays
+// nothing). Output goes to out while the cell runs. A failure is a
+// *CellError; the Interpreter survives it, and declarations made before the
+// failing part of the cell remain.
+//
+// Which trailing expressions display (IPython displays any expression's
+// value; Go calls often return values nobody wants to see):
+//   - a non-call expression (x, x+1, p.Title, T{...}): its value, "<nil>"
+//     included;
+//   - a call returning nothing: nothing;
+//   - a call of a printing or writing function — a callee named Print*,
+//     Fprint*, Write*, Scan*, Sscan*, Fscan* (fmt.Println, w.Write, ...):
+//     nothing, whatever it returns;
+//   - a call returning one value: that value, unless it is nil (a call
+//     returning a nil error shows nothing);
+//   - a call returning several values: when the last is a non-nil error,
+//     that error; otherwise a nil last value (a nil error) is dropped and the
+//     rest shows, one value alone or several as a (a, b) tuple in text.
+//
+// Cancelling ctx interrupts the cell: interpreted code stops within about
+// 0.3 s, cell.Context() is cancelled so that compiled calls watching it stop,
+// and Execute returns a *CellError named "Interrupted". Compiled calls that
+// ignore the context keep running in the background.
+func (in *Interpreter) Execute(ctx context.Context, code string, out jupyter.Output) (*display.Data, error) {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if in.closed {
+		return nil, errors.New("interp: Execute on a closed Interpreter")
+	}
+
+	cs := &cellState{out: out, lines: strings.Count(code, "\n") + 1}
+	in.cellMu.Lock()
+	in.cell = cs
+	in.cellMu.Unlock()
+	if in.cap != nil {
+		in.cap.setSink(out.Stream)
+	}
+	restoreCell := cell.Bind(ctx, out.Input)
+	oldPub := display.SetPublisher(out.Display)
+	oldClear := display.SetClearer(out.ClearOutput)
+	defer func() {
+		display.SetPublisher(oldPub)
+		display.SetClearer(oldClear)
+		restoreCell()
+		if in.cap != nil {
+			in.cap.flush(in.opt.FlushTimeout)
+			in.cap.setSink(nil)
+		}
+		in.cellMu.Lock()
+		in.cell = nil
+		in.cellMu.Unlock()
+	}()
+
+	if err := unsupported(code); err != nil {
+		return nil, err
+	}
+	chunks, trailing := split(code)
+	for _, c := range chunks {
+		if _, err := in.evalChunk(ctx, c, cs); err != nil {
+			return nil, err
+		}
+		in.idx.record(c)
+	}
+	if trailing == nil {
+		return nil, nil
+	}
+	return in.evalTrailing(ctx, *trailing, cs)
+}
+
+// evalSrc positions src for yaegi: one more newline than the chunk's cell
+// line (yaegi prepends "package main;" or a func main wrapper on the first
+// line) and spaces up to its column, so yaegi's positions are the cell's
+// (line + 1, same column).
+func evalSrc(c chunk, src string) string {
+	return strings.Repeat("\n", c.line) + strings.Repeat(" ", c.col-1) + src
+}
+
+func (in *Interpreter) evalChunk(ctx context.Context, c chunk, cs *cellState) (reflect.Value, error) {
+	if rd := c.redefine; rd != nil {
+		return in.evalRedefinition(ctx, c, cs)
+	}
+	v, err := in.yi.EvalWithContext(ctx, evalSrc(c, c.src))
+	if err != nil {
+		return v, in.cellError(ctx, err, cs)
+	}
+	return v, nil
+}
+
+// evalRedefinition evaluates a chunk marked with a redefinition.
+func (in *Interpreter) evalRedefinition(ctx context.Context, c chunk, cs *cellState) (reflect.Value, error) {
+	rd := c.redefine
+	// The right side's line and column in the cell.
+	line, col := c.line, c.col
+	for _, r := range c.src[:rd.off-c.off] {
+		if r == '\n' {
+			line, col = line+1, 1
+		} else {
+			col++
+		}
+	}
+	// define evaluates "names := rhs" keeping rhs at its cell position: the
+	// left side ends the line before it.
+	define := func(names []string) (reflect.Value, error) {
+		src := strings.Repeat("\n", line-1) + strings.Join(names, ", ") + " :=\n" + strings.Repeat(" ", col-1) + rd.rhs
+		return in.yi.EvalWithContext(ctx, src)
+	}
+	names := rd.names
+	if rd.self {
+		names = make([]string, len(rd.names))
+		for i := range names {
+			names[i] = fmt.Sprintf("_qlabT%d", i)
+		}
+	}
+	v, err := define(names)
+	if err != nil && len(names) == 1 && isFrameTypeCrash(err) {
+		v, err = in.defineViaInterface(ctx, names[0], line, col, rd.rhs)
+	}
+	if err != nil {
+		return v, in.cellError(ctx, err, cs)
+	}
+	if rd.self {
+		src := strings.Join(rd.names, ", ") + " := " + strings.Join(names, ", ")
+		if v, err = in.yi.EvalWithContext(ctx, evalSrc(c, src)); err != nil {
+			return v, in.cellError(ctx, err, cs)
+		}
+	}
+	return v, nil
+}
+
+// isFrameTypeCrash reports whether err is yaegi's crash when a new global's
+// type comes from a generic function's result.
+func isFrameTypeCrash(err error) bool {
+	var p yaegi.Panic
+	return errors.As(err, &p) && strings.Contains(string(p.Stack), "frameType")
+}
+
+// defineViaInterface defines name from rhs through an interface-typed
+// temporary whose dynamic type then declares name: "_qlabG := any(rhs)",
+// "var name T", "name = _qlabG.(T)". rhs runs once; the crash it avoids
+// happens while compiling, before anything runs. T is written as reflect
+// prints it, which resolves for builtin types and for types of packages
+// imported under their own name.
+func (in *Interpreter) defineViaInterface(ctx context.Context, name string, line, col int, rhs string) (reflect.Value, error) {
+	src := strings.Repeat("\n", line-1) + "_qlabG := any(\n" + strings.Repeat(" ", col-1) + rhs + ")"
+	if _, err := in.yi.EvalWithContext(ctx, src); err != nil {
+		return reflect.Value{}, err
+	}
+	g := in.yi.Globals()["_qlabG"]
+	for g.IsValid() && g.Kind() == reflect.Interface && !g.IsNil() {
+		g = g.Elem()
+	}
+	if !g.IsValid() || g.Kind() == reflect.Interface {
+		return reflect.Value{}, fmt.Errorf("cannot define %s from a nil generic result", name)
+	}
+	typ := g.Type().String()
+	if _, err := in.yi.EvalWithContext(ctx, "var "+name+" "+typ); err != nil {
+		return reflect.Value{}, fmt.Errorf("cannot define %s: yaegi cannot hold a generic function's result in a new variable, and its type %s cannot be named here (%v); declare it first: var %s T; %s = ...", name, typ, err, name, name)
+	}
+	return in.yi.EvalWithContext(ctx, name+" = _qlabG.("+typ+")")
+}
+
+// cellError turns an error of yaegi into a *CellError.
+func (in *Interpreter) cellError(ctx context.Context, err error, cs *cellState) *CellError {
+	if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+		return &CellError{Name: ErrInterrupted, Value: "cell interrupted (" + ctx.Err().Error() + ")"}
+	}
+	in.cellMu.Lock()
+	trace := frames(cs.trace)
+	cs.trace = nil
+	in.cellMu.Unlock()
+	var p yaegi.Panic
+	if errors.As(err, &p) {
+		name := ErrPanic
+		if _, ok := p.Value.(interface{ RuntimeError() }); ok {
+			name = ErrRuntime
+		} else if s, ok := p.Value.(string); ok && strings.HasPrefix(s, "reflect: ") {
+			// yaegi implements indexing and similar through reflect, whose
+			// panics are Go's runtime errors in compiled code.
+			name = ErrRuntime
+		}
+		return &CellError{Name: name, Value: mapPositions(fmt.Sprint(p.Value), cs.lines), Trace: trace}
+	}
+	msg := mapPositions(err.Error(), cs.lines)
+	return &CellError{Name: ErrCompile, Value: msg, Trace: trace}
+}
+
+// evalTrailing evaluates the cell's last expression and renders its value by
+// the rules documented on Execute.
+func (in *Interpreter) evalTrailing(ctx context.Context, c chunk, cs *cellState) (*display.Data, error) {
+	expr, _ := parser.ParseExpr(c.src)
+	call, isCall := unparen(expr).(*ast.CallExpr)
+	if isCall && printLike(call) {
+		_, err := in.evalChunk(ctx, c, cs)
+		return nil, err
+	}
+	// The wrapper's opening text ends the line before the expression, so
+	// the expression keeps its position (see evalSrc).
+	wrap := func(open string) string {
+		return strings.Repeat("\n", c.line-1) + open + "\n" + strings.Repeat(" ", c.col-1) + c.src + ")"
+	}
+	var shown string
+	if isCall {
+		shown = wrap("_qlabShow(")
+	} else {
+		// A non-call expression has exactly one value; it is stored first
+		// because yaegi mishandles composite literals passed to ...any.
+		prog, err := in.yi.Compile(wrap("_qlabV := ("))
+		if err != nil {
+			_, err := in.evalChunk(ctx, c, cs)
+			return nil, err
+		}
+		if _, err := in.yi.ExecuteWithContext(ctx, prog); err != nil {
+			return nil, in.cellError(ctx, err, cs)
+		}
+		shown = "_qlabShow(_qlabV)"
+	}
+	prog, cerr := in.yi.Compile(shown)
+	if cerr != nil {
+		// No value (a call returning nothing) or an error in the
+		// expression: run it as a statement, which reports real errors.
+		_, err := in.evalChunk(ctx, c, cs)
+		return nil, err
+	}
+	v, err := in.yi.ExecuteWithContext(ctx, prog)
+	if err != nil {
+		return nil, in.cellError(ctx, err, cs)
+	}
+	parts, ok := v.Interface().([]display.Data)
+	if !ok {
+		return nil, nil
+	}
+	return pick(merge(parts), isCall), nil
+}
+
+// pick applies the display rules documented on Execute to the rendered
+// values of the trailing expression.
+func pick(rs []rendered, isCall bool) *display.Data {
+	switch len(rs) {
+	case 0:
+		return nil
+	case 1:
+		if isCall && rs[0].kind == "nil" {
+			return nil
+		}
+		return &rs[0].data
+	}
+	last := rs[len(rs)-1]
+	if last.kind == "error" {
+		return &last.data
+	}
+	if last.kind == "nil" {
+		rs = rs[:len(rs)-1]
+	}
+	if len(rs) == 1 {
+		return &rs[0].data
+	}
+	parts := make([]string, len(rs))
+	for i, r := range rs {
+		parts[i] = r.data.Text()
+	}
+	t := display.Text("(" + strings.Join(parts, ", ") + ")")
+	return &t
+}
+
+func unparen(e ast.Expr) ast.Expr {
+	for {
+		p, ok := e.(*ast.ParenExpr)
+		if !ok {
+			return e
+		}
+		e = p.X
+	}
+}
+
+// printLike reports whether call is of a printing or writing function, whose
+// results (a byte count and an error) are not worth displaying.
+func printLike(call *ast.CallExpr) bool {
+	var name string
+	switch f := unparen(call.Fun).(type) {
+	case *ast.Ident:
+		name = f.Name
+	case *ast.SelectorExpr:
+		name = f.Sel.Name
+	default:
+		return false
+	}
+	for _, p := range []string{"Print", "Fprint", "Write", "Scan", "Sscan", "Fscan"} {
+		if strings.HasPrefix(name, p) {
+			return true
+		}
+	}
+	return name == "print" || name == "println"
+}
