@@ -4,6 +4,7 @@ package symbols
 
 import (
 	"github.com/qlab-dev/qlab/qlab/analysis"
+	"github.com/qlab-dev/qlab/qlab/tensor"
 	"go/constant"
 	"go/token"
 	"reflect"
@@ -12,27 +13,107 @@ import (
 func init() {
 	Symbols["github.com/qlab-dev/qlab/qlab/analysis/analysis"] = map[string]reflect.Value{
 		// function, constant and variable definitions
+		"ActivationStats":    reflect.ValueOf(analysis.ActivationStats),
+		"BitsLost":           reflect.ValueOf(analysis.BitsLost),
+		"ChannelMismatch":    reflect.ValueOf(analysis.ChannelMismatch),
+		"ChannelRanges":      reflect.ValueOf(analysis.ChannelRanges),
 		"Compare":            reflect.ValueOf(analysis.Compare),
 		"CompareMap":         reflect.ValueOf(analysis.CompareMap),
 		"DefaultExactBuffer": reflect.ValueOf(constant.MakeFromLiteral("4096", token.INT, 0)),
 		"FineRelativeError":  reflect.ValueOf(constant.MakeFromLiteral("0.0078125", token.FLOAT, 0)),
 		"FreedmanDiaconis":   reflect.ValueOf(analysis.FreedmanDiaconis),
+		"GaussianClipMSE":    reflect.ValueOf(analysis.GaussianClipMSE),
+		"LaplaceClipMSE":     reflect.ValueOf(analysis.LaplaceClipMSE),
+		"LayerErrors":        reflect.ValueOf(analysis.LayerErrors),
 		"MaxAutoBins":        reflect.ValueOf(constant.MakeFromLiteral("512", token.INT, 0)),
 		"NewAccumulator":     reflect.ValueOf(analysis.NewAccumulator),
 		"NewHistogram":       reflect.ValueOf(analysis.NewHistogram),
 		"NewTable":           reflect.ValueOf(analysis.NewTable),
+		"QuantError":         reflect.ValueOf(analysis.QuantError),
+		"QuantErrorFrom":     reflect.ValueOf(analysis.QuantErrorFrom),
+		"SQNRUniformIdeal":   reflect.ValueOf(analysis.SQNRUniformIdeal),
 		"SharedBins":         reflect.ValueOf(analysis.SharedBins),
+		"SliceBatches":       reflect.ValueOf(analysis.SliceBatches),
 		"Sturges":            reflect.ValueOf(analysis.Sturges),
+		"SummaryColumns":     reflect.ValueOf(&analysis.SummaryColumns).Elem(),
+		"UniformGrid":        reflect.ValueOf(analysis.UniformGrid),
+		"WeightStats":        reflect.ValueOf(analysis.WeightStats),
 
 		// type definitions
-		"Accumulator": reflect.ValueOf((*analysis.Accumulator)(nil)),
-		"BinRule":     reflect.ValueOf((*analysis.BinRule)(nil)),
-		"Bins":        reflect.ValueOf((*analysis.Bins)(nil)),
-		"Histogram":   reflect.ValueOf((*analysis.Histogram)(nil)),
-		"Moments":     reflect.ValueOf((*analysis.Moments)(nil)),
-		"Options":     reflect.ValueOf((*analysis.Options)(nil)),
-		"Row":         reflect.ValueOf((*analysis.Row)(nil)),
-		"Summary":     reflect.ValueOf((*analysis.Summary)(nil)),
-		"Table":       reflect.ValueOf((*analysis.Table)(nil)),
+		"Accumulator":       reflect.ValueOf((*analysis.Accumulator)(nil)),
+		"ActivationOptions": reflect.ValueOf((*analysis.ActivationOptions)(nil)),
+		"Batches":           reflect.ValueOf((*analysis.Batches)(nil)),
+		"BinRule":           reflect.ValueOf((*analysis.BinRule)(nil)),
+		"Bins":              reflect.ValueOf((*analysis.Bins)(nil)),
+		"ClipRanger":        reflect.ValueOf((*analysis.ClipRanger)(nil)),
+		"FakeQuantizer":     reflect.ValueOf((*analysis.FakeQuantizer)(nil)),
+		"Grid":              reflect.ValueOf((*analysis.Grid)(nil)),
+		"Histogram":         reflect.ValueOf((*analysis.Histogram)(nil)),
+		"LayerErrorOptions": reflect.ValueOf((*analysis.LayerErrorOptions)(nil)),
+		"LayerStats":        reflect.ValueOf((*analysis.LayerStats)(nil)),
+		"Mismatch":          reflect.ValueOf((*analysis.Mismatch)(nil)),
+		"MismatchOptions":   reflect.ValueOf((*analysis.MismatchOptions)(nil)),
+		"Moments":           reflect.ValueOf((*analysis.Moments)(nil)),
+		"Options":           reflect.ValueOf((*analysis.Options)(nil)),
+		"QuantErrorStats":   reflect.ValueOf((*analysis.QuantErrorStats)(nil)),
+		"Row":               reflect.ValueOf((*analysis.Row)(nil)),
+		"Stepper":           reflect.ValueOf((*analysis.Stepper)(nil)),
+		"Summary":           reflect.ValueOf((*analysis.Summary)(nil)),
+		"Table":             reflect.ValueOf((*analysis.Table)(nil)),
+		"WeightOptions":     reflect.ValueOf((*analysis.WeightOptions)(nil)),
+
+		// interface wrapper definitions
+		"_Batches":       reflect.ValueOf((*_github_com_qlab_dev_qlab_qlab_analysis_Batches)(nil)),
+		"_ClipRanger":    reflect.ValueOf((*_github_com_qlab_dev_qlab_qlab_analysis_ClipRanger)(nil)),
+		"_FakeQuantizer": reflect.ValueOf((*_github_com_qlab_dev_qlab_qlab_analysis_FakeQuantizer)(nil)),
+		"_Stepper":       reflect.ValueOf((*_github_com_qlab_dev_qlab_qlab_analysis_Stepper)(nil)),
 	}
+}
+
+// _github_com_qlab_dev_qlab_qlab_analysis_Batches is an interface wrapper for Batches type
+type _github_com_qlab_dev_qlab_qlab_analysis_Batches struct {
+	IValue interface{}
+	WBatch func() (images *tensor.Tensor, labels []int)
+	WErr   func() error
+	WNext  func() bool
+}
+
+func (W _github_com_qlab_dev_qlab_qlab_analysis_Batches) Batch() (images *tensor.Tensor, labels []int) {
+	return W.WBatch()
+}
+func (W _github_com_qlab_dev_qlab_qlab_analysis_Batches) Err() error {
+	return W.WErr()
+}
+func (W _github_com_qlab_dev_qlab_qlab_analysis_Batches) Next() bool {
+	return W.WNext()
+}
+
+// _github_com_qlab_dev_qlab_qlab_analysis_ClipRanger is an interface wrapper for ClipRanger type
+type _github_com_qlab_dev_qlab_qlab_analysis_ClipRanger struct {
+	IValue     interface{}
+	WClipRange func() (lo float64, hi float64)
+}
+
+func (W _github_com_qlab_dev_qlab_qlab_analysis_ClipRanger) ClipRange() (lo float64, hi float64) {
+	return W.WClipRange()
+}
+
+// _github_com_qlab_dev_qlab_qlab_analysis_FakeQuantizer is an interface wrapper for FakeQuantizer type
+type _github_com_qlab_dev_qlab_qlab_analysis_FakeQuantizer struct {
+	IValue     interface{}
+	WFakeQuant func(dst []float32, src []float32)
+}
+
+func (W _github_com_qlab_dev_qlab_qlab_analysis_FakeQuantizer) FakeQuant(dst []float32, src []float32) {
+	W.WFakeQuant(dst, src)
+}
+
+// _github_com_qlab_dev_qlab_qlab_analysis_Stepper is an interface wrapper for Stepper type
+type _github_com_qlab_dev_qlab_qlab_analysis_Stepper struct {
+	IValue interface{}
+	WStep  func() float64
+}
+
+func (W _github_com_qlab_dev_qlab_qlab_analysis_Stepper) Step() float64 {
+	return W.WStep()
 }

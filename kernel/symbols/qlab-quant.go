@@ -4,37 +4,94 @@ package symbols
 
 import (
 	"github.com/qlab-dev/qlab/qlab/quant"
+	"go/constant"
+	"go/token"
 	"reflect"
 )
 
 func init() {
 	Symbols["github.com/qlab-dev/qlab/qlab/quant/quant"] = map[string]reflect.Value{
 		// function, constant and variable definitions
+		"ActivationsOnly":                   reflect.ValueOf(quant.ActivationsOnly),
 		"BiasQParams":                       reflect.ValueOf(quant.BiasQParams),
 		"Entropy":                           reflect.ValueOf(quant.Entropy),
 		"Eps":                               reflect.ValueOf(quant.Eps),
 		"ErrConfig":                         reflect.ValueOf(&quant.ErrConfig).Elem(),
+		"ErrCorrupt":                        reflect.ValueOf(&quant.ErrCorrupt).Elem(),
 		"ErrNaN":                            reflect.ValueOf(&quant.ErrNaN).Elem(),
+		"ErrNoData":                         reflect.ValueOf(&quant.ErrNoData).Elem(),
 		"ErrRange":                          reflect.ValueOf(&quant.ErrRange).Elem(),
+		"Evaluate":                          reflect.ValueOf(quant.Evaluate),
 		"FBGEMM":                            reflect.ValueOf(quant.FBGEMM),
+		"FoldBatchNorm":                     reflect.ValueOf(quant.FoldBatchNorm),
+		"Full":                              reflect.ValueOf(quant.Full),
+		"InputName":                         reflect.ValueOf(constant.MakeFromLiteral("\"input\"", token.STRING, 0)),
 		"MSE":                               reflect.ValueOf(quant.MSE),
+		"ManifestFile":                      reflect.ValueOf(constant.MakeFromLiteral("\"quant.json\"", token.STRING, 0)),
 		"MinMax":                            reflect.ValueOf(quant.MinMax),
 		"MovingAverageMinMax":               reflect.ValueOf(quant.MovingAverageMinMax),
 		"MultiplyByQuantizedMultiplier":     reflect.ValueOf(quant.MultiplyByQuantizedMultiplier),
+		"NewCalibrator":                     reflect.ValueOf(quant.NewCalibrator),
+		"NewHistogramCalibrator":            reflect.ValueOf(quant.NewHistogramCalibrator),
+		"NewIntConv2D":                      reflect.ValueOf(quant.NewIntConv2D),
+		"NewMinMax":                         reflect.ValueOf(quant.NewMinMax),
+		"NewMovingAverage":                  reflect.ValueOf(quant.NewMovingAverage),
+		"NewObserver":                       reflect.ValueOf(quant.NewObserver),
+		"NewTorchHistogram":                 reflect.ValueOf(quant.NewTorchHistogram),
 		"Percentile":                        reflect.ValueOf(quant.Percentile),
 		"QUInt8":                            reflect.ValueOf(quant.QUInt8),
+		"Quantize":                          reflect.ValueOf(quant.Quantize),
 		"QuantizeMultiplier":                reflect.ValueOf(quant.QuantizeMultiplier),
+		"ReadManifest":                      reflect.ValueOf(quant.ReadManifest),
+		"ReadTensor":                        reflect.ValueOf(quant.ReadTensor),
 		"RoundingDivideByPOT":               reflect.ValueOf(quant.RoundingDivideByPOT),
 		"SaturatingRoundingDoublingHighMul": reflect.ValueOf(quant.SaturatingRoundingDoublingHighMul),
 		"TFLiteInt8":                        reflect.ValueOf(quant.TFLiteInt8),
 		"TorchHistogram":                    reflect.ValueOf(quant.TorchHistogram),
+		"WeightsOnly":                       reflect.ValueOf(quant.WeightsOnly),
 
 		// type definitions
-		"Calibration":  reflect.ValueOf((*quant.Calibration)(nil)),
-		"Config":       reflect.ValueOf((*quant.Config)(nil)),
-		"Method":       reflect.ValueOf((*quant.Method)(nil)),
-		"QParams":      reflect.ValueOf((*quant.QParams)(nil)),
-		"QTensor":      reflect.ValueOf((*quant.QTensor)(nil)),
-		"TensorConfig": reflect.ValueOf((*quant.TensorConfig)(nil)),
+		"Calibration":              reflect.ValueOf((*quant.Calibration)(nil)),
+		"Calibrator":               reflect.ValueOf((*quant.Calibrator)(nil)),
+		"Config":                   reflect.ValueOf((*quant.Config)(nil)),
+		"ExportLayer":              reflect.ValueOf((*quant.ExportLayer)(nil)),
+		"ExportParams":             reflect.ValueOf((*quant.ExportParams)(nil)),
+		"HistogramCalibrator":      reflect.ValueOf((*quant.HistogramCalibrator)(nil)),
+		"IntConv2D":                reflect.ValueOf((*quant.IntConv2D)(nil)),
+		"LayerQuant":               reflect.ValueOf((*quant.LayerQuant)(nil)),
+		"Manifest":                 reflect.ValueOf((*quant.Manifest)(nil)),
+		"Method":                   reflect.ValueOf((*quant.Method)(nil)),
+		"MinMaxCalibrator":         reflect.ValueOf((*quant.MinMaxCalibrator)(nil)),
+		"Mode":                     reflect.ValueOf((*quant.Mode)(nil)),
+		"Model":                    reflect.ValueOf((*quant.Model)(nil)),
+		"MovingAverageCalibrator":  reflect.ValueOf((*quant.MovingAverageCalibrator)(nil)),
+		"Observer":                 reflect.ValueOf((*quant.Observer)(nil)),
+		"Options":                  reflect.ValueOf((*quant.Options)(nil)),
+		"QParams":                  reflect.ValueOf((*quant.QParams)(nil)),
+		"QTensor":                  reflect.ValueOf((*quant.QTensor)(nil)),
+		"Report":                   reflect.ValueOf((*quant.Report)(nil)),
+		"TensorConfig":             reflect.ValueOf((*quant.TensorConfig)(nil)),
+		"TorchHistogramCalibrator": reflect.ValueOf((*quant.TorchHistogramCalibrator)(nil)),
+
+		// interface wrapper definitions
+		"_Calibrator": reflect.ValueOf((*_github_com_qlab_dev_qlab_qlab_quant_Calibrator)(nil)),
 	}
+}
+
+// _github_com_qlab_dev_qlab_qlab_quant_Calibrator is an interface wrapper for Calibrator type
+type _github_com_qlab_dev_qlab_qlab_quant_Calibrator struct {
+	IValue   interface{}
+	WObserve func(x []float32) error
+	WRange   func() (lo float32, hi float32, err error)
+	WReset   func()
+}
+
+func (W _github_com_qlab_dev_qlab_qlab_quant_Calibrator) Observe(x []float32) error {
+	return W.WObserve(x)
+}
+func (W _github_com_qlab_dev_qlab_qlab_quant_Calibrator) Range() (lo float32, hi float32, err error) {
+	return W.WRange()
+}
+func (W _github_com_qlab_dev_qlab_qlab_quant_Calibrator) Reset() {
+	W.WReset()
 }
