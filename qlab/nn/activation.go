@@ -70,11 +70,7 @@ func (e *elementwise) Forward(x *tensor.Tensor) (*tensor.Tensor, error) {
 func (e *elementwise) forwardChunk(_, i int) {
 	lo, hi := i*elemChunk, min((i+1)*elemChunk, len(e.x.Data))
 	xs, ys := e.x.Data[lo:hi], e.y.Data[lo:hi]
-	ys = ys[:len(xs)]
-	top := e.hi
-	for j, v := range xs {
-		ys[j] = max(min(v, top), 0)
-	}
+	clamp(ys, xs, e.hi)
 }
 
 // Backward returns dy masked to where the input was strictly inside

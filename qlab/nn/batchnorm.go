@@ -155,7 +155,7 @@ func (l *BatchNorm2D) forwardChannel(_, c int) {
 		shift := l.x.Data[c*hw]
 		var s, ss float64
 		for n := 0; n < nb; n++ {
-			a, b := shiftedSums(l.x.Data[(n*ch+c)*hw:(n*ch+c+1)*hw], shift)
+			a, b := sums(l.x.Data[(n*ch+c)*hw:(n*ch+c+1)*hw], shift)
 			s += a
 			ss += b
 		}
@@ -179,21 +179,11 @@ func (l *BatchNorm2D) forwardChannel(_, c int) {
 	for n := 0; n < nb; n++ {
 		xs := l.x.Data[(n*ch+c)*hw : (n*ch+c+1)*hw]
 		ys := l.y.Data[(n*ch+c)*hw : (n*ch+c+1)*hw]
-		ys = ys[:len(xs)]
 		if l.act == nil {
-			for i, v := range xs {
-				ys[i] = v*scale + shift
-			}
+			affine(ys, xs, scale, shift)
 			continue
 		}
-		zs := l.act.y.Data[(n*ch+c)*hw : (n*ch+c+1)*hw]
-		zs = zs[:len(xs)]
-		hi := l.act.hi
-		for i, v := range xs {
-			y := v*scale + shift
-			ys[i] = y
-			zs[i] = max(min(y, hi), 0)
-		}
+		affineClamp(ys, l.act.y.Data[(n*ch+c)*hw:(n*ch+c+1)*hw], xs, scale, shift, l.act.hi)
 	}
 }
 
@@ -234,12 +224,11 @@ func (l *BatchNorm2D) backwardChannel(_, c int) {
 		off := (n*ch + c) * hw
 		xs := l.x.Data[off : off+hw]
 		ds := l.dy.Data[off : off+hw]
-		var a, b float64
+		var mask []float32
 		if l.bact != nil {
-			a, b = maskedDotDev32(ds, xs, l.bact.x.Data[off:off+hw], mean, l.limit)
-		} else {
-			a, b = dotDev32(ds, xs, mean)
+			mask = l.bact.x.Data[off : off+hw]
 		}
+		a, b := dotDev(ds, xs, mask, mean, l.limit)
 		sdy += a
 		sdyx += b * float64(invStd)
 	}
@@ -264,24 +253,11 @@ func (l *BatchNorm2D) backwardChannel(_, c int) {
 		xs := l.x.Data[off : off+hw]
 		ds := l.dy.Data[off : off+hw]
 		dx := l.dx.Data[off : off+hw]
-		ds, dx = ds[:len(xs)], dx[:len(xs)]
+		var mask []float32
 		if l.bact != nil {
-			ms := l.bact.x.Data[off : off+hw]
-			ms = ms[:len(xs)]
-			lim := l.limit
-			for i, v := range xs {
-				m := uint32(0)
-				if math.Float32bits(ms[i])-1 < lim {
-					m = ^uint32(0)
-				}
-				d := math.Float32frombits(math.Float32bits(ds[i]) & m)
-				dx[i] = k*d + a*v + b
-			}
-			continue
+			mask = l.bact.x.Data[off : off+hw]
 		}
-		for i, v := range xs {
-			dx[i] = k*ds[i] + a*v + b
-		}
+		backApply(dx, ds, xs, mask, k, a, b, l.limit)
 	}
 }
 

@@ -1,0 +1,221 @@
+//go:build amd64 && !purego
+
+#include "textflag.h"
+
+// AVX2+FMA kernels for the BatchNorm and activation passes. Each handles
+// n elements, n a multiple of 8 and n >= 8; the Go wrappers in
+// kernels_amd64.go do the tail. Reductions keep fixed lanes (combined in a
+// fixed order), so results do not depend on the caller's threading.
+
+// func sumsAVX2(x *float32, n int, shift float32) (s, ss float64)
+// s = Σ (x-shift), ss = Σ (x-shift)², accumulated in float64.
+TEXT ·sumsAVX2(SB), NOSPLIT, $0-40
+	MOVQ x+0(FP), SI
+	MOVQ n+8(FP), CX
+	VBROADCASTSS shift+16(FP), Y15
+	VXORPD Y8, Y8, Y8
+	VXORPD Y9, Y9, Y9
+	VXORPD Y10, Y10, Y10
+	VXORPD Y11, Y11, Y11
+loop:
+	VMOVUPS (SI), Y0
+	VSUBPS Y15, Y0, Y0
+	VCVTPS2PD X0, Y1
+	VEXTRACTF128 $1, Y0, X2
+	VCVTPS2PD X2, Y2
+	VADDPD Y1, Y8, Y8
+	VADDPD Y2, Y9, Y9
+	VFMADD231PD Y1, Y1, Y10
+	VFMADD231PD Y2, Y2, Y11
+	ADDQ $32, SI
+	SUBQ $8, CX
+	JNZ loop
+	VADDPD Y9, Y8, Y8
+	VEXTRACTF128 $1, Y8, X0
+	VADDPD X0, X8, X0
+	VPERMILPD $1, X0, X1
+	VADDSD X1, X0, X0
+	MOVSD X0, s+24(FP)
+	VADDPD Y11, Y10, Y10
+	VEXTRACTF128 $1, Y10, X0
+	VADDPD X0, X10, X0
+	VPERMILPD $1, X0, X1
+	VADDSD X1, X0, X0
+	MOVSD X0, ss+32(FP)
+	VZEROUPPER
+	RET
+
+// func affineAVX2(y, x *float32, n int, scale, shift float32)
+// y = x*scale + shift (fused multiply-add).
+TEXT ·affineAVX2(SB), NOSPLIT, $0-32
+	MOVQ y+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ n+16(FP), CX
+	VBROADCASTSS scale+24(FP), Y14
+	VBROADCASTSS shift+28(FP), Y15
+loop:
+	VMOVUPS (SI), Y0
+	VFMADD213PS Y15, Y14, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JNZ loop
+	VZEROUPPER
+	RET
+
+// func affineClampAVX2(y, z, x *float32, n int, scale, shift, hi float32)
+// y = x*scale + shift; z = max(min(y, hi), 0), a NaN in y giving NaN in z.
+TEXT ·affineClampAVX2(SB), NOSPLIT, $0-44
+	MOVQ y+0(FP), DI
+	MOVQ z+8(FP), DX
+	MOVQ x+16(FP), SI
+	MOVQ n+24(FP), CX
+	VBROADCASTSS scale+32(FP), Y14
+	VBROADCASTSS shift+36(FP), Y15
+	VBROADCASTSS hi+40(FP), Y13
+	VXORPS Y12, Y12, Y12
+loop:
+	VMOVUPS (SI), Y0
+	VFMADD213PS Y15, Y14, Y0
+	VMOVUPS Y0, (DI)
+	// MINPS/MAXPS return their second source when either is NaN: keep y
+	// (then t) there so NaNs propagate. Go syntax lists sources reversed.
+	VMINPS Y0, Y13, Y1
+	VMAXPS Y1, Y12, Y1
+	VADDPS Y12, Y1, Y1 // -0 + 0 = +0, as Go's max(-0, 0)
+	VMOVUPS Y1, (DX)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	ADDQ $32, DX
+	SUBQ $8, CX
+	JNZ loop
+	VZEROUPPER
+	RET
+
+// func clampAVX2(z, x *float32, n int, hi float32)
+// z = max(min(x, hi), 0), NaN-propagating as affineClampAVX2.
+TEXT ·clampAVX2(SB), NOSPLIT, $0-28
+	MOVQ z+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ n+16(FP), CX
+	VBROADCASTSS hi+24(FP), Y13
+	VXORPS Y12, Y12, Y12
+loop:
+	VMOVUPS (SI), Y0
+	VMINPS Y0, Y13, Y1
+	VMAXPS Y1, Y12, Y1
+	VADDPS Y12, Y1, Y1
+	VMOVUPS Y1, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JNZ loop
+	VZEROUPPER
+	RET
+
+// func dotDevAVX2(d, x, mask *float32, n int, m float32, limit uint32) (s, sx float64)
+// With g = d, or d where bits(mask)-1 < limit (unsigned) and 0 elsewhere
+// when mask is not nil: s = Σ g, sx = Σ g*(x-m), in float64.
+TEXT ·dotDevAVX2(SB), NOSPLIT, $0-56
+	MOVQ d+0(FP), SI
+	MOVQ x+8(FP), BX
+	MOVQ mask+16(FP), DX
+	MOVQ n+24(FP), CX
+	VBROADCASTSS m+32(FP), Y15
+	// Unsigned a < L is signed (a^MIN) < (L^MIN).
+	MOVL limit+36(FP), AX
+	XORL $0x80000000, AX
+	MOVL AX, X0
+	VPBROADCASTD X0, Y14
+	MOVL $0x80000000, AX
+	MOVL AX, X0
+	VPBROADCASTD X0, Y13
+	VPCMPEQD Y12, Y12, Y12 // all ones = -1 per lane
+	VXORPD Y8, Y8, Y8
+	VXORPD Y9, Y9, Y9
+	VXORPD Y10, Y10, Y10
+	VXORPD Y11, Y11, Y11
+loop:
+	VMOVUPS (SI), Y0
+	TESTQ DX, DX
+	JZ nomask
+	VMOVDQU (DX), Y1
+	VPADDD Y12, Y1, Y1
+	VPXOR Y13, Y1, Y1
+	VPCMPGTD Y1, Y14, Y1
+	VANDPS Y1, Y0, Y0
+	ADDQ $32, DX
+nomask:
+	VMOVUPS (BX), Y3
+	VSUBPS Y15, Y3, Y3
+	VCVTPS2PD X0, Y1
+	VEXTRACTF128 $1, Y0, X2
+	VCVTPS2PD X2, Y2
+	VCVTPS2PD X3, Y4
+	VEXTRACTF128 $1, Y3, X5
+	VCVTPS2PD X5, Y5
+	VADDPD Y1, Y8, Y8
+	VADDPD Y2, Y9, Y9
+	VFMADD231PD Y4, Y1, Y10
+	VFMADD231PD Y5, Y2, Y11
+	ADDQ $32, SI
+	ADDQ $32, BX
+	SUBQ $8, CX
+	JNZ loop
+	VADDPD Y9, Y8, Y8
+	VEXTRACTF128 $1, Y8, X0
+	VADDPD X0, X8, X0
+	VPERMILPD $1, X0, X1
+	VADDSD X1, X0, X0
+	MOVSD X0, s+40(FP)
+	VADDPD Y11, Y10, Y10
+	VEXTRACTF128 $1, Y10, X0
+	VADDPD X0, X10, X0
+	VPERMILPD $1, X0, X1
+	VADDSD X1, X0, X0
+	MOVSD X0, sx+48(FP)
+	VZEROUPPER
+	RET
+
+// func backApplyAVX2(dx, d, x, mask *float32, n int, k, a, b float32, limit uint32)
+// dx = k*g + (a*x + b), g as in dotDevAVX2.
+TEXT ·backApplyAVX2(SB), NOSPLIT, $0-56
+	MOVQ dx+0(FP), DI
+	MOVQ d+8(FP), SI
+	MOVQ x+16(FP), BX
+	MOVQ mask+24(FP), DX
+	MOVQ n+32(FP), CX
+	VBROADCASTSS k+40(FP), Y10
+	VBROADCASTSS a+44(FP), Y11
+	VBROADCASTSS b+48(FP), Y15
+	MOVL limit+52(FP), AX
+	XORL $0x80000000, AX
+	MOVL AX, X0
+	VPBROADCASTD X0, Y14
+	MOVL $0x80000000, AX
+	MOVL AX, X0
+	VPBROADCASTD X0, Y13
+	VPCMPEQD Y12, Y12, Y12
+loop:
+	VMOVUPS (SI), Y0
+	TESTQ DX, DX
+	JZ nomask
+	VMOVDQU (DX), Y1
+	VPADDD Y12, Y1, Y1
+	VPXOR Y13, Y1, Y1
+	VPCMPGTD Y1, Y14, Y1
+	VANDPS Y1, Y0, Y0
+	ADDQ $32, DX
+nomask:
+	VMOVUPS (BX), Y3
+	VFMADD213PS Y15, Y11, Y3 // a*x + b
+	VFMADD231PS Y10, Y0, Y3  // + k*g
+	VMOVUPS Y3, (DI)
+	ADDQ $32, SI
+	ADDQ $32, BX
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JNZ loop
+	VZEROUPPER
+	RET
