@@ -298,3 +298,45 @@ func TestQuantizeErrors(t *testing.T) {
 		t.Error("cancelled context: got nil error")
 	}
 }
+
+// BenchmarkForward compares RefNet-S inference (batch 64, 3x32x32) in float,
+// fake-quantized (QUInt8) and integer-only form.
+func BenchmarkForward(b *testing.B) {
+	m, err := arch.Build(arch.RefNetS())
+	if err != nil {
+		b.Fatal(err)
+	}
+	randomizeBN(m, 1)
+	x := randomInput(1, 64, 3, 32, 32)
+	calib, err := data.NewDataset("calib", x, make([]int, 64), []string{"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	q, err := Quantize(context.Background(), m, calib, Options{Config: QUInt8()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	im, err := q.Integer()
+	if err != nil {
+		b.Fatal(err)
+	}
+	m.Eval()
+	for _, c := range []struct {
+		name string
+		fwd  func() error
+	}{
+		{"float", func() error { _, err := m.Forward(x); return err }},
+		{"fakequant", func() error { _, err := q.Forward(x); return err }},
+		{"integer", func() error { _, err := im.Forward(x); return err }},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for i := 0; i < b.N; i++ {
+				if err := c.fwd(); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(64*b.N)/b.Elapsed().Seconds(), "images/s")
+		})
+	}
+}

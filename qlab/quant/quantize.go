@@ -76,7 +76,8 @@ func tfQuantizeValue(x, inv, nmin, nmax float32, qmin int32) int32 {
 	c := min(max(x, nmin), nmax)
 	s := float32(c - nmin)
 	v := float32(float32(s*inv) + 0.5)
-	return int32(math.Floor(float64(v))) + qmin
+	// v >= 0.5, so truncation is floor.
+	return int32(v) + qmin
 }
 
 // FakeQuant writes quantize-then-dequantize of src into dst (dst may be
@@ -137,12 +138,35 @@ func (q *QParams) fakeQuantRun(y, x []float32, c int) (int, error) {
 		}
 		return 0, nil
 	}
+	lo, hi := float32(q.QMin-zp), float32(q.QMax-zp)
+	if q.QMax-q.QMin > 1<<22 {
+		for i, v := range x {
+			if v != v {
+				return i, fmt.Errorf("%w: NaN", ErrNaN)
+			}
+			k := quantizeValue(v, inv, zp, q.QMin, q.QMax)
+			y[i] = float32(k-zp) * scale
+		}
+		return 0, nil
+	}
+	// Fast path, equal to quantizeValue: clamping to the integer bounds
+	// before rounding commutes with rounding (the bounds are integers and
+	// rounding is monotonic), and once |v| <= 2^22 adding and subtracting
+	// 1.5·2^23 in float32 rounds to the nearest integer, ties to even,
+	// exactly like nearbyint.
+	const magic = 1.5 * (1 << 23)
 	for i, v := range x {
 		if v != v {
 			return i, fmt.Errorf("%w: NaN", ErrNaN)
 		}
-		k := quantizeValue(v, inv, zp, q.QMin, q.QMax)
-		y[i] = float32(k-zp) * scale
+		r := float32(v * inv)
+		if r < lo {
+			r = lo
+		} else if r > hi {
+			r = hi
+		}
+		r = float32(r+magic) - magic
+		y[i] = r * scale
 	}
 	return 0, nil
 }
