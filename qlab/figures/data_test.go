@@ -177,3 +177,20 @@ func exampleRangeTrainingFigure() *Figure {
 	}
 	return f
 }
+
+func exampleViolinFigure() *Figure {
+	var stats []*analysis.LayerStats
+	names := []string{"He normal", "Glorot uniform"}
+	for i, name := range names {
+		stats = append(stats, synthLayerStats(name, uint64(30+i), 6, 1/(1+float64(i))))
+	}
+	layers, series, err := ViolinsFromStats(names, stats, 30)
+	if err != nil {
+		panic(err)
+	}
+	f, err := LayerViolins(layers, series, BoxOptions{YLabel: "weight value"})
+	if err != nil {
+		panic(err)
+	}
+	return f
+}

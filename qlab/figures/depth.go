@@ -130,6 +130,7 @@ func LayerBoxes(layers []string, series []BoxSeries, opts BoxOptions) (*Figure, 
 		f.Legend = append(f.Legend, LegendEntry{Label: s.Name, Thumbs: []plot.Thumbnailer{bx}})
 	}
 	layerAxis(p, layers, p.X.Label.Text) // Add widened X to the boxes' range
+	padY(p, 0.03)
 	if len(series) < 2 {
 		f.Legend = nil
 	}
@@ -422,4 +423,12 @@ type styleThumb struct{ ls draw.LineStyle }
 func (s styleThumb) Thumbnail(c *draw.Canvas) {
 	y := (c.Min.Y + c.Max.Y) / 2
 	c.StrokeLine2(s.ls, c.Min.X, y, c.Max.X, y)
+}
+
+// padY widens a linear y axis by frac of its span at both ends, so marks
+// at the data's extremes do not sit on the frame.
+func padY(p *plot.Plot, frac float64) {
+	d := (p.Y.Max - p.Y.Min) * frac
+	p.Y.Min -= d
+	p.Y.Max += d
 }

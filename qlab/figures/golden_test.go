@@ -41,6 +41,7 @@ var goldenFigures = []struct {
 	{"heatmap", exampleHeatmapFigure},
 	{"training_curves", exampleTrainingFigure},
 	{"range_over_training", exampleRangeTrainingFigure},
+	{"layer_violins", exampleViolinFigure},
 }
 
 func TestGoldenImages(t *testing.T) {
