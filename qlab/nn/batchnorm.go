@@ -136,8 +136,13 @@ func (l *BatchNorm2D) forward(x *tensor.Tensor, act *elementwise) (*tensor.Tenso
 	l.updateStats = l.training
 	resize(&l.y, x.Shape...)
 	if act != nil {
-		act.x = &l.y
+		// The fused pass writes only the activation's output: nobody
+		// observes the BatchNorm output, and the activation's gradient mask
+		// reads the same from its output as from its input (0 < z < hi
+		// exactly when 0 < y < hi), so the activation's input is its
+		// output.
 		resize(&act.y, x.Shape...)
+		act.x = &act.y
 	}
 	parallel(l.cfg.Channels, l.fwdTask)
 	if act != nil {
@@ -183,7 +188,7 @@ func (l *BatchNorm2D) forwardChannel(_, c int) {
 			affine(ys, xs, scale, shift)
 			continue
 		}
-		affineClamp(ys, l.act.y.Data[(n*ch+c)*hw:(n*ch+c+1)*hw], xs, scale, shift, l.act.hi)
+		affineClamp(nil, l.act.y.Data[(n*ch+c)*hw:(n*ch+c+1)*hw], xs, scale, shift, l.act.hi)
 	}
 }
 

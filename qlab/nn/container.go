@@ -130,7 +130,7 @@ func backwardChain(layers []Layer, dy *tensor.Tensor) (*tensor.Tensor, error) {
 	for i := len(layers) - 1; i >= 0; i-- {
 		if i >= 1 {
 			if act := asActivation(layers[i]); act != nil {
-				if bn, ok := layers[i-1].(*BatchNorm2D); ok && act.x == &bn.y && bn.x != nil {
+				if bn, ok := layers[i-1].(*BatchNorm2D); ok && bn.x != nil && (act.x == &bn.y || act.x == &act.y && bn.act == act) {
 					if !tensor.SameShape(dy.Shape, act.x.Shape) {
 						return nil, fmt.Errorf("%w: %s %q: gradient shape %v, want %v", ErrShape, act.kind, act.name, dy.Shape, act.x.Shape)
 					}

@@ -41,16 +41,26 @@ func affine(y, x []float32, scale, shift float32) {
 	}
 }
 
-// affineClamp sets y = x*scale + shift and z = clamp(y, 0, hi).
+// affineClamp sets z = clamp(x*scale + shift, 0, hi), and y = x*scale +
+// shift unless y is nil.
 func affineClamp(y, z, x []float32, scale, shift, hi float32) {
-	y, z = y[:len(x)], z[:len(x)]
+	z = z[:len(x)]
+	if y != nil {
+		y = y[:len(x)]
+	}
 	k := simdLen(len(x))
 	if k > 0 {
-		affineClampAVX2(&y[0], &z[0], &x[0], k, scale, shift, hi)
+		var yp *float32
+		if y != nil {
+			yp = &y[0]
+		}
+		affineClampAVX2(yp, &z[0], &x[0], k, scale, shift, hi)
 	}
 	for i := k; i < len(x); i++ {
 		v := x[i]*scale + shift
-		y[i] = v
+		if y != nil {
+			y[i] = v
+		}
 		z[i] = max(min(v, hi), 0)
 	}
 }

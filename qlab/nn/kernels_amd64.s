@@ -65,7 +65,8 @@ loop:
 	RET
 
 // func affineClampAVX2(y, z, x *float32, n int, scale, shift, hi float32)
-// y = x*scale + shift; z = max(min(y, hi), 0), a NaN in y giving NaN in z.
+// y = x*scale + shift (not stored when y is nil); z = max(min(y, hi), 0),
+// a NaN in y giving NaN in z.
 TEXT ·affineClampAVX2(SB), NOSPLIT, $0-44
 	MOVQ y+0(FP), DI
 	MOVQ z+8(FP), DX
@@ -78,7 +79,11 @@ TEXT ·affineClampAVX2(SB), NOSPLIT, $0-44
 loop:
 	VMOVUPS (SI), Y0
 	VFMADD213PS Y15, Y14, Y0
+	TESTQ DI, DI
+	JZ noy
 	VMOVUPS Y0, (DI)
+	ADDQ $32, DI
+noy:
 	// MINPS/MAXPS return their second source when either is NaN: keep y
 	// (then t) there so NaNs propagate. Go syntax lists sources reversed.
 	VMINPS Y0, Y13, Y1
@@ -86,7 +91,6 @@ loop:
 	VADDPS Y12, Y1, Y1 // -0 + 0 = +0, as Go's max(-0, 0)
 	VMOVUPS Y1, (DX)
 	ADDQ $32, SI
-	ADDQ $32, DI
 	ADDQ $32, DX
 	SUBQ $8, CX
 	JNZ loop

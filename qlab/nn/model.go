@@ -277,6 +277,10 @@ func fill(d []float32, v float32) {
 // CheckFinite returns an error naming the first leaf layer whose last
 // output holds a NaN or Inf, or nil. Call it after Forward (its outputs
 // are valid until the next Forward); it costs one pass over every output.
+// Without observers, a BatchNorm2D followed by a ReLU or ReLU6 runs fused
+// and keeps no output of its own, so a NaN it produces is reported at the
+// activation; attach an observer (even a no-op) to have every layer
+// checked separately.
 func (m *Model) CheckFinite() error {
 	for _, l := range m.leaves {
 		if o, ok := l.(interface{ lastOutput() *tensor.Tensor }); ok {

@@ -7,7 +7,7 @@ import "github.com/qlab-dev/qlab/qlab/tensor"
 
 func (l *Conv2D) lastOutput() *tensor.Tensor          { return outOrNil(l.x != nil, &l.y) }
 func (l *DepthwiseConv2D) lastOutput() *tensor.Tensor { return outOrNil(l.x != nil, &l.y) }
-func (l *BatchNorm2D) lastOutput() *tensor.Tensor     { return outOrNil(l.x != nil, &l.y) }
+func (l *BatchNorm2D) lastOutput() *tensor.Tensor     { return outOrNil(l.x != nil && l.act == nil, &l.y) }
 func (e *elementwise) lastOutput() *tensor.Tensor     { return outOrNil(e.x != nil, &e.y) }
 func (p *pool2D) lastOutput() *tensor.Tensor          { return outOrNil(p.x != nil, &p.y) }
 func (l *GlobalAvgPool) lastOutput() *tensor.Tensor   { return outOrNil(l.x != nil, &l.y) }
