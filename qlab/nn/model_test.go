@@ -421,3 +421,46 @@ func TestSkipInputGradient(t *testing.T) {
 		closeTo(t, pa[i].Name+" grad", pb[i].Grad.Data, pa[i].Grad.Data, 0, 0)
 	}
 }
+
+// TestSequentialMatchesFlat checks that grouping layers in nested
+// Sequentials changes nothing: outputs, gradients, observed layers.
+func TestSequentialMatchesFlat(t *testing.T) {
+	build := func(nested bool) *Model {
+		c1 := must(NewConv2D("c1", Conv2DConfig{In: 2, Out: 4, Kernel: 3}))
+		bn := must(NewBatchNorm2D("bn", BatchNormConfig{Channels: 4}))
+		r := must(NewReLU6("r"))
+		p := must(NewAvgPool2D("p", 2, 2))
+		f := must(NewFlatten("f"))
+		d := must(NewDense("d", 16, 3, true))
+		if !nested {
+			return must(NewModel("flat", []int{2, 4, 4}, c1, bn, r, p, f, d))
+		}
+		inner := must(NewSequential("inner", bn, r))
+		block := must(NewSequential("block", c1, inner, p))
+		return must(NewModel("nested", []int{2, 4, 4}, block, f, d))
+	}
+	flat, nested := build(false), build(true)
+	if err := nested.CopyFrom(flat); err != nil {
+		t.Fatal(err)
+	}
+	var seenFlat, seenNested []string
+	flat.Observe(func(l Layer, _ *tensor.Tensor) { seenFlat = append(seenFlat, l.Name()) })
+	nested.Observe(func(l Layer, _ *tensor.Tensor) { seenNested = append(seenNested, l.Name()) })
+	x := randTensor(11, 2, 3, 2, 4, 4)
+	yf := must(flat.Forward(x)).Clone()
+	yn := must(nested.Forward(x))
+	closeTo(t, "output", yn.Data, yf.Data, 0, 0)
+	if strings.Join(seenFlat, ",") != strings.Join(seenNested, ",") {
+		t.Errorf("observed %v nested; want %v", seenNested, seenFlat)
+	}
+	dy := randTensor(12, 1, 3, 3)
+	dxf := must(flat.Backward(dy)).Clone()
+	dxn := must(nested.Backward(dy))
+	closeTo(t, "dx", dxn.Data, dxf.Data, 0, 0)
+	for _, p := range flat.Params() {
+		closeTo(t, p.Name+" grad", nested.Param(p.Name).Grad.Data, p.Grad.Data, 0, 0)
+	}
+	if nested.Layer("inner") == nil || len(nested.Layers()) != 6 {
+		t.Errorf("nested model: Layer(inner) = %v, %d leaves; want a container and 6 leaves", nested.Layer("inner"), len(nested.Layers()))
+	}
+}
