@@ -132,7 +132,7 @@ func inImport(before string) bool {
 	s.Init(f, []byte(before), func(token.Position, string) {}, 0)
 	in, paren := false, false
 	for {
-		_, t, _ := s.Scan()
+		p, t, lit := s.Scan()
 		switch t {
 		case token.EOF:
 			return in
@@ -145,6 +145,9 @@ func inImport(before string) bool {
 		case token.RPAREN:
 			in = false
 		case token.SEMICOLON:
+			if lit == "\n" && f.Offset(p) >= len(before) {
+				continue // inserted at the end of the text
+			}
 			if !paren {
 				in = false
 			}

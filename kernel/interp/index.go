@@ -29,6 +29,40 @@ func newIndex() *index {
 	return &index{decls: map[string]declInfo{}, methods: map[string]map[string]declInfo{}, imports: map[string]string{}}
 }
 
+// withComments returns c with the comment lines just above it in code
+// included, so that a declaration's doc comment is recorded.
+func withComments(c chunk, code string) chunk {
+	start := c.off
+	for start > 0 {
+		prevEnd := start - 1 // the newline before the current line
+		for prevEnd >= 0 && code[prevEnd] != '\n' {
+			prevEnd--
+		}
+		if prevEnd < 0 {
+			break
+		}
+		lineStart := strings.LastIndexByte(code[:prevEnd], '\n') + 1
+		if !strings.HasPrefix(strings.TrimSpace(code[lineStart:prevEnd]), "//") {
+			break
+		}
+		start = lineStart
+	}
+	if start == c.off {
+		return c
+	}
+	c.src = code[start:c.off] + c.src
+	c.off = start
+	return c
+}
+
+// imported reports whether path is already imported as name.
+func (x *index) imported(name, path string) bool {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	p, ok := x.imports[name]
+	return ok && p == path
+}
+
 // record notes the names a successfully evaluated chunk declared.
 func (x *index) record(c chunk) {
 	x.mu.Lock()

@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"go/ast"
 	"go/parser"
+	"go/token"
 	"io"
 	"os"
 	"reflect"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -360,10 +362,16 @@ func (in *Interpreter) Execute(ctx context.Context, code string, out jupyter.Out
 	}
 	chunks, trailing := split(code)
 	for _, c := range chunks {
-		if _, err := in.evalChunk(ctx, c, cs); err != nil {
+		var err error
+		if c.kind == chunkImport {
+			err = in.evalImports(ctx, c, cs)
+		} else {
+			_, err = in.evalChunk(ctx, c, cs)
+		}
+		if err != nil {
 			return nil, err
 		}
-		in.idx.record(c)
+		in.idx.record(withComments(c, code))
 	}
 	if trailing == nil {
 		return nil, nil
@@ -388,6 +396,46 @@ func (in *Interpreter) evalChunk(ctx context.Context, c chunk, cs *cellState) (r
 		return v, in.cellError(ctx, err, cs)
 	}
 	return v, nil
+}
+
+// evalImports evaluates the import specs of c one at a time, skipping those
+// already in effect: yaegi rejects importing a package again ("os/_.go
+// redeclared in this block"), and re-running a cell with imports is what
+// notebook users do all the time.
+func (in *Interpreter) evalImports(ctx context.Context, c chunk, cs *cellState) error {
+	fset := token.NewFileSet()
+	f, err := parser.ParseFile(fset, "", "package p\n"+c.src, parser.ImportsOnly)
+	if err != nil {
+		_, err := in.evalChunk(ctx, c, cs)
+		return err
+	}
+	src := "package p\n" + c.src
+	for _, sp := range f.Imports {
+		path, _ := strconv.Unquote(sp.Path.Value)
+		name := pkgNameOf(path)
+		if name == "" {
+			name = path[strings.LastIndex(path, "/")+1:]
+		}
+		if sp.Name != nil {
+			name = sp.Name.Name
+		}
+		if name != "_" && name != "." && in.idx.imported(name, path) {
+			continue
+		}
+		p := fset.Position(sp.Pos())
+		text := src[p.Offset:fset.Position(sp.End()).Offset]
+		// Spec line in the cell: its line in src minus the added first line.
+		spec := chunk{kind: chunkImport, line: c.line + p.Line - 2, col: p.Column}
+		if p.Line == 2 {
+			spec.col = c.col + p.Column - 1
+		}
+		// "import" ends the line before the spec, keeping its position.
+		isrc := strings.Repeat("\n", spec.line-1) + "import\n" + strings.Repeat(" ", spec.col-1) + text
+		if _, err := in.yi.EvalWithContext(ctx, isrc); err != nil {
+			return in.cellError(ctx, err, cs)
+		}
+	}
+	return nil
 }
 
 // evalRedefinition evaluates a chunk marked with a redefinition.
