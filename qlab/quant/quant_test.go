@@ -527,3 +527,36 @@ func BenchmarkEntropyRange(b *testing.B) {
 		}
 	}
 }
+
+// Large tensors are fake-quantized in parallel chunks; the result must not
+// depend on that, and a NaN deep inside is still reported by index.
+func TestFakeQuantParallel(t *testing.T) {
+	x := samples(7*28572, 14, func(r *rand.Rand) float32 { return float32(r.NormFloat64() * 2) })
+	big := &tensor.Tensor{Shape: []int{7, 28572, 1}, Data: x}
+	for _, q := range []*QParams{
+		{Scale: []float32{0.02}, ZeroPoint: []int32{128}, QMin: 0, QMax: 255, Axis: -1},
+		{Scale: []float32{0.01, 0.02, 0.03, 0.04, 0.05, 0.06, 0.07}, ZeroPoint: []int32{0, 1, 2, 3, 4, 5, 6}, QMin: -128, QMax: 127, Axis: 0},
+	} {
+		got := &tensor.Tensor{}
+		if err := q.FakeQuant(got, big); err != nil {
+			t.Fatal(err)
+		}
+		inner := len(big.Data) / len(q.Scale)
+		for i, v := range big.Data {
+			c := 0
+			if q.Axis == 0 {
+				c = i / inner
+			}
+			want := float32(quantizeValue(v, 1/q.Scale[c], q.ZeroPoint[c], q.QMin, q.QMax)-q.ZeroPoint[c]) * q.Scale[c]
+			if got.Data[i] != want {
+				t.Fatalf("%v element %d: got %v; want %v", q, i, got.Data[i], want)
+			}
+		}
+	}
+	bad := big.Clone()
+	bad.Data[150001] = float32(math.NaN())
+	q := &QParams{Scale: []float32{0.02}, ZeroPoint: []int32{128}, QMin: 0, QMax: 255, Axis: -1}
+	if err := q.FakeQuant(bad, bad); !errors.Is(err, ErrNaN) || !strings.Contains(err.Error(), "element 150001") {
+		t.Errorf("got %v; want ErrNaN at element 150001", err)
+	}
+}

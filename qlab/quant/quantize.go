@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/qlab-dev/qlab/qlab/internal/gemm"
 	"github.com/qlab-dev/qlab/qlab/tensor"
 )
 
@@ -94,19 +95,40 @@ func (q *QParams) FakeQuant(dst, src *tensor.Tensor) error {
 		dst.Resize(src.Shape...)
 	}
 	x, y := src.Data, dst.Data
-	for i := 0; i < len(x); {
-		c := 0
-		if channels > 1 {
-			c = (i / inner) % channels
+	// span fake-quantizes [lo, hi), split at channel boundaries; on error
+	// it returns the failing element's index.
+	span := func(lo, hi int) (int, error) {
+		for i := lo; i < hi; {
+			c, end := 0, hi
+			if channels > 1 {
+				c = (i / inner) % channels
+				end = min(hi, (i/inner+1)*inner)
+			}
+			if k, err := q.fakeQuantRun(y[i:end], x[i:end], c); err != nil {
+				return i + k, err
+			}
+			i = end
 		}
-		end := len(x)
-		if channels > 1 {
-			end = i + inner
+		return 0, nil
+	}
+	// Elementwise work in fixed chunks: the result does not depend on the
+	// number of goroutines.
+	const grain = 1 << 15
+	if len(x) <= grain {
+		if k, err := span(0, len(x)); err != nil {
+			return fmt.Errorf("%w at element %d", err, k)
 		}
-		if k, err := q.fakeQuantRun(y[i:end], x[i:end], c); err != nil {
-			return fmt.Errorf("%w at element %d", err, i+k)
+		return nil
+	}
+	chunks := (len(x) + grain - 1) / grain
+	bad, errs := make([]int, chunks), make([]error, chunks)
+	gemm.ParallelFor(len(x), grain, func(lo, hi int) {
+		bad[lo/grain], errs[lo/grain] = span(lo, hi)
+	})
+	for i, err := range errs {
+		if err != nil {
+			return fmt.Errorf("%w at element %d", err, bad[i])
 		}
-		i = end
 	}
 	return nil
 }
