@@ -326,7 +326,7 @@ func run(ctx context.Context, model *nn.Model, train, test *data.Dataset, cfg Co
 		for it.Next() {
 			b := it.Index()
 			where := func() string {
-				return fmt.Sprintf("epoch %d, step %d (batch %d of %d)", epoch, epoch*batches+b, b, batches)
+				return fmt.Sprintf("epoch %d, step %d (batch index %d of %d)", epoch, epoch*batches+b, b, batches)
 			}
 			if err := ctx.Err(); err != nil {
 				rec.end()

@@ -197,10 +197,10 @@ func TestResumeBitIdentical(t *testing.T) {
 		noTest       bool
 		where        string
 	}{
-		{"mid-epoch", 1, 3, false, "epoch 1, step 11 (batch 3 of 8)"},
-		{"first batch", 0, 1, false, "epoch 0, step 1 (batch 1 of 8)"},
+		{"mid-epoch", 1, 3, false, "epoch 1, step 11 (batch index 3 of 8)"},
+		{"first batch", 0, 1, false, "epoch 0, step 1 (batch index 1 of 8)"},
 		{"during evaluation", 1, 8, false, "epoch 1: train: evaluating"},
-		{"mid-epoch without test set", 2, 5, true, "epoch 2, step 21 (batch 5 of 8)"},
+		{"mid-epoch without test set", 2, 5, true, "epoch 2, step 21 (batch index 5 of 8)"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			testSet, wantH := test, wantHist
@@ -288,7 +288,7 @@ func TestFitNonFinite(t *testing.T) {
 		if !errors.Is(err, ErrNotFinite) {
 			t.Fatalf("got %v; want an error wrapping ErrNotFinite", err)
 		}
-		for _, want := range []string{"epoch 0, step 0", `"block1/conv"`} {
+		for _, want := range []string{"epoch 0, step 0 (batch index 0", `"block1/conv"`} {
 			if !strings.Contains(err.Error(), want) {
 				t.Errorf("error %q does not contain %q", err, want)
 			}
