@@ -16,10 +16,22 @@
 // so the caller must not modify an input between the two calls. Backward
 // adds (+=) into parameter gradients; ZeroGrad clears them.
 //
-// Speed: convolutions use im2col plus qlab/internal/gemm, the depthwise
-// convolution a direct kernel, and work is split over a fixed chunk grid so
-// results are bit-identical for any GOMAXPROCS. After the first call at a
-// given batch size, Forward and Backward allocate nothing.
+// Speed: convolutions use im2col plus qlab/internal/gemm (one GEMM per
+// sample forward; the weight gradient as one long-K GEMM per chunk of
+// samples; for stride 1 the input gradient as a GEMM with the flipped
+// kernel), the 3x3 depthwise convolution a direct one-pass kernel, and
+// BatchNorm and activation passes AVX2+FMA kernels where the CPU has them
+// (pure Go elsewhere and under the purego build tag). A BatchNorm2D
+// directly followed by a ReLU or ReLU6 in a Sequential, Residual body or
+// Model runs as one fused pass (forward only while no observer is
+// attached, so observers still see and may modify the BatchNorm output).
+//
+// Determinism: work is split over a fixed grid of tasks that depends only
+// on the problem size; each task owns its outputs or a partial-sum slot,
+// and partial sums (weight gradients over the batch) are combined in task
+// order, so results are bit-identical for any GOMAXPROCS on a given CPU.
+// After the first call at a given batch size, Forward and Backward
+// allocate nothing.
 //
 // Boundary: nn knows nothing of optimizers, data sets or quantization. The
 // training loop (qlab/train) updates Param values from their gradients;
