@@ -7,32 +7,36 @@ import (
 	"sync/atomic"
 )
 
-// kc is the length of the K blocks. Every element of C is computed as: for
-// each block of kc consecutive k (in increasing k), one FMA chain from zero
-// over the block, then merged into C by the kernel (the first block with the
-// caller's beta, later blocks with beta 1). Nothing else about the schedule
-// (task grid, worker count, which goroutine runs a task) enters the
+// kc is the length of the K blocks of the tile kernels. Every element of C
+// is computed as: for each block of kc consecutive k (in increasing k), one
+// FMA chain from zero over the block, then merged into C by the kernel (the
+// first block with the caller's beta, later blocks with beta 1). Nothing
+// else about the schedule (task grid, worker count, which goroutine runs a
+// task, whether an operand was packed or read in place) enters the
 // arithmetic, which is why results are bit-identical for any GOMAXPROCS and
 // between Sgemm and SgemmSerial. Changing kc changes rounding.
 const kc = 256
 
-// kcDot is the K block length of the A*B^T path (kernel.dot), which
-// reads operands in place and so can afford longer blocks: fewer final
+// kcDot is the K block length of the A*B^T dot kernel (kernel.dot), used
+// instead of the tile kernels for shapes chosen in sgemm: per block, 16
+// lane-wise FMA chains reduced in a fixed tree, then merged like a tile.
+// Reading operands in place, it can afford longer blocks: fewer final
 // reductions. Like kc it fixes the rounding, not the schedule.
 const kcDot = 1024
 
 // Task grid bounds. A task is a block of C of at most maxTaskRows x
-// maxTaskCols (before rounding to whole register tiles); for each K block it
-// packs its rows of A (maxTaskRows x kc, 128 KiB) and its columns of B
-// (kc x maxTaskCols, 512 KiB) so both stay in a 1 MiB L2 cache.
+// maxTaskCols (before rounding to whole register tiles); for each K block
+// its rows of A (maxTaskRows x kc, 128 KiB) and columns of B (kc x
+// maxTaskCols, 512 KiB), packed or not, fit together in a 1 MiB L2 cache.
 const (
 	maxTaskRows = 128
 	maxTaskCols = 512
 	// minTasks is how many tasks a problem worth parallelising is split
 	// into at least (when its size allows), so two or more workers balance.
 	minTasks = 4
-	// maxInPlaceStride is the longest row stride of a non-transposed B
-	// that the kernels read in place rather than packing (16 KiB rows).
+	// maxInPlaceStride is the longest row stride (in elements) of a
+	// non-transposed A or B that the kernels read in place rather than
+	// packing: beyond it every row would cost a TLB miss.
 	maxInPlaceStride = 4096
 	// parallelFlops is the work (2*m*n*k) below which Sgemm stays on the
 	// calling goroutine: handing work to another goroutine costs a few
@@ -44,7 +48,8 @@ const (
 // Sgemm computes C = alpha*op(A)*op(B) + beta*C for row-major matrices, where
 // op(X) is X or its transpose. op(A) is m x k, op(B) is k x n, C is m x n;
 // lda, ldb and ldc are the row strides of A, B and C as stored. When beta is
-// 0, C is not read (NaNs in it do not propagate).
+// 0, C is not read (NaNs in it do not propagate); when alpha or k is 0, A
+// and B are not read and C becomes beta*C.
 //
 // Large products are split over up to GOMAXPROCS goroutines; the result is
 // bit-identical for any GOMAXPROCS and equal to SgemmSerial's. Results may
@@ -143,9 +148,12 @@ func sgemm(kern *kernel, parallel, transA, transB bool, m, n, k int, alpha float
 	// A*B^T has both operands contiguous in k: packing B transposes it,
 	// which costs more than the product when m is small, so a kernel that
 	// reads both in place does it instead. That kernel pays a fixed
-	// reduction per 4x4 block, which dominates when k is short; roughly
-	// (measured on the RefNet-S shapes) it wins when k >= 2m/3. The choice
-	// depends on the shape only, so it is the same for every run.
+	// reduction per 4x4 block (~70 cycles), which dominates when k is
+	// short, while transposing B costs ~3.5 cycles per element against
+	// ~m/32 cycles of FMAs using it: the crossover is near k = 2m/3, which
+	// the RefNet-S weight-gradient shapes bear out (k=64, m=128 is faster
+	// packed; k>=256, m<=64 faster in place). The choice depends on the
+	// shape only, so it is the same for every run.
 	j.dot = !transA && transB && kern.dot != nil && 3*k >= 2*m
 	mr, nr := kern.mr, kern.nr
 	if j.dot {
