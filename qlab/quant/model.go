@@ -3,6 +3,8 @@ package quant
 import (
 	"context"
 	"fmt"
+	"strings"
+	"text/tabwriter"
 
 	"github.com/qlab-dev/qlab/qlab/data"
 	"github.com/qlab-dev/qlab/qlab/nn"
@@ -60,7 +62,8 @@ type LayerQuant struct {
 	// Layer and Kind name the layer (Layer is InputName for the input).
 	Layer, Kind string
 	// Input is the activation point feeding the layer: InputName, another
-	// layer's name, or "" when the input is float.
+	// layer's name, or "" when the input is not quantized (a float layer
+	// upstream, or the pre-activation output of a fused conv+ReLU).
 	Input string
 	// Weight and Bias are the params of the layer's weight and bias (nil:
 	// float or none). WeightShape is the weight tensor's shape.
@@ -473,4 +476,42 @@ func score(ctx context.Context, forward func(*tensor.Tensor) (*tensor.Tensor, er
 		return 0, 0, 0, err
 	}
 	return n, float64(correct) / float64(n), sum / float64(n), nil
+}
+
+// String returns a text table of the quantization: one row per layer with
+// its input point, weight params and output params.
+func (q *Model) String() string {
+	var b strings.Builder
+	w := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(w, "layer\tkind\tinput\tweight\toutput\n")
+	short := func(p *QParams) string {
+		switch {
+		case p == nil:
+			return "float"
+		case p.Axis < 0:
+			return fmt.Sprintf("s=%.4g z=%d [%d,%d]", p.Scale[0], p.ZeroPoint[0], p.QMin, p.QMax)
+		}
+		lo, hi := p.Scale[0], p.Scale[0]
+		for _, s := range p.Scale {
+			lo, hi = min(lo, s), max(hi, s)
+		}
+		return fmt.Sprintf("%d ch s∈[%.3g,%.3g] [%d,%d]", len(p.Scale), lo, hi, p.QMin, p.QMax)
+	}
+	for _, l := range q.Layers {
+		weight := "-"
+		if l.WeightShape != nil {
+			weight = short(l.Weight)
+		}
+		out := short(l.Output)
+		if l.Output == nil {
+			out = "-"
+		}
+		in := l.Input
+		if in == "" {
+			in = "-"
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", l.Layer, l.Kind, in, weight, out)
+	}
+	w.Flush()
+	return b.String()
 }

@@ -3,6 +3,7 @@ package quant
 import (
 	"context"
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/qlab-dev/qlab/qlab/arch"
@@ -76,6 +77,9 @@ func TestQuantizePlacement(t *testing.T) {
 	q, err := Quantize(context.Background(), m, calib, Options{Config: QUInt8(), BatchSize: 10})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if s := q.String(); !strings.Contains(s, "conv") || !strings.Contains(s, "z=") {
+		t.Errorf("String() lacks layers or params:\n%s", s)
 	}
 	if q.Layers[0].Layer != InputName || q.Layers[0].Output == nil {
 		t.Fatalf("first record %+v; want the quantized input", q.Layers[0])
