@@ -39,13 +39,19 @@ func (e *elementwise) init(name, kind string, hi float32) error {
 // NewReLU returns a ReLU named name.
 func NewReLU(name string) (*ReLU, error) {
 	l := &ReLU{}
-	return l, l.init(name, "ReLU", maxFloat32)
+	if err := l.init(name, "ReLU", maxFloat32); err != nil {
+		return nil, err
+	}
+	return l, nil
 }
 
 // NewReLU6 returns a ReLU6 named name.
 func NewReLU6(name string) (*ReLU6, error) {
 	l := &ReLU6{}
-	return l, l.init(name, "ReLU6", 6)
+	if err := l.init(name, "ReLU6", 6); err != nil {
+		return nil, err
+	}
+	return l, nil
 }
 
 // Kind returns "ReLU" or "ReLU6".

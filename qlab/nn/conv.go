@@ -365,7 +365,16 @@ func im2col(col, x []float32, c, h, w, k, s, p, oh, ow, ld int) {
 					}
 					src := plane[(oy*s-p+ky)*w : (oy*s-p+ky+1)*w]
 					if s == 1 {
-						copy(d[oxLo:oxHi], src[oxLo+off:oxHi+off])
+						if oxHi-oxLo > 24 {
+							copy(d[oxLo:oxHi], src[oxLo+off:oxHi+off])
+						} else {
+							// Short rows: an inline loop beats a memmove call.
+							dd, ss := d[oxLo:oxHi], src[oxLo+off:oxHi+off]
+							ss = ss[:len(dd)]
+							for j, v := range ss {
+								dd[j] = v
+							}
+						}
 					} else {
 						for ox := oxLo; ox < oxHi; ox++ {
 							d[ox] = src[ox*s+off]

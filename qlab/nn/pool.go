@@ -47,13 +47,19 @@ func (p *pool2D) init(name, kind string, kernel, stride int, isMax bool) error {
 // NewMaxPool2D returns a max pool; stride 0 means stride = kernel.
 func NewMaxPool2D(name string, kernel, stride int) (*MaxPool2D, error) {
 	l := &MaxPool2D{}
-	return l, l.init(name, "MaxPool2D", kernel, stride, true)
+	if err := l.init(name, "MaxPool2D", kernel, stride, true); err != nil {
+		return nil, err
+	}
+	return l, nil
 }
 
 // NewAvgPool2D returns an average pool; stride 0 means stride = kernel.
 func NewAvgPool2D(name string, kernel, stride int) (*AvgPool2D, error) {
 	l := &AvgPool2D{}
-	return l, l.init(name, "AvgPool2D", kernel, stride, false)
+	if err := l.init(name, "AvgPool2D", kernel, stride, false); err != nil {
+		return nil, err
+	}
+	return l, nil
 }
 
 // Kind returns "MaxPool2D" or "AvgPool2D".
