@@ -25,6 +25,15 @@ type torchVectors struct {
 		Epochs int
 		LR     []float64
 	}
+	Fit struct {
+		X            []float32
+		Y            []int
+		Init, Final  map[string][]float32
+		Epochs       []EpochRecord
+		LR, Momentum float64
+		WeightDecay  float64 `json:"weight_decay"`
+		Batch        int
+	}
 }
 
 func loadTorch(t *testing.T) *torchVectors {

@@ -73,6 +73,57 @@ out["sched"] = [
              torch.optim.lr_scheduler.MultiStepLR(o, milestones=[6], gamma=0.5)]), E)),
 ]
 
+
+# End-to-end: a small VGG-like net (qlab's arch.VGGSpec with Input 1x8x8,
+# Classes 4, Stages {{4}, {8}}, BatchNorm) trained 2 epochs, batch 8, in
+# dataset order, SGD with Nesterov momentum and weight decay on every
+# parameter; qlab's Fit must reproduce the weights, BatchNorm running
+# statistics and per-epoch metrics.
+torch.manual_seed(7)
+net = torch.nn.Sequential(
+    torch.nn.Conv2d(1, 4, 3, padding=1, bias=False), torch.nn.BatchNorm2d(4), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+    torch.nn.Conv2d(4, 8, 3, padding=1, bias=False), torch.nn.BatchNorm2d(8), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+    torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(), torch.nn.Linear(8, 4))
+names = {
+    "0.weight": "stem/conv/weight", "1.weight": "stem/conv/bn/gamma", "1.bias": "stem/conv/bn/beta",
+    "1.running_mean": "stem/conv/bn/running_mean", "1.running_var": "stem/conv/bn/running_var",
+    "4.weight": "block1/conv/weight", "5.weight": "block1/conv/bn/gamma", "5.bias": "block1/conv/bn/beta",
+    "5.running_mean": "block1/conv/bn/running_mean", "5.running_var": "block1/conv/bn/running_var",
+    "10.weight": "head/fc/weight", "10.bias": "head/fc/bias",
+}
+
+
+def state():
+    return {names[k]: v.detach().reshape(-1).tolist() for k, v in net.state_dict().items() if k in names}
+
+
+x = torch.randn(32, 1, 8, 8)
+y = torch.randint(0, 4, (32,))
+init = state()
+opt = torch.optim.SGD(net.parameters(), lr=0.05, momentum=0.9, nesterov=True, weight_decay=1e-3)
+loss_fn = torch.nn.CrossEntropyLoss()
+epochs = []
+for epoch in range(2):
+    net.train()
+    lsum, correct = 0.0, 0
+    for b in range(0, 32, 8):
+        xb, yb = x[b:b + 8], y[b:b + 8]
+        opt.zero_grad()
+        logits = net(xb)
+        loss = loss_fn(logits, yb)
+        loss.backward()
+        opt.step()
+        lsum += loss.item() * 8
+        correct += (logits.argmax(1) == yb).sum().item()
+    net.eval()
+    with torch.no_grad():
+        logits = net(x)
+        tl = loss_fn(logits, y).item()
+        ta = (logits.argmax(1) == y).float().mean().item()
+    epochs.append(dict(train_loss=lsum / 32, train_accuracy=correct / 32, test_loss=tl, test_accuracy=ta))
+out["fit"] = dict(x=x.reshape(-1).tolist(), y=y.tolist(), init=init, final=state(), epochs=epochs,
+                  lr=0.05, momentum=0.9, weight_decay=1e-3, batch=8)
+
 path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "torch_optim.json")
 with open(path, "w") as f:
     json.dump(out, f)
