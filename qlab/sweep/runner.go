@@ -17,14 +17,18 @@ import (
 var ErrTrialsFailed = errors.New("sweep: trials failed")
 
 // Options configure Run. The zero value runs every unfinished trial with
-// DefaultTrial on GOMAXPROCS workers, silently.
+// DefaultTrial on max(1, GOMAXPROCS/2) workers, silently.
 type Options struct {
-	// Workers is the number of trials run at once; 0 means GOMAXPROCS.
-	// Each trial is itself parallel (qlab's kernels split large GEMMs
-	// across cores), but the study's small networks and batches leave
-	// cores idle inside one trial, so one trial per core keeps every core
-	// busy (measured in BenchmarkLocalRunner: 2 workers on 2 cores finish a
-	// small grid in about 0.6x the time of 1). Results do not depend on it.
+	// Workers is the number of trials run at once; 0 means
+	// max(1, GOMAXPROCS/2). Each trial is already parallel inside: package
+	// nn splits every layer's work over GOMAXPROCS goroutines, so one
+	// trial alone already occupies both cores of a 2-core machine, and
+	// running two at once oversubscribes them (measured on the 2-core CI
+	// machine with tinySpec's grid: the same CPU time, 1.0x to 1.6x more
+	// wall time with 2 workers than with 1; see BenchmarkLocalRunner). On
+	// larger nodes, half the cores as workers keeps small networks, whose
+	// layers do not split well, from leaving cores idle. Results never
+	// depend on it.
 	Workers int
 	// Trial is the trial body; nil means DefaultTrial.
 	Trial TrialFunc
@@ -152,7 +156,7 @@ func (s *Store) Run(ctx context.Context, opts Options) (*Summary, error) {
 	}
 	workers := opts.Workers
 	if workers <= 0 {
-		workers = runtime.GOMAXPROCS(0)
+		workers = max(1, runtime.GOMAXPROCS(0)/2)
 	}
 	workers = min(workers, max(len(queue), 1))
 

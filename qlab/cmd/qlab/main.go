@@ -105,7 +105,7 @@ func newFlags(name string, stderr io.Writer) *flag.FlagSet {
 
 func cmdRun(ctx context.Context, args []string, stderr io.Writer) error {
 	fs := newFlags("run", stderr)
-	workers := fs.Int("workers", 0, "trials at once (0: GOMAXPROCS)")
+	workers := fs.Int("workers", 0, "trials at once (0: max(1, GOMAXPROCS/2))")
 	only := fs.String("only", "", "comma-separated trial indices to run (default all)")
 	skipFailed := fs.Bool("skip-failed", false, "leave trials with a recorded failure alone")
 	if err := fs.Parse(args); err != nil {
