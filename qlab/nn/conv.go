@@ -209,7 +209,7 @@ func (l *Conv2D) Backward(dy *tensor.Tensor) (*tensor.Tensor, error) {
 	l.colB = l.ensureScratch(wk, kd*maxS*ohw, l.colB)
 	l.dyB = l.ensureScratch(wk, l.cfg.Out*maxS*ohw, l.dyB)
 	if !l.direct {
-		if l.stride == 1 && !l.noDX {
+		if l.flipDX() && !l.noDX {
 			// dx is the correlation of dy, padded by k-1-pad, with the
 			// flipped, transposed kernel: one im2col copy of dy and a GEMM
 			// with K = Out*k*k, instead of a short-K GEMM and a col2im
@@ -247,6 +247,12 @@ func (l *Conv2D) Backward(dy *tensor.Tensor) (*tensor.Tensor, error) {
 }
 
 func (l *Conv2D) skipInputGrad(on bool) { l.noDX = on }
+
+// flipDX reports whether the input gradient is computed as a correlation
+// of dy with the flipped kernel (stride 1). With very few input channels
+// that GEMM has M = In rows, mostly wasted in the GEMM's register tiles,
+// so the transposed GEMM plus col2im is used instead.
+func (l *Conv2D) flipDX() bool { return l.stride == 1 && l.cfg.In >= 8 }
 
 // convChunks is the fixed number of sample chunks whose weight-gradient
 // partial sums are reduced in order: a function of the batch size only.
@@ -291,7 +297,7 @@ func (l *Conv2D) backwardChunk(w, ch int) {
 		case l.noDX:
 		case l.direct:
 			sgemm(true, false, kd, ohw, c.Out, 1, l.weight.Value.Data, kd, dys, ohw, 0, dxs, ohw)
-		case l.stride == 1:
+		case l.flipDX():
 			kk := c.Kernel * c.Kernel
 			dcol := l.dcol[w]
 			im2col(dcol, dys, c.Out, l.oh, l.ow, c.Kernel, 1, c.Kernel-1-l.pad, l.h, l.w, hw)

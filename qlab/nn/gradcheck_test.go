@@ -130,6 +130,10 @@ func TestGradConv2D(t *testing.T) {
 		{"1x1", Conv2DConfig{In: 4, Out: 3, Kernel: 1, Padding: Valid, Bias: true}, 3, 4},
 		{"1x1_stride2", Conv2DConfig{In: 3, Out: 2, Kernel: 1, Stride: 2, Padding: Valid}, 5, 5},
 		{"2x2_same", Conv2DConfig{In: 2, Out: 3, Kernel: 2}, 4, 5},
+		// In >= 8 takes the flipped-kernel input-gradient path.
+		{"3x3_same_in8_bias", Conv2DConfig{In: 8, Out: 3, Kernel: 3, Bias: true}, 4, 5},
+		{"5x5_valid_in8", Conv2DConfig{In: 8, Out: 2, Kernel: 5, Padding: Valid}, 6, 5},
+		{"2x2_same_in8", Conv2DConfig{In: 8, Out: 2, Kernel: 2}, 3, 4},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			l := must(NewConv2D("conv", tc.cfg))

@@ -20,12 +20,12 @@ import (
 type taskFunc func(w, i int)
 
 type job struct {
-	fn    taskFunc
-	n     int64
-	next  atomic.Int64
-	ids   atomic.Int64
-	wg    sync.WaitGroup
-	onPad [64]byte // keep hot counters of different jobs off one cache line
+	fn   taskFunc
+	n    int64
+	next atomic.Int64
+	ids  atomic.Int64
+	wg   sync.WaitGroup
+	_    [64]byte // keep hot counters of different jobs off one cache line
 }
 
 var pool struct {
