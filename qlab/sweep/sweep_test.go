@@ -7,7 +7,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 
@@ -287,11 +289,16 @@ func TestCrashLosesOnlyThatTrial(t *testing.T) {
 }
 
 // TestDefaultTrialDeterministic runs one real trial (train.Fit on an MNIST
-// subset, quantized evaluation) twice in two stores and compares the
-// record files byte for byte.
+// subset, quantized evaluation) twice in two stores, with GOMAXPROCS 2 (or
+// whatever the machine has) and 1, and compares the record files byte for
+// byte.
 func TestDefaultTrialDeterministic(t *testing.T) {
 	var recs [2][]byte
 	for k := range recs {
+		if k == 1 {
+			// The second run on one core: records must not depend on it.
+			defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+		}
 		dir := t.TempDir()
 		s := tinySpec(dir)
 		s.Seeds = []uint64{1}
@@ -327,5 +334,48 @@ func TestDefaultTrialDeterministic(t *testing.T) {
 	}
 	if !bytes.Equal(recs[0], recs[1]) {
 		t.Errorf("two runs of one trial gave different records:\n%s\n----\n%s", recs[0], recs[1])
+	}
+}
+
+// TestTwoSweepsOneStore runs two sweeps on one store at once, each with its
+// own Store (as two processes would): every trial runs exactly once.
+func TestTwoSweepsOneStore(t *testing.T) {
+	dir := t.TempDir()
+	var mu sync.Mutex
+	runs := map[string]int{}
+	counting := func(ctx context.Context, tr TrialSpec, d string) (*Record, error) {
+		mu.Lock()
+		runs[tr.ID]++
+		mu.Unlock()
+		return fakeTrial(ctx, tr, d)
+	}
+	var wg sync.WaitGroup
+	sums := make([]*Summary, 2)
+	errs := make([]error, 2)
+	for k := range sums {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sums[k], errs[k] = Run(context.Background(), tinySpec(dir), Options{Workers: 2, Trial: counting})
+		}()
+	}
+	wg.Wait()
+	for k := range sums {
+		if errs[k] != nil {
+			t.Fatalf("sweep %d: %v", k, errs[k])
+		}
+	}
+	if ran := sums[0].Ran + sums[1].Ran; ran != 4 {
+		t.Errorf("the two sweeps ran %d trials (%+v, %+v); want 4 in all", ran, sums[0], sums[1])
+	}
+	for id, n := range runs {
+		if n != 1 {
+			t.Errorf("trial %s ran %d times; want 1", id, n)
+		}
+	}
+	st, _ := OpenStore(tinySpec(dir), "")
+	recs, err := st.Records()
+	if err != nil || len(recs) != 4 {
+		t.Errorf("records: got %d, %v; want 4", len(recs), err)
 	}
 }
