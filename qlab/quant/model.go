@@ -95,10 +95,11 @@ type Model struct {
 	// Options as given (after defaults).
 	Options Options
 
-	input  *QParams
-	acts   map[string]*QParams
-	inBuf  tensor.Tensor
-	hookEr error
+	input      *QParams
+	acts       map[string]*QParams
+	inBuf      tensor.Tensor
+	hookEr     error
+	removeHook func()
 }
 
 // plan records, per leaf, its input point and whether it is a point itself.
@@ -269,7 +270,7 @@ func Quantize(ctx context.Context, m *nn.Model, calib *data.Dataset, opt Options
 		}
 		q.Layers = append(q.Layers, lq)
 	}
-	fm.Observe(q.hook)
+	q.removeHook = fm.Observe(q.hook)
 	return q, nil
 }
 

@@ -1,0 +1,55 @@
+package quant
+
+import (
+	"context"
+	"testing"
+)
+
+// Fine-tuning with 3-bit weights in the loop must recover part of what
+// post-training quantization loses on the data it trains on.
+func TestTrainQAT(t *testing.T) {
+	m := smallNet(t, false)
+	d := selfLabelled(t, m, 256, 40)
+	cfg := Config{
+		Weights:     TensorConfig{Bits: 3, Signed: true, Symmetric: true, PerChannel: true},
+		Activations: TensorConfig{},
+		Biases:      TensorConfig{Float: true},
+	}
+	ctx := context.Background()
+	ptq, err := Quantize(ctx, m, d, Options{Config: cfg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, ptqAcc, ptqLoss, err := score(ctx, ptq.Forward, d, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := m.State()
+	qat, err := TrainQAT(ctx, m, d, QATOptions{Options: Options{Config: cfg, BatchSize: 32}, Epochs: 4, LR: 0.01, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, qatAcc, qatLoss, err := score(ctx, qat.Forward, d, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("3-bit weights: PTQ acc %.3f loss %.4f; QAT acc %.3f loss %.4f", ptqAcc, ptqLoss, qatAcc, qatLoss)
+	if qatLoss >= ptqLoss || qatAcc < ptqAcc {
+		t.Errorf("QAT did not improve on PTQ: loss %.4f vs %.4f, accuracy %.3f vs %.3f", qatLoss, ptqLoss, qatAcc, ptqAcc)
+	}
+	if qat.Net.Training() {
+		t.Error("QAT model left in training mode")
+	}
+	for _, lq := range qat.Layers {
+		if lq.Weight != nil && !onGrid(lq.Weight, qat.Net.Param(lq.Layer+"/weight").Value) {
+			t.Errorf("%q weights off their grid after QAT", lq.Layer)
+		}
+	}
+	for k, v := range m.State() {
+		for i := range v {
+			if v[i] != before[k][i] {
+				t.Fatalf("TrainQAT modified the original model's %q", k)
+			}
+		}
+	}
+}
