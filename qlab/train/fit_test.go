@@ -154,6 +154,36 @@ func TestFitDeterministicAcrossGOMAXPROCS(t *testing.T) {
 	m3, h3 := fit(2)
 	sameState(t, m2, m3)
 	sameHistory(t, h2, h3)
+
+	// The toy net is too small for nn to split its work; RefNet-S and
+	// RefNet-DWS on CIFAR-shaped batches take the parallel paths.
+	for _, spec := range []arch.VGGSpec{arch.RefNetS(), arch.RefNetDWS()} {
+		t.Run(spec.Name, func(t *testing.T) {
+			x, y := benchInput()
+			ds, err := data.NewDataset("random", x, y, data.CIFAR10Classes)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ds = ds.Subset(32)
+			fit := func(procs int) (*nn.Model, *History) {
+				prev := runtime.GOMAXPROCS(procs)
+				defer runtime.GOMAXPROCS(prev)
+				m, err := spec.Build()
+				if err != nil {
+					t.Fatal(err)
+				}
+				h, err := Fit(context.Background(), m, ds, ds, Config{Epochs: 1, BatchSize: 16, Seed: 3})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return m, h
+			}
+			m1, h1 := fit(1)
+			m2, h2 := fit(2)
+			sameState(t, m1, m2)
+			sameHistory(t, h1, h2)
+		})
+	}
 }
 
 func TestResumeBitIdentical(t *testing.T) {
