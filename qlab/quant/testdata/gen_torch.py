@@ -234,6 +234,68 @@ def histogram_observers():
     return cases
 
 
+def model_fake_quant():
+    """A small conv net quantized by hand the way quant.Quantize places
+    quantizers: input; conv1+ReLU fused (quantized after the ReLU); conv2;
+    global average pool; linear. Activations: quint8 affine MinMaxObserver
+    calibrated on the float net; weights: qint8 per-channel symmetric
+    (PerChannelMinMaxObserver); biases float."""
+    g = torch.Generator().manual_seed(7)
+    conv1 = torch.nn.Conv2d(2, 4, 3, padding=1, bias=True)
+    conv2 = torch.nn.Conv2d(4, 3, 3, stride=2, padding=0, bias=True)
+    fc = torch.nn.Linear(3, 5, bias=True)
+    for p in list(conv1.parameters()) + list(conv2.parameters()) + list(fc.parameters()):
+        with torch.no_grad():
+            p.copy_(torch.randn(p.shape, generator=g) * 0.4)
+    calib = torch.randn(16, 2, 9, 9, generator=g)
+    test = torch.randn(8, 2, 9, 9, generator=g) * 1.2
+
+    def act_obs():
+        return obs.MinMaxObserver(dtype=torch.quint8, qscheme=torch.per_tensor_affine)
+
+    names = ["input", "relu1", "conv2", "gap", "fc"]
+    observers = {n: act_obs() for n in names}
+    with torch.no_grad():
+        observers["input"](calib)
+        y1 = torch.relu(conv1(calib))
+        observers["relu1"](y1)
+        y2 = conv2(y1)
+        observers["conv2"](y2)
+        y3 = y2.mean(dim=(2, 3))
+        observers["gap"](y3)
+        observers["fc"](fc(y3))
+    qp = {n: o.calculate_qparams() for n, o in observers.items()}
+
+    def fq(x, n):
+        s, z = qp[n]
+        return torch.fake_quantize_per_tensor_affine(x, float(s), int(z), 0, 255)
+
+    def wq(w):
+        o = obs.PerChannelMinMaxObserver(ch_axis=0, dtype=torch.qint8, qscheme=torch.per_channel_symmetric)
+        o(w)
+        s, z = o.calculate_qparams()
+        return torch.fake_quantize_per_channel_affine(w, s, z.int(), 0, -128, 127), s
+
+    with torch.no_grad():
+        w1, s1 = wq(conv1.weight)
+        w2, s2 = wq(conv2.weight)
+        wf, sf = wq(fc.weight)
+        x = fq(test, "input")
+        y1 = fq(torch.relu(torch.nn.functional.conv2d(x, w1, conv1.bias, padding=1)), "relu1")
+        y2 = fq(torch.nn.functional.conv2d(y1, w2, conv2.bias, stride=2), "conv2")
+        y3 = fq(y2.mean(dim=(2, 3)), "gap")
+        y4 = fq(torch.nn.functional.linear(y3, wf, fc.bias), "fc")
+    return dict(
+        params={"conv1/weight": f32(conv1.weight), "conv1/bias": f32(conv1.bias),
+                "conv2/weight": f32(conv2.weight), "conv2/bias": f32(conv2.bias),
+                "fc/weight": f32(fc.weight), "fc/bias": f32(fc.bias)},
+        weight_scales={"conv1": f32(s1), "conv2": f32(s2), "fc": f32(sf)},
+        calib=f32(calib), test=f32(test),
+        act_scale={n: float(qp[n][0]) for n in names},
+        act_zero_point={n: int(qp[n][1]) for n in names},
+        out=f32(y4))
+
+
 def main():
     doc = dict(
         torch_version=torch.__version__,
@@ -243,6 +305,7 @@ def main():
         observers=observers(),
         per_channel_observers=per_channel_observers(),
         histogram_observers=histogram_observers(),
+        model_fake_quant=model_fake_quant(),
     )
     with open(OUT, "w") as f:
         json.dump(doc, f, separators=(",", ":"))
