@@ -8,6 +8,7 @@ import (
 	"io"
 	"log"
 	"os"
+	"regexp"
 	"runtime"
 	"runtime/debug"
 	"strings"
@@ -150,7 +151,7 @@ func (k *Kernel) Serve(ctx context.Context, ci ConnectionInfo) error {
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	socks, hb, err := listen(ctx, ci)
+	socks, hb, err := listen(ctx, ci, k.log)
 	if err != nil {
 		return err
 	}
@@ -158,6 +159,7 @@ func (k *Kernel) Serve(ctx context.Context, ci ConnectionInfo) error {
 	var wg sync.WaitGroup
 	wg.Go(func() { k.heartbeat(ctx, hb) })
 	err = k.serve(ctx, socks)
+	cancel() // stops the heartbeat loop before its socket closes
 	hb.Close()
 	wg.Wait()
 	return err
@@ -497,6 +499,26 @@ func (k *Kernel) execute(ctx context.Context, sock socket, m *Message) {
 		k.publish(m, ExecuteInput, ExecuteInputContent{Code: c.Code, ExecutionCount: n})
 	}
 
+	if name, detail, ok := helpQuery(c.Code); ok {
+		// IPython's "name?" help: the inspection goes to the pager
+		// payload instead of running the code.
+		var payload []any
+		if d, found := k.ev.Inspect(name, len([]rune(name)), detail); found {
+			payload = append(payload, map[string]any{"source": "page", "data": bundle(d).Data, "start": 0})
+		} else if !c.Silent {
+			k.publish(m, Stream, StreamContent{Name: "stdout", Text: "Object `" + name + "` not found.\n"})
+		}
+		if store {
+			k.hist.add(n, c.Code, nil)
+		}
+		if payload == nil {
+			payload = []any{}
+		}
+		k.reply(sock, m, ExecuteReplyContent{Status: StatusOK, ExecutionCount: n, Payload: payload,
+			UserExprs: map[string]any{}})
+		return
+	}
+
 	cctx, cancel := context.WithCancel(ctx)
 	k.mu.Lock()
 	k.cancelCell = cancel
@@ -540,6 +562,20 @@ func (k *Kernel) execute(ctx context.Context, sock socket, m *Message) {
 	}
 	k.reply(sock, m, ExecuteReplyContent{Status: StatusOK, ExecutionCount: n, Payload: []any{},
 		UserExprs: k.userExpressions(ctx, c.UserExpressions)})
+}
+
+// helpRE matches IPython-style help requests: a (dotted) name followed or
+// preceded by one or two question marks.
+var helpRE = regexp.MustCompile(`^(\?{0,2})([\pL_][\pL\pN_]*(?:\.[\pL_][\pL\pN_]*)*)(\?{0,2})$`)
+
+// helpQuery reports whether code is a help request ("fmt.Println?",
+// "??x"), returning the name and the detail level (1 for "??").
+func helpQuery(code string) (name string, detail int, ok bool) {
+	m := helpRE.FindStringSubmatch(strings.TrimSpace(code))
+	if m == nil || (m[1] == "") == (m[3] == "") {
+		return "", 0, false
+	}
+	return m[2], len(m[1]+m[3]) - 1, true
 }
 
 // run calls the evaluator, turning a panic into an error so that one bad

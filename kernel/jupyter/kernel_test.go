@@ -536,3 +536,45 @@ func TestShutdown(t *testing.T) {
 		})
 	}
 }
+
+func TestHelpQuery(t *testing.T) {
+	for _, tc := range []struct {
+		code, name string
+		detail     int
+		ok         bool
+	}{
+		{"fmt.Println?", "fmt.Println", 0, true},
+		{"  x??\n", "x", 1, true},
+		{"?strings.HasPrefix", "strings.HasPrefix", 0, true},
+		{"x?y", "", 0, false},
+		{"x", "", 0, false},
+		{"?x?", "", 0, false},
+		{"a.b()?", "", 0, false},
+		{"x???", "", 0, false},
+	} {
+		name, detail, ok := helpQuery(tc.code)
+		if name != tc.name || detail != tc.detail || ok != tc.ok {
+			t.Errorf("helpQuery(%q) = %q, %d, %v; want %q, %d, %v", tc.code, name, detail, ok, tc.name, tc.detail, tc.ok)
+		}
+	}
+	h := newHarness(t, &fakeEval{})
+	req := h.send(h.shell, "c", ExecuteRequest, map[string]any{"code": "fmt.Println??"})
+	rep := content[ExecuteReplyContent](t, h.next(h.shell))
+	if len(rep.Payload) != 1 || rep.ExecutionCount != 1 {
+		t.Fatalf("reply %+v; want one page payload", rep)
+	}
+	p := rep.Payload[0].(map[string]any)
+	if p["source"] != "page" || p["data"].(map[string]any)["text/plain"] != "package fmt (cursor 11, detail 1)" {
+		t.Errorf("payload %v; want the inspection at detail 1 as a page", p)
+	}
+	if out := h.iopubFor(req); types(out) != "execute_input" {
+		t.Errorf("IOPub %s; want only execute_input", types(out))
+	}
+	req = h.send(h.shell, "c", ExecuteRequest, map[string]any{"code": "nothing?"})
+	if rep := content[ExecuteReplyContent](t, h.next(h.shell)); len(rep.Payload) != 0 || rep.Status != StatusOK {
+		t.Errorf("reply for an unknown name %+v; want ok without payload", rep)
+	}
+	if out := h.iopubFor(req); types(out) != "execute_input,stream" || !strings.Contains(string(out[1].Content), "Object `nothing` not found.") {
+		t.Errorf("IOPub %s; want a not-found line", types(out))
+	}
+}

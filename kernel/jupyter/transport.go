@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log"
 	"sync"
 
 	"github.com/go-zeromq/zmq4"
@@ -58,16 +59,19 @@ func (s sockets) close() error {
 
 // listen binds the five sockets of ci. hb is the heartbeat socket, which the
 // caller echoes.
-func listen(ctx context.Context, ci ConnectionInfo) (socks sockets, hb zmq4.Socket, err error) {
+// zmq4 logs through logger; its default is a logger on os.Stderr, which
+// would land in a cell's output while descriptor 2 is captured.
+func listen(ctx context.Context, ci ConnectionInfo, logger *log.Logger) (socks sockets, hb zmq4.Socket, err error) {
 	bind := func(s zmq4.Socket, name string, port int) error {
 		if err := s.Listen(ci.Endpoint(port)); err != nil {
 			return fmt.Errorf("jupyter: %s socket on %s: %w", name, ci.Endpoint(port), err)
 		}
 		return nil
 	}
-	shell, control, stdin := zmq4.NewRouter(ctx), zmq4.NewRouter(ctx), zmq4.NewRouter(ctx)
-	iopub := zmq4.NewPub(ctx)
-	hb = zmq4.NewRep(ctx)
+	opt := zmq4.WithLogger(logger)
+	shell, control, stdin := zmq4.NewRouter(ctx, opt), zmq4.NewRouter(ctx, opt), zmq4.NewRouter(ctx, opt)
+	iopub := zmq4.NewPub(ctx, opt)
+	hb = zmq4.NewRep(ctx, opt)
 	all := []zmq4.Socket{shell, control, stdin, iopub, hb}
 	for i, b := range []struct {
 		s    zmq4.Socket

@@ -1,0 +1,51 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/qlab-dev/qlab/kernel/interp"
+	"github.com/qlab-dev/qlab/kernel/jupyter"
+)
+
+func cmdKernel(connFile string) int {
+	ci, err := jupyter.ReadConnectionFile(connFile)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "qlab-kernel: %v\n", err)
+		return 1
+	}
+	// Capture descriptors 1 and 2 so that what compiled code prints reaches
+	// the cell; the kernel's own log goes to the original stderr.
+	ev, err := interp.New(interp.Options{CaptureFD: true})
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "qlab-kernel: %v\n", err)
+		return 1
+	}
+	defer ev.Close()
+	logw := ev.Stderr()
+	k := jupyter.NewKernel(ev, jupyter.Config{Log: logw, ImplementationVersion: version()})
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	go func() {
+		for s := range sigs {
+			if s == os.Interrupt {
+				k.Interrupt()
+				continue
+			}
+			cancel()
+		}
+	}()
+	if err := k.Serve(ctx, ci); err != nil {
+		log.New(logw, "qlab-kernel: ", 0).Print(err)
+		return 1
+	}
+	return 0
+}

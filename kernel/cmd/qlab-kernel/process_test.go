@@ -1,0 +1,111 @@
+package main
+
+import (
+	"encoding/json"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/qlab-dev/qlab/kernel/jupyter"
+)
+
+// loopCells are cells that run until interrupted: an interpreted loop, and a
+// compiled call (net/http's client) that only stops because it watches the
+// cell's context.
+var loopCells = []struct{ name, setup, code string }{
+	{"interpreted loop", "", "n := 0\nfor {\n\tn++\n}"},
+	{"compiled call", `import (
+	"net"
+	"net/http"
+	"github.com/qlab-dev/qlab/kernel/cell"
+)
+ln, _ := net.Listen("tcp", "127.0.0.1:0")`,
+		// The listener accepts connections but never answers, so Do
+		// blocks inside compiled code until the context is cancelled.
+		`req, _ := http.NewRequestWithContext(cell.Context(), "GET", "http://"+ln.Addr().String(), nil)
+_, err := http.DefaultClient.Do(req)
+err`},
+}
+
+func TestInterrupt(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts kernel processes")
+	}
+	bin := binary(t)
+	for _, how := range []string{"interrupt_request", "SIGINT"} {
+		for _, lc := range loopCells {
+			t.Run(how+"/"+lc.name, func(t *testing.T) {
+				c := startKernel(t, bin)
+				if rc, out := c.execute("kept := 41\n"+lc.setup, 30*time.Second); rc["status"] != "ok" {
+					t.Fatalf("setup: %v %v", rc, out)
+				}
+				h := c.send(c.shell, jupyter.ExecuteRequest, map[string]any{"code": lc.code, "stop_on_error": true})
+				// Let the cell get going before interrupting it.
+				time.Sleep(300 * time.Millisecond)
+				start := time.Now()
+				if how == "SIGINT" {
+					if err := c.cmd.Process.Signal(syscall.SIGINT); err != nil {
+						t.Fatal(err)
+					}
+				} else {
+					ir := c.send(c.control, jupyter.InterruptRequest, struct{}{})
+					if rep := c.reply(c.control, ir, 5*time.Second); rep.Header.MsgType != jupyter.InterruptReply {
+						t.Fatalf("got %s; want interrupt_reply", rep.Header.MsgType)
+					}
+				}
+				rep := c.reply(c.shell, h, 10*time.Second)
+				elapsed := time.Since(start)
+				var rc map[string]any
+				_ = json.Unmarshal(rep.Content, &rc)
+				if elapsed > time.Second {
+					t.Errorf("cell stopped %v after the interrupt; want ≤ 1s", elapsed)
+				}
+				if lc.name == "interpreted loop" && rc["status"] != "error" {
+					t.Errorf("interrupted loop reply %v; want status error", rc)
+				}
+				out, _ := c.collect(h, 5*time.Second)
+				if lc.name == "compiled call" && rc["status"] != "error" &&
+					!strings.Contains(strings.Join(outputs(out), "\n"), "context canceled") {
+					t.Errorf("interrupted call: reply %v, outputs %v; want an error or a context canceled result", rc, outputs(out))
+				}
+				rc, out = c.execute("kept + 1", 10*time.Second)
+				if rc["status"] != "ok" || len(out) < 2 || !strings.Contains(string(out[1].Content), `"text/plain":"42"`) {
+					t.Errorf("after the interrupt: reply %v, outputs %v; want kept+1 = 42", rc, outputs(out))
+				}
+			})
+		}
+	}
+}
+
+func outputs(ms []*jupyter.Message) []string {
+	var s []string
+	for _, m := range ms {
+		s = append(s, string(m.Header.MsgType)+" "+string(m.Content))
+	}
+	return s
+}
+
+func TestShutdownRestart(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a kernel process")
+	}
+	c := startKernel(t, binary(t))
+	h := c.send(c.control, jupyter.ShutdownRequest, map[string]any{"restart": true})
+	rep := c.reply(c.control, h, 5*time.Second)
+	var sc jupyter.ShutdownContent
+	_ = json.Unmarshal(rep.Content, &sc)
+	if sc.Status != jupyter.StatusOK || !sc.Restart {
+		t.Errorf("shutdown_reply %s; want ok, restart true", rep.Content)
+	}
+	done := make(chan error, 1)
+	go func() { done <- c.cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("kernel exited with %v; want 0\n%s", err, c.stderr)
+		}
+	case <-time.After(5 * time.Second):
+		t.Errorf("kernel still running 5s after shutdown_request")
+	}
+}
