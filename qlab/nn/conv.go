@@ -343,6 +343,10 @@ func (l *Conv2D) reduceRows(_, o int) {
 // padding are cleared in one block, and the few padded columns at the
 // edges of a row are zeroed inline rather than by a call.
 func im2col(col, x []float32, c, h, w, k, s, p, oh, ow, ld int) {
+	if useSIMD && k == 3 && s == 1 && p == 1 && w%8 == 0 && w >= 8 {
+		im2col3x3(col, x, c, h, w, ld)
+		return
+	}
 	ohw := oh * ow
 	r := 0
 	for ci := 0; ci < c; ci++ {
@@ -387,6 +391,42 @@ func im2col(col, x []float32, c, h, w, k, s, p, oh, ow, ld int) {
 						}
 					}
 				}
+			}
+		}
+	}
+}
+
+// im2col3x3 is im2col for a 3x3 kernel, stride 1, padding 1 and a width
+// that is a multiple of 8, with the SIMD row kernel: each input row is read
+// once and written to the three patch rows (kx = 0, 1, 2) it feeds.
+func im2col3x3(col, x []float32, c, h, w, ld int) {
+	hw := h * w
+	for ci := 0; ci < c; ci++ {
+		plane := x[ci*hw : (ci+1)*hw]
+		for ky := 0; ky < 3; ky++ {
+			r := (ci*3 + ky) * 3
+			d0 := col[r*ld : r*ld+hw]
+			d1 := col[(r+1)*ld : (r+1)*ld+hw]
+			d2 := col[(r+2)*ld : (r+2)*ld+hw]
+			// Output rows whose input row is padding: oy = 0 for ky = 0,
+			// oy = h-1 for ky = 2.
+			oyLo, oyHi := 0, h
+			switch ky {
+			case 0:
+				oyLo = 1
+				clear(d0[:w])
+				clear(d1[:w])
+				clear(d2[:w])
+			case 2:
+				oyHi = h - 1
+				clear(d0[hw-w:])
+				clear(d1[hw-w:])
+				clear(d2[hw-w:])
+			}
+			for oy := oyLo; oy < oyHi; oy++ {
+				src := plane[(oy+ky-1)*w : (oy+ky)*w]
+				o := oy * w
+				im2col3RowAVX2(&d0[o], &d1[o], &d2[o], &src[0], w)
 			}
 		}
 	}

@@ -223,3 +223,62 @@ nomask:
 	JNZ loop
 	VZEROUPPER
 	RET
+
+// Lane masks for VMASKMOVPS: all lanes but the first, all but the last.
+DATA maskNotFirst<>+0(SB)/4, $0
+DATA maskNotFirst<>+4(SB)/4, $0xffffffff
+DATA maskNotFirst<>+8(SB)/4, $0xffffffff
+DATA maskNotFirst<>+12(SB)/4, $0xffffffff
+DATA maskNotFirst<>+16(SB)/4, $0xffffffff
+DATA maskNotFirst<>+20(SB)/4, $0xffffffff
+DATA maskNotFirst<>+24(SB)/4, $0xffffffff
+DATA maskNotFirst<>+28(SB)/4, $0xffffffff
+GLOBL maskNotFirst<>(SB), RODATA|NOPTR, $32
+DATA maskNotLast<>+0(SB)/4, $0xffffffff
+DATA maskNotLast<>+4(SB)/4, $0xffffffff
+DATA maskNotLast<>+8(SB)/4, $0xffffffff
+DATA maskNotLast<>+12(SB)/4, $0xffffffff
+DATA maskNotLast<>+16(SB)/4, $0xffffffff
+DATA maskNotLast<>+20(SB)/4, $0xffffffff
+DATA maskNotLast<>+24(SB)/4, $0xffffffff
+DATA maskNotLast<>+28(SB)/4, $0
+GLOBL maskNotLast<>(SB), RODATA|NOPTR, $32
+
+// func im2col3RowAVX2(d0, d1, d2, s *float32, w int)
+// For one input row s of w floats (w a positive multiple of 8), writes the
+// three im2col rows of a 3x3, stride-1, padding-1 convolution:
+// d0[j] = s[j-1], d1[j] = s[j], d2[j] = s[j+1], zero outside the row. The
+// masked loads never touch s[-1] or s[w].
+TEXT ·im2col3RowAVX2(SB), NOSPLIT, $0-40
+	MOVQ d0+0(FP), DI
+	MOVQ d1+8(FP), R8
+	MOVQ d2+16(FP), R9
+	MOVQ s+24(FP), SI
+	MOVQ w+32(FP), CX
+	VMOVDQU maskNotFirst<>(SB), Y14
+	VMOVDQU maskNotLast<>(SB), Y15
+	// First block: d0 from s-1 with lane 0 masked off.
+	VMASKMOVPS -4(SI), Y14, Y0
+	JMP first
+loop:
+	VMOVUPS -4(SI), Y0
+first:
+	VMOVUPS (SI), Y1
+	CMPQ CX, $8
+	JEQ last
+	VMOVUPS 4(SI), Y2
+	JMP store
+last:
+	VMASKMOVPS 4(SI), Y15, Y2
+store:
+	VMOVUPS Y0, (DI)
+	VMOVUPS Y1, (R8)
+	VMOVUPS Y2, (R9)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	ADDQ $32, R8
+	ADDQ $32, R9
+	SUBQ $8, CX
+	JNZ loop
+	VZEROUPPER
+	RET

@@ -16,3 +16,5 @@ func dotDevAVX2(d, x, mask *float32, n int, m float32, limit uint32) (s, sx floa
 func backApplyAVX2(dx, d, x, mask *float32, n int, k, a, b float32, limit uint32) {
 	panic("unreachable")
 }
+
+func im2col3RowAVX2(d0, d1, d2, s *float32, w int) { panic("unreachable") }
