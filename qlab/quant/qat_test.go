@@ -53,3 +53,43 @@ func TestTrainQAT(t *testing.T) {
 		}
 	}
 }
+
+// After QAT under TFLite int8 (int32 biases tied to the moving activation
+// scales) the model still runs integer-only within a step of fake quant.
+func TestTrainQATInteger(t *testing.T) {
+	m := smallNet(t, true)
+	d := selfLabelled(t, m, 64, 41)
+	q, err := TrainQAT(context.Background(), m, d, QATOptions{Options: Options{Config: TFLiteInt8(), BatchSize: 16}, Epochs: 2, LR: 0.005})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, lq := range q.Layers {
+		if lq.Bias != nil {
+			in := q.Layer(lq.Input).Output
+			if want := float32(float64(in.Scale[0]) * float64(lq.Weight.Scale[0])); lq.Bias.Scale[0] != want {
+				t.Errorf("%q bias scale %v; want input x weight scale %v", lq.Layer, lq.Bias.Scale[0], want)
+			}
+		}
+	}
+	im, err := q.Integer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := im.Forward(d.Images)
+	if err != nil {
+		t.Fatal(err)
+	}
+	y, err := q.Forward(d.Images)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := q.Layers[len(q.Layers)-1].Output.Quantize(y)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range want.Data {
+		if dd := got.Data[i] - want.Data[i]; dd < -3 || dd > 3 {
+			t.Fatalf("logit %d: integer %d; fake quant %d", i, got.Data[i], want.Data[i])
+		}
+	}
+}
