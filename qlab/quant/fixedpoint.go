@@ -81,3 +81,20 @@ func MultiplyByQuantizedMultiplier(x, mult int32, shift int) int32 {
 	}
 	return RoundingDivideByPOT(SaturatingRoundingDoublingHighMul(x*int32(uint32(1)<<left), mult), right)
 }
+
+// requantize is MultiplyByQuantizedMultiplier for the integer kernels, with
+// the left shift (multipliers >= 1) saturated instead of wrapped: where
+// TFLite's int32 shift would overflow, the real result is beyond ±2^30 and
+// the caller's clamp to the 8-bit range gives the same code either way.
+func requantize(x, mult int32, shift int) int32 {
+	if shift > 0 {
+		v := int64(x) << shift
+		if v > math.MaxInt32 || v < math.MinInt32 {
+			if (v > 0) == (mult > 0) {
+				return math.MaxInt32
+			}
+			return math.MinInt32
+		}
+	}
+	return MultiplyByQuantizedMultiplier(x, mult, shift)
+}

@@ -239,3 +239,21 @@ func BenchmarkMultiplyByQuantizedMultiplier(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds()/1e6, "Mops/s")
 }
+
+func TestRequantizeSaturates(t *testing.T) {
+	m, s := QuantizeMultiplier(300) // shift 9
+	cases := []struct {
+		x    int32
+		want int32
+	}{
+		{1000, 300000},
+		{-1000, -300000},
+		{1 << 26, math.MaxInt32},
+		{-(1 << 26), math.MinInt32},
+	}
+	for _, c := range cases {
+		if got := requantize(c.x, m, s); got != c.want {
+			t.Errorf("requantize(%d, ×300) = %d; want %d", c.x, got, c.want)
+		}
+	}
+}

@@ -191,7 +191,7 @@ func (c *IntConv2D) Forward(x *QTensor) (*QTensor, error) {
 		for o := 0; o < c.outC; o++ {
 			// Σ (qa-za)(qb-zb) = C - zb·rowsum - za·colsum + k·za·zb
 			acc := c.acc[r*c.outC+o] - c.zb[o]*c.rowSums[r] - c.za*c.colSums[o] + kzz*c.zb[o] + c.bias[o]
-			v := MultiplyByQuantizedMultiplier(acc, c.mult[o], c.shift[o]) + zo
+			v := requantize(acc, c.mult[o], c.shift[o]) + zo
 			out.Data[(b*c.outC+o)*oh*ow+pix] = min(max(v, c.actMin), c.actMax)
 		}
 	}

@@ -188,7 +188,7 @@ func intAdd(name string, a, b *QTensor, out *QParams, lo, hi int32) (*QTensor, e
 	for i := range y.Data {
 		x1 := MultiplyByQuantizedMultiplier((a.Data[i]-za)<<leftShift, ma, sha)
 		x2 := MultiplyByQuantizedMultiplier((b.Data[i]-zb)<<leftShift, mb, shb)
-		v := MultiplyByQuantizedMultiplier(x1+x2, mo, sho) + zo
+		v := requantize(x1+x2, mo, sho) + zo
 		y.Data[i] = min(max(v, lo), hi)
 	}
 	return y, nil
@@ -315,7 +315,7 @@ func (q *Model) intDepthwise(lq LayerQuant, l *nn.DepthwiseConv2D, out *QParams,
 								acc += (plane[iy*w+ix] - zx) * (wt[ky*k+kx] - zw[o])
 							}
 						}
-						v := MultiplyByQuantizedMultiplier(acc, ms[o], shifts[o]) + zo
+						v := requantize(acc, ms[o], shifts[o]) + zo
 						dst[oy*ow+ox] = min(max(v, lo), hi)
 					}
 				}
@@ -367,7 +367,7 @@ func intGlobalAvg(x *QTensor, out *QParams) (*QTensor, error) {
 		for _, v := range x.Data[p*hw:][:hw] {
 			acc += v - zi
 		}
-		y.Data[p] = min(max(MultiplyByQuantizedMultiplier(acc, m, sh)+zo, out.QMin), out.QMax)
+		y.Data[p] = min(max(requantize(acc, m, sh)+zo, out.QMin), out.QMax)
 	}
 	return y, nil
 }
