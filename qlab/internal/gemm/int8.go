@@ -439,6 +439,12 @@ func packS8(dst, b []int8, ldb, c0, c1, p0, kb, nr int) {
 			r2 := b[(p0+p+2)*ldb+j0:][:w]
 			r3 := b[(p0+p+3)*ldb+j0:][:w]
 			d := panel[(p/4)*nr*4:][:4*w]
+			// Whole groups of 16 columns go through interleave4.
+			if v := w &^ 15; v > 0 {
+				interleave4(&d[0], &r0[0], ldb, v)
+				r0, r1, r2, r3 = r0[v:], r1[v:], r2[v:], r3[v:]
+				d = d[4*v:]
+			}
 			for c := range r0 {
 				q := d[4*c : 4*c+4 : 4*c+4]
 				q[0], q[1], q[2], q[3] = r0[c], r1[c], r2[c], r3[c]

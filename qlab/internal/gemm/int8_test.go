@@ -140,6 +140,44 @@ func TestGemmU8S8NoAllocs(t *testing.T) {
 	}
 }
 
+// TestPackS8 checks the int8 B packing (and with it interleave4, assembly
+// on amd64, Go elsewhere and under purego) against its definition.
+func TestPackS8(t *testing.T) {
+	r := rand.New(rand.NewPCG(29, 30))
+	for _, tc := range []struct{ k, n, nr int }{{4, 32, 32}, {7, 50, 32}, {9, 16, 16}, {3, 5, 16}, {12, 70, 32}} {
+		t.Run(fmt.Sprintf("k=%d,n=%d,nr=%d", tc.k, tc.n, tc.nr), func(t *testing.T) {
+			ldb := tc.n + 3
+			b := make([]int8, tc.k*ldb)
+			for i := range b {
+				b[i] = int8(r.IntN(256) - 128)
+			}
+			kq := (tc.k + 3) / 4
+			nt := (tc.n + tc.nr - 1) / tc.nr
+			dst := make([]int8, nt*tc.nr*kq*4)
+			for i := range dst {
+				dst[i] = 99 // every byte must be written
+			}
+			packS8(dst, b, ldb, 0, tc.n, 0, tc.k, tc.nr)
+			for jt := 0; jt < nt; jt++ {
+				for q := 0; q < kq; q++ {
+					for c := 0; c < tc.nr; c++ {
+						for u := 0; u < 4; u++ {
+							p, j := 4*q+u, jt*tc.nr+c
+							var want int8
+							if p < tc.k && j < tc.n {
+								want = b[p*ldb+j]
+							}
+							if got := dst[jt*tc.nr*kq*4+(q*tc.nr+c)*4+u]; got != want {
+								t.Fatalf("panel %d group %d column %d byte %d: got %d; want %d", jt, q, c, u, got, want)
+							}
+						}
+					}
+				}
+			}
+		})
+	}
+}
+
 // TestZeroPointCorrection checks the identity documented at GemmU8S8
 // against a direct sum of zero-point-shifted products.
 func TestZeroPointCorrection(t *testing.T) {

@@ -59,3 +59,9 @@ func simdInt8Kernels() []*int8Kernel {
 	}
 	return ks
 }
+
+// interleave4 writes dst[4*c+t] = src[t*ld+c] for t < 4 and c < n, n a
+// multiple of 16 (see pack_amd64.s).
+//
+//go:noescape
+func interleave4(dst *int8, src *int8, ld int, n int)
