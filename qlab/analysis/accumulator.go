@@ -222,11 +222,26 @@ func chunkMomentsFine(x []float32, fine []int64) (Moments, bool) {
 		return Moments{}, true
 	}
 	fine = fine[:fineBuckets]
-	// Two partial sums per statistic (even and odd elements) halve the
-	// floating-point add latency chains; the order is fixed, so results
-	// stay deterministic.
+	for _, v := range x {
+		fine[math.Float32bits(v)>>fineShift]++
+	}
+	s, lo, hi := sumMinMax(x)
+	// A NaN or Inf anywhere makes the float64 sum NaN or Inf (float32
+	// values cannot overflow it), so one test covers the whole chunk.
+	if math.IsNaN(s) || math.IsInf(s, 0) {
+		return Moments{}, false
+	}
+	mean := s / float64(len(x))
+	m2, m3, m4 := centralSums(x, mean)
+	return Moments{N: int64(len(x)), Min: float64(lo), Max: float64(hi), Mean: mean, M2: m2, M3: m3, M4: m4}, true
+}
+
+// sumMinMaxGo returns the float64 sum and the extremes of x (non-empty).
+// Two partial sums (even and odd elements) halve the add latency chain;
+// the order is fixed, so results are deterministic.
+func sumMinMaxGo(x []float32) (s float64, lo, hi float32) {
 	var s0, s1 float64
-	lo, hi := x[0], x[0]
+	lo, hi = x[0], x[0]
 	n2 := len(x) &^ 1
 	for i := 0; i < n2; i += 2 {
 		a, b := x[i], x[i+1]
@@ -234,24 +249,20 @@ func chunkMomentsFine(x []float32, fine []int64) (Moments, bool) {
 		s1 += float64(b)
 		lo = min32(lo, min32(a, b))
 		hi = max32(hi, max32(a, b))
-		fine[math.Float32bits(a)>>fineShift]++
-		fine[math.Float32bits(b)>>fineShift]++
 	}
 	if n2 < len(x) {
 		v := x[n2]
 		s0 += float64(v)
 		lo, hi = min32(lo, v), max32(hi, v)
-		fine[math.Float32bits(v)>>fineShift]++
 	}
-	s := s0 + s1
-	// A NaN or Inf anywhere makes the float64 sum NaN or Inf (float32
-	// values cannot overflow it), so one test covers the whole chunk.
-	if math.IsNaN(s) || math.IsInf(s, 0) {
-		return Moments{}, false
-	}
-	n := float64(len(x))
-	mean := s / n
+	return s0 + s1, lo, hi
+}
+
+// centralSumsGo returns Σd², Σd³, Σd⁴ with d = x - mean, in float64, with
+// two partial sums each.
+func centralSumsGo(x []float32, mean float64) (m2, m3, m4 float64) {
 	var a2, a3, a4, b2, b3, b4 float64
+	n2 := len(x) &^ 1
 	for i := 0; i < n2; i += 2 {
 		d := float64(x[i]) - mean
 		e := float64(x[i+1]) - mean
@@ -270,7 +281,7 @@ func chunkMomentsFine(x []float32, fine []int64) (Moments, bool) {
 		a3 += d2 * d
 		a4 += d2 * d2
 	}
-	return Moments{N: int64(len(x)), Min: float64(lo), Max: float64(hi), Mean: mean, M2: a2 + b2, M3: a3 + b3, M4: a4 + b4}, true
+	return a2 + b2, a3 + b3, a4 + b4
 }
 
 // min32 and max32 skip the NaN handling of the min/max builtins: NaN is
