@@ -3,8 +3,10 @@ package sweep
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +16,7 @@ import (
 	"time"
 
 	"github.com/qlab-dev/qlab/internal/testenv"
+	"github.com/qlab-dev/qlab/qlab/data"
 )
 
 func TestSlurmScript(t *testing.T) {
@@ -88,13 +91,19 @@ func TestSlurmCluster(t *testing.T) {
 		testenv.Missing(t, "a running Slurm cluster (sinfo: "+strings.TrimSpace(string(out))+")", ".ci/slurm.sh and export SLURM_CONF")
 	}
 	tmp := t.TempDir()
+	t0 := time.Now()
 	bin := buildQlab(t, tmp)
+	t.Logf("go build qlab: %.1f s", time.Since(t0).Seconds())
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 
 	// Smaller than tinySpec: the point is the plumbing, not the accuracy.
+	// The MNIST subset is written as IDX files, so each array task reads
+	// 320 images instead of decoding all 70,000.
+	mini := writeMiniMNIST(t, filepath.Join(tmp, "mnist"), 256, 64)
 	small := func(dir string) *Spec {
 		s := tinySpec(dir)
+		s.Data.Dir = mini
 		s.Initializers = []string{"he_normal"}
 		s.Seeds = []uint64{1, 2, 3}
 		s.Quant = s.Quant[:1]
@@ -152,6 +161,7 @@ func TestSlurmCluster(t *testing.T) {
 		t.Errorf("third submission: got job %q, %v; want nothing submitted", job3.ID, err)
 	}
 
+	t.Logf("resubmission done after %.1f s", time.Since(start).Seconds())
 	// The same grid on the local runner gives the same bytes.
 	local := small(filepath.Join(tmp, "local-store"))
 	if _, err := Run(ctx, local, Options{}); err != nil {
@@ -183,4 +193,41 @@ func TestSlurmCluster(t *testing.T) {
 	// Slurm overhead: the first job ran 2 trials one after another.
 	t.Logf("slurm: 2 trials in %.2f s wall, %.2f s inside the trials: %.2f s overhead per trial",
 		firstWall.Seconds(), trialSecs, (firstWall.Seconds()-trialSecs)/2)
+}
+
+// writeMiniMNIST writes the first ntrain and ntest MNIST samples as the
+// four IDX files of a dataset directory.
+func writeMiniMNIST(t *testing.T, dir string, ntrain, ntest int) string {
+	t.Helper()
+	tr, te, err := data.MNIST()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	write := func(name string, magic byte, dims []int, body []byte) {
+		var b bytes.Buffer
+		b.Write([]byte{0, 0, 8, magic})
+		for _, d := range dims {
+			b.Write(binary.BigEndian.AppendUint32(nil, uint32(d)))
+		}
+		b.Write(body)
+		if err := os.WriteFile(filepath.Join(dir, name), b.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for k, ds := range []*data.Dataset{tr.Subset(ntrain), te.Subset(ntest)} {
+		px := make([]byte, len(ds.Images.Data))
+		for i, v := range ds.Images.Data {
+			px[i] = byte(math.Round(float64(v) * 255))
+		}
+		lb := make([]byte, ds.Len())
+		for i, l := range ds.Labels {
+			lb[i] = byte(l)
+		}
+		write(data.IDXNames[2*k], 3, []int{ds.Len(), 28, 28}, px)
+		write(data.IDXNames[2*k+1], 1, []int{ds.Len()}, lb)
+	}
+	return dir
 }
