@@ -10,11 +10,15 @@
 // and the Table type every result is returned as (CSV, JSON records, text,
 // HTML; Filter, Column, Compare across models).
 //
-// Model-level collection (WeightStats, ActivationStats) walks a qlab/nn
-// model; the statistics themselves depend only on qlab/tensor, so they apply
-// to any float32 data.
+// Model-level collection walks a qlab/nn model: WeightStats (parameters,
+// per output channel), ActivationStats (every layer's output streamed
+// through model.Observe over a dataset, memory bounded), and LayerErrors
+// (per-layer error of a qlab/quant fake-quantized copy, propagated vs
+// isolated, and each layer's sensitivity). The statistics themselves depend
+// only on qlab/tensor, so they apply to any float32 data.
 //
-// Boundary: analysis measures and tabulates. It does not quantize models
-// (qlab/quant does; anything with a FakeQuant method plugs in here) and does
-// not draw (qlab/figures turns these tables into figures).
+// Boundary: analysis measures and tabulates. It does not define
+// quantization schemes (qlab/quant does; anything with a FakeQuant method,
+// or quant's QParams through Grid, plugs in here) and does not draw
+// (qlab/figures turns these tables into figures).
 package analysis

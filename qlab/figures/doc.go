@@ -9,8 +9,10 @@
 // inline) and saves PNG, SVG, PDF and EPS in one atomic call.
 //
 // Figure kinds take plain inputs — slices, or qlab/analysis tables and
-// accumulators: HistogramGrid, LayerBoxes, RangeBars, ErrorLines,
-// AccuracyBars, Heatmap, TrainingCurves, RangeOverTraining.
+// accumulators: HistogramGrid, LayerBoxes, LayerViolins, RangeBars,
+// ErrorLines, AccuracyBars, Heatmap, TrainingCurves, RangeOverTraining;
+// the *FromStats and *FromTables helpers convert analysis results into
+// their inputs.
 //
 // Boundary: figures draws; it computes nothing beyond what a figure needs
 // (binning, layout). Statistics come from qlab/analysis.
