@@ -8,7 +8,9 @@ import (
 )
 
 // Model is a named network: top-level layers run in order on input of a
-// fixed per-sample shape. It starts in training mode.
+// fixed per-sample shape. It starts in training mode. A Model (like its
+// layers) is not safe for concurrent use: run one Forward/Backward at a
+// time, or Clone it per goroutine.
 type Model struct {
 	name      string
 	input     []int
