@@ -34,7 +34,7 @@ type IntConv2D struct {
 	mult           []int32
 	shift          []int
 	actMin, actMax int32
-	col            []uint8
+	col, u8        []uint8
 	rowSums, acc   []int32
 }
 
@@ -156,31 +156,19 @@ func (c *IntConv2D) Forward(x *QTensor) (*QTensor, error) {
 	c.col = resize(c.col, rows*patch)
 	c.rowSums = resize(c.rowSums, rows)
 	c.acc = resize(c.acc, rows*c.outC)
-	// im2col as [pixel, patch], padding with the input zero point (real 0).
-	pad := uint8(c.za)
-	for b := 0; b < n; b++ {
-		for oy := 0; oy < oh; oy++ {
-			for ox := 0; ox < ow; ox++ {
-				row := c.col[((b*oh+oy)*ow+ox)*patch:][:patch]
-				p := 0
-				for ci := 0; ci < c.inC; ci++ {
-					plane := x.Data[(b*c.inC+ci)*h*w:][:h*w]
-					for ky := 0; ky < c.k; ky++ {
-						iy := oy*c.stride + ky - c.pad
-						for kx := 0; kx < c.k; kx++ {
-							ix := ox*c.stride + kx - c.pad
-							if iy < 0 || iy >= h || ix < 0 || ix >= w {
-								row[p] = pad
-							} else {
-								row[p] = uint8(plane[iy*w+ix] + c.inOff)
-							}
-							p++
-						}
-					}
-				}
-			}
-		}
+	// The input as uint8 once, then im2col as [pixel, patch] by row
+	// segments, padding with the input zero point (real 0); samples in
+	// parallel (each writes only its own rows).
+	c.u8 = resize(c.u8, len(x.Data))
+	for i, v := range x.Data {
+		c.u8[i] = uint8(v + c.inOff)
 	}
+	pad := uint8(c.za)
+	gemm.ParallelFor(n, 1, func(lo, hi int) {
+		for b := lo; b < hi; b++ {
+			c.im2colSample(b, h, w, oh, ow, pad)
+		}
+	})
 	gemm.GemmU8S8(rows, c.outC, patch, c.col, patch, c.b, c.outC, c.acc, c.outC)
 	gemm.RowSumsU8(rows, patch, c.col, patch, c.rowSums)
 	out := &QTensor{Shape: []int{n, c.outC, oh, ow}, Data: make([]int32, rows*c.outC), Params: c.out}
@@ -196,6 +184,40 @@ func (c *IntConv2D) Forward(x *QTensor) (*QTensor, error) {
 		}
 	}
 	return out, nil
+}
+
+// im2colSample writes the im2col rows of sample b.
+func (c *IntConv2D) im2colSample(b, h, w, oh, ow int, pad uint8) {
+	k, patch := c.k, c.inC*c.k*c.k
+	for oy := 0; oy < oh; oy++ {
+		for ox := 0; ox < ow; ox++ {
+			row := c.col[((b*oh+oy)*ow+ox)*patch:][:patch]
+			x0 := ox*c.stride - c.pad
+			kxLo, kxHi := max(0, -x0), min(k, w-x0)
+			p := 0
+			for ci := 0; ci < c.inC; ci++ {
+				plane := c.u8[(b*c.inC+ci)*h*w:][:h*w]
+				for ky := 0; ky < k; ky++ {
+					seg := row[p : p+k]
+					p += k
+					iy := oy*c.stride + ky - c.pad
+					if iy < 0 || iy >= h || kxLo >= kxHi {
+						for j := range seg {
+							seg[j] = pad
+						}
+						continue
+					}
+					for j := 0; j < kxLo; j++ {
+						seg[j] = pad
+					}
+					copy(seg[kxLo:kxHi], plane[iy*w+x0+kxLo:iy*w+x0+kxHi])
+					for j := kxHi; j < k; j++ {
+						seg[j] = pad
+					}
+				}
+			}
+		}
+	}
 }
 
 func resize[T any](s []T, n int) []T {
