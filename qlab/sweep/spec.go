@@ -27,7 +27,7 @@ var ErrSpec = errors.New("sweep: bad spec")
 
 // specVersion is part of every trial ID; it changes when a trial's meaning
 // changes (what DefaultTrial computes for the same settings).
-const specVersion = 1
+const specVersion = 2
 
 // Spec is a sweep: the grid's axes, the settings shared by every trial and
 // where the results go. Every trial trains one (architecture, initializer,

@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 
 	"github.com/qlab-dev/qlab/qlab/data"
@@ -152,122 +153,75 @@ func forEachBatch(ctx context.Context, model *nn.Model, ds *data.Dataset, batch 
 	return it.Err()
 }
 
-// passesQuantized reports whether a layer kind outputs values of its
-// (already quantized) input grid, so it needs no quantizer of its own, as
-// in TFLite where these ops share their input's quantization parameters.
-func passesQuantized(kind string) bool {
-	switch kind {
-	case "MaxPool2D", "Flatten", "Dropout":
-		return true
-	}
-	return false
-}
-
 // QuantEvaluate evaluates model (left unchanged) fake-quantized under cfg
-// on test: batch norm folded into the preceding convolutions unless
-// cfg.NoFoldBN; every weight parameter quantized-dequantized with
-// cfg.Weights (calibrated on the weight itself); every leaf layer's output
-// except max pooling, flatten and dropout (which keep their input's grid)
-// quantized-dequantized with cfg.Activations, calibrated over calib in
-// inference mode. Biases stay in float32 and the model input is not
-// quantized (MNIST and CIFAR-10 pixels k/255 are exact on an 8-bit [0, 1]
-// grid); int32 biases (TFLite) round at scale s_in*s_w, far below the
-// weights' error. It also returns, per weight-bearing layer, the weight's
-// quantization MSE and its mean square.
+// on test with quant.Quantize's placement (batch norm folded unless
+// cfg.NoFoldBN, input and activation points calibrated on calib in
+// inference mode, conv+ReLU fused, weights and biases per the config). It
+// also returns, per weight-bearing layer, the quantized weight's mean
+// squared error against the (folded) float weight and that weight's mean
+// square. batch is the evaluation batch size (0 means 256); it changes no
+// result.
 func QuantEvaluate(ctx context.Context, model *nn.Model, calib, test *data.Dataset, cfg quant.Config, batch int) (Eval, map[string][2]float64, error) {
-	var m *nn.Model
-	var err error
-	if cfg.NoFoldBN {
-		m, err = model.Clone()
-	} else {
-		m, err = quant.FoldBatchNorm(model)
+	if batch <= 0 {
+		batch = 256
 	}
+	q, err := quant.Quantize(ctx, model, calib, quant.Options{Config: cfg, BatchSize: batch})
 	if err != nil {
 		return Eval{}, nil, err
 	}
-	m.SetTraining(false)
-	wq := map[string][2]float64{}
-	if !cfg.Weights.Float {
-		for _, p := range m.Params() {
-			if p.Kind != nn.Weight {
-				continue
-			}
-			obs, err := quant.NewObserver(p.Name, cfg.Weights)
-			if err != nil {
-				return Eval{}, nil, err
-			}
-			if err := obs.Observe(p.Value); err != nil {
-				return Eval{}, nil, err
-			}
-			qp, err := obs.QParams()
-			if err != nil {
-				return Eval{}, nil, err
-			}
-			orig := p.Value.Clone()
-			if err := qp.FakeQuant(p.Value, p.Value); err != nil {
-				return Eval{}, nil, fmt.Errorf("quantizing %s: %w", p.Name, err)
-			}
-			var mse, pow float64
-			for i, v := range orig.Data {
-				d := float64(v) - float64(p.Value.Data[i])
-				mse += d * d
-				pow += float64(v) * float64(v)
-			}
-			n := float64(len(orig.Data))
-			layer := p.Name[:len(p.Name)-len("/weight")]
-			wq[layer] = [2]float64{mse / n, pow / n}
+	ref := model
+	if !cfg.NoFoldBN {
+		if ref, err = quant.FoldBatchNorm(model); err != nil {
+			return Eval{}, nil, err
 		}
 	}
-	if !cfg.Activations.Float {
-		obs := map[string]*quant.Observer{}
-		var obsErr error
-		remove := m.Observe(func(l nn.Layer, out *tensor.Tensor) {
-			if obsErr != nil || passesQuantized(l.Kind()) {
-				return
-			}
-			o := obs[l.Name()]
-			if o == nil {
-				if o, obsErr = quant.NewObserver(l.Name(), cfg.Activations); obsErr != nil {
-					return
-				}
-				obs[l.Name()] = o
-			}
-			obsErr = o.Observe(out)
-		})
-		err := forEachBatch(ctx, m, calib, batch)
-		remove()
-		if err == nil {
-			err = obsErr
+	wq := map[string][2]float64{}
+	for _, p := range q.Net.Params() {
+		f := ref.Param(p.Name)
+		if p.Kind != nn.Weight || f == nil || len(f.Value.Data) != len(p.Value.Data) {
+			continue
 		}
-		if err != nil {
-			return Eval{}, nil, fmt.Errorf("calibrating: %w", err)
+		var mse, pow float64
+		for i, v := range f.Value.Data {
+			d := float64(v) - float64(p.Value.Data[i])
+			mse += d * d
+			pow += float64(v) * float64(v)
 		}
-		qps := map[string]*quant.QParams{}
-		for name, o := range obs {
-			if qps[name], err = o.QParams(); err != nil {
-				return Eval{}, nil, err
-			}
+		n := float64(len(p.Value.Data))
+		wq[strings.TrimSuffix(p.Name, "/weight")] = [2]float64{mse / n, pow / n}
+	}
+	var loss nn.SoftmaxCrossEntropy
+	var sum float64
+	correct, n := 0, 0
+	it := (&data.Loader{Data: test, BatchSize: batch}).Epoch(0)
+	for it.Next() {
+		if err := ctx.Err(); err != nil {
+			return Eval{}, nil, err
 		}
-		var fqErr error
-		defer m.Observe(func(l nn.Layer, out *tensor.Tensor) {
-			if q := qps[l.Name()]; q != nil && fqErr == nil {
-				fqErr = q.FakeQuant(out, out)
-			}
-		})()
-		res, err := train.Evaluate(ctx, m, test, batch)
-		if err == nil {
-			err = fqErr
-		}
+		x, y := it.Batch()
+		out, err := q.Forward(x)
 		if err != nil {
 			return Eval{}, nil, err
 		}
-		return Eval{Loss: res.Loss, Accuracy: res.Accuracy, N: res.N}, wq, nil
+		l, err := loss.Forward(out, y)
+		if err != nil {
+			return Eval{}, nil, err
+		}
+		c, err := nn.Correct(out, y)
+		if err != nil {
+			return Eval{}, nil, err
+		}
+		sum += l * float64(len(y))
+		correct += c
+		n += len(y)
 	}
-	res, err := train.Evaluate(ctx, m, test, batch)
-	if err != nil {
+	if err := it.Err(); err != nil {
 		return Eval{}, nil, err
 	}
-	return Eval{Loss: res.Loss, Accuracy: res.Accuracy, N: res.N}, wq, nil
+	if n == 0 {
+		return Eval{}, nil, fmt.Errorf("sweep: empty test set")
+	}
+	return Eval{Loss: sum / float64(n), Accuracy: float64(correct) / float64(n), N: n}, wq, nil
 }
 
 // layerTable fills rows with one LayerRecord per leaf layer of model and
