@@ -3,6 +3,7 @@ package gemm
 import (
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
 
@@ -114,6 +115,60 @@ func BenchmarkRefNetS(b *testing.B) {
 				blas32.Gemm(tA, tB, 1, ga, gb, 0, gc)
 			}
 			report(b, cpu0)
+		})
+	}
+}
+
+// BenchmarkRefNetSImageGEMMs runs, on one goroutine, every product one
+// RefNet-S training image needs (per-sample forward, backward-data except
+// for the first layer, and backward-weights accumulating with beta 1) and
+// reports images/s: the ceiling the GEMMs alone put on single-core training
+// throughput (about 173 MFLOP per image).
+func BenchmarkRefNetSImageGEMMs(b *testing.B) {
+	r := rand.New(rand.NewPCG(13, 14))
+	type prod struct {
+		sh   benchShape
+		beta float32
+		a, b []float32
+		lda  int
+		ldb  int
+		c    []float32
+		ldc  int
+	}
+	var prods []prod
+	var flops float64
+	for _, sh := range refNetShapes() {
+		if strings.HasSuffix(sh.name, "_batch") || sh.name == "conv1_3to32_32x32/bwd_data_sample" {
+			continue
+		}
+		a, lda, bm, ldb, c, ldc := operands(r, sh.transA, sh.transB, sh.m, sh.n, sh.k, 0)
+		beta := float32(0)
+		if strings.HasSuffix(sh.name, "bwd_weights_sample") {
+			beta = 1 // weight gradients accumulate over the batch
+		}
+		prods = append(prods, prod{sh, beta, a, bm, lda, ldb, c, ldc})
+		flops += 2 * float64(sh.m) * float64(sh.n) * float64(sh.k)
+	}
+	for _, kern := range kernels {
+		b.Run(kern.name, func(b *testing.B) {
+			restore, _ := useKernel(kern.name)
+			defer restore()
+			run := func() {
+				for _, p := range prods {
+					SgemmSerial(p.sh.transA, p.sh.transB, p.sh.m, p.sh.n, p.sh.k, 1, p.a, p.lda, p.b, p.ldb, p.beta, p.c, p.ldc)
+				}
+			}
+			run() // warm the pools
+			b.ReportAllocs()
+			cpu0 := processCPU()
+			for b.Loop() {
+				run()
+			}
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "images/s")
+			if cpu := processCPU() - cpu0; cpu0 != 0 && cpu > 0 {
+				b.ReportMetric(float64(b.N)/cpu.Seconds(), "images/cpu-s")
+				b.ReportMetric(flops*float64(b.N)/cpu.Seconds()/1e9, "GFLOP/cpu-s")
+			}
 		})
 	}
 }
