@@ -1,14 +1,17 @@
 package nn
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"math"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
 
+	"github.com/qlab-dev/qlab/internal/testenv"
 	"github.com/qlab-dev/qlab/qlab/tensor"
 )
 
@@ -279,5 +282,34 @@ func TestTorchRefNet(t *testing.T) {
 				fmt.Println(m.Summary())
 			}
 		})
+	}
+}
+
+// TestTorchVectorsUpToDate regenerates the vectors with gen_torch.py
+// (needs Debian's python3-torch; skipped locally without it, required in
+// CI) and checks they equal the committed files byte for byte, so the
+// committed oracle always matches its generator.
+func TestTorchVectorsUpToDate(t *testing.T) {
+	if testing.Short() {
+		t.Skip("regenerating PyTorch vectors takes a few seconds")
+	}
+	py := testenv.Python(t, "python3-torch", "torch")
+	dir := t.TempDir()
+	out, err := exec.Command(py, filepath.Join("testdata", "gen_torch.py"), dir).CombinedOutput()
+	if err != nil {
+		t.Fatalf("gen_torch.py: %v\n%s", err, out)
+	}
+	for _, name := range []string{"torch_vectors.json", "torch_vectors.bin"} {
+		got, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := os.ReadFile(filepath.Join("testdata", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Errorf("%s: regenerated file (%d bytes) differs from the committed one (%d bytes); run /usr/bin/python3 qlab/nn/testdata/gen_torch.py", name, len(got), len(want))
+		}
 	}
 }

@@ -5,7 +5,8 @@ Run from anywhere with Debian's python (it has torch):
     /usr/bin/python3 qlab/nn/testdata/gen_torch.py
 
 Writes torch_vectors.json (an index) and torch_vectors.bin (raw little-endian
-float32) next to this script. Every case draws its inputs, weights and
+float32) next to this script, or into the directory given as the only
+argument (TestTorchVectorsUpToDate regenerates them there and compares). Every case draws its inputs, weights and
 upstream gradients from a fixed seed, rounds them to float32, and computes
 outputs and gradients in float64, so the stored results are float32
 roundings of exact values and the Go tolerances measure only qlab's float32
@@ -19,7 +20,10 @@ import torch
 import torch.nn as tnn
 import torch.nn.functional as F
 
-HERE = os.path.dirname(os.path.abspath(__file__))
+import sys
+
+# Output directory: the script's own (testdata/) unless given as argument.
+HERE = sys.argv[1] if len(sys.argv) > 1 else os.path.dirname(os.path.abspath(__file__))
 blob = []
 offset = 0
 cases = []
