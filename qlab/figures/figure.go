@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"image/color"
+	"image/png"
 	"io"
 	"math"
 	"os"
@@ -245,7 +246,13 @@ func (f *Figure) Render(format Format, dpi int) ([]byte, error) {
 		}
 		c := vgimg.NewWith(vgimg.UseWH(w, h), vgimg.UseDPI(dpi), vgimg.UseBackgroundColor(color.White))
 		f.Draw(draw.New(c))
-		wt = vgimg.PngCanvas{Canvas: c}
+		// Best-speed deflate: the default level spends more time than
+		// drawing (half of a 300 dpi render) to save ~30% of the bytes.
+		enc := png.Encoder{CompressionLevel: png.BestSpeed}
+		if err := enc.Encode(&b, c.Image()); err != nil {
+			return nil, fmt.Errorf("figures: render png: %w", err)
+		}
+		return b.Bytes(), nil
 	case FormatSVG:
 		c := vgsvg.New(w, h)
 		f.Draw(draw.New(c))
