@@ -174,15 +174,17 @@ func (c *IntConv2D) Forward(x *QTensor) (*QTensor, error) {
 	out := &QTensor{Shape: []int{n, c.outC, oh, ow}, Data: make([]int32, rows*c.outC), Params: c.out}
 	zo := c.out.ZeroPoint[0]
 	kzz := int32(patch) * c.za
-	for r := 0; r < rows; r++ {
-		b, pix := r/(oh*ow), r%(oh*ow)
-		for o := 0; o < c.outC; o++ {
-			// Σ (qa-za)(qb-zb) = C - zb·rowsum - za·colsum + k·za·zb
-			acc := c.acc[r*c.outC+o] - c.zb[o]*c.rowSums[r] - c.za*c.colSums[o] + kzz*c.zb[o] + c.bias[o]
-			v := requantize(acc, c.mult[o], c.shift[o]) + zo
-			out.Data[(b*c.outC+o)*oh*ow+pix] = min(max(v, c.actMin), c.actMax)
+	gemm.ParallelFor(rows, 1024, func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			b, pix := r/(oh*ow), r%(oh*ow)
+			for o := 0; o < c.outC; o++ {
+				// Σ (qa-za)(qb-zb) = C - zb·rowsum - za·colsum + k·za·zb
+				acc := c.acc[r*c.outC+o] - c.zb[o]*c.rowSums[r] - c.za*c.colSums[o] + kzz*c.zb[o] + c.bias[o]
+				v := requantize(acc, c.mult[o], c.shift[o]) + zo
+				out.Data[(b*c.outC+o)*oh*ow+pix] = min(max(v, c.actMin), c.actMax)
+			}
 		}
-	}
+	})
 	return out, nil
 }
 
