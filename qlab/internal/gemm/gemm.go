@@ -7,10 +7,12 @@ import (
 	"sync/atomic"
 )
 
-// kc is the length of the K blocks of the tile kernels. Every element of C
-// is computed as: for each block of kc consecutive k (in increasing k), one
-// FMA chain from zero over the block, then merged into C by the kernel (the
-// first block with the caller's beta, later blocks with beta 1). Nothing
+// kc bounds the length of the K blocks of the tile kernels: K is cut into
+// ceil(k/kc) blocks of nearly equal length (so no block is a short,
+// inefficient tail). Every element of C is computed as: for each block (in
+// increasing k), one FMA chain from zero over the block, then merged into C
+// by the kernel (the first block with the caller's beta, later blocks with
+// beta 1). Nothing
 // else about the schedule (task grid, worker count, which goroutine runs a
 // task, whether an operand was packed or read in place) enters the
 // arithmetic, which is why results are bit-identical for any GOMAXPROCS and
@@ -250,8 +252,10 @@ func (j *sgemmJob) task(s *scratch, r0, r1, c0, c1 int) {
 	// only a ragged last one is packed.
 	rowA := !j.transA && j.lda <= maxInPlaceStride && j.kern.fnRowA != nil
 	raggedA := (r1 - r0) % mr
-	for p0 := 0; p0 < j.k; p0 += kc {
-		kb := min(kc, j.k-p0)
+	nbk := (j.k + kc - 1) / kc
+	for bi := 0; bi < nbk; bi++ {
+		p0 := bi * j.k / nbk
+		kb := (bi+1)*j.k/nbk - p0
 		if !rowA {
 			packA(s.a, j.a, j.lda, j.transA, r0, r1, p0, kb, mr)
 		} else if raggedA != 0 {
