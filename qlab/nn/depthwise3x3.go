@@ -11,8 +11,25 @@ package nn
 // correlation of in (h x w, zero-padded by 1) with the 3x3 kernel wt, plus
 // bias. zero must hold at least w zeros. Requires w >= 2.
 func conv3x3Plane(out, in []float32, h, w int, wt *[9]float32, bias float32, accumulate bool, zero []float32) {
-	w0, w1, w2, w3, w4, w5, w6, w7, w8 := wt[0], wt[1], wt[2], wt[3], wt[4], wt[5], wt[6], wt[7], wt[8]
 	zero = zero[:w]
+	if useSIMD && w%8 == 0 {
+		acc := 0
+		if accumulate {
+			acc = 1
+		}
+		for oy := 0; oy < h; oy++ {
+			r0, r2 := zero, zero
+			if oy > 0 {
+				r0 = in[(oy-1)*w : oy*w]
+			}
+			if oy+1 < h {
+				r2 = in[(oy+1)*w : (oy+2)*w]
+			}
+			conv3x3RowAVX2(&out[oy*w], &r0[0], &in[oy*w], &r2[0], w, &wt[0], bias, acc)
+		}
+		return
+	}
+	w0, w1, w2, w3, w4, w5, w6, w7, w8 := wt[0], wt[1], wt[2], wt[3], wt[4], wt[5], wt[6], wt[7], wt[8]
 	for oy := 0; oy < h; oy++ {
 		r0, r1, r2 := zero, in[oy*w:(oy+1)*w], zero
 		if oy > 0 {

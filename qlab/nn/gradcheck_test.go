@@ -168,6 +168,9 @@ func TestGradDepthwise(t *testing.T) {
 		{"3x3_stride3_valid_mult3", DepthwiseConfig{Channels: 2, Kernel: 3, Stride: 3, Padding: Valid, Multiplier: 3}, 8, 9},
 		{"3x3_same_mult2_bias_fast", DepthwiseConfig{Channels: 2, Kernel: 3, Multiplier: 2, Bias: true}, 4, 2},
 		{"3x3_same_width1", DepthwiseConfig{Channels: 2, Kernel: 3}, 4, 1},
+		// Widths that are multiples of 8 take the SIMD row kernel.
+		{"3x3_same_width8_mult2_bias", DepthwiseConfig{Channels: 2, Kernel: 3, Multiplier: 2, Bias: true}, 3, 8},
+		{"3x3_same_width16", DepthwiseConfig{Channels: 2, Kernel: 3}, 2, 16},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			l := must(NewDepthwiseConv2D("dw", tc.cfg))

@@ -282,3 +282,64 @@ store:
 	JNZ loop
 	VZEROUPPER
 	RET
+
+// Three taps of one input row for the output block at (DI): loads at
+// offsets -1, 0, +1 floats, the first block masking off s[-1] and the last
+// masking off s[w], and accumulates them with weights wl, wc, wr into Y0.
+#define ROW3(base, wl, wc, wr) \
+	CMPQ BX, $0; \
+	JNE 3(PC); \
+	VMASKMOVPS -4(base)(BX*4), Y14, Y1; \
+	JMP 2(PC); \
+	VMOVUPS -4(base)(BX*4), Y1; \
+	VMOVUPS (base)(BX*4), Y2; \
+	CMPQ BX, R12; \
+	JNE 3(PC); \
+	VMASKMOVPS 4(base)(BX*4), Y15, Y3; \
+	JMP 2(PC); \
+	VMOVUPS 4(base)(BX*4), Y3; \
+	VFMADD231PS wl, Y1, Y0; \
+	VFMADD231PS wc, Y2, Y0; \
+	VFMADD231PS wr, Y3, Y0
+
+// func conv3x3RowAVX2(out, r0, r1, r2 *float32, w int, wt *float32, bias float32, acc int)
+// out[j] (+)= bias + Σ_ky Σ_kx wt[3ky+kx] * r_ky[j+kx-1], zero outside
+// [0, w); w a positive multiple of 8; with acc != 0 out's old value
+// replaces bias.
+TEXT ·conv3x3RowAVX2(SB), NOSPLIT, $0-64
+	MOVQ out+0(FP), DI
+	MOVQ r0+8(FP), SI
+	MOVQ r1+16(FP), R8
+	MOVQ r2+24(FP), R9
+	MOVQ w+32(FP), CX
+	MOVQ wt+40(FP), AX
+	VBROADCASTSS bias+48(FP), Y13
+	MOVQ acc+56(FP), DX
+	VBROADCASTSS 0(AX), Y4
+	VBROADCASTSS 4(AX), Y5
+	VBROADCASTSS 8(AX), Y6
+	VBROADCASTSS 12(AX), Y7
+	VBROADCASTSS 16(AX), Y8
+	VBROADCASTSS 20(AX), Y9
+	VBROADCASTSS 24(AX), Y10
+	VBROADCASTSS 28(AX), Y11
+	VBROADCASTSS 32(AX), Y12
+	VMOVDQU maskNotFirst<>(SB), Y14
+	VMOVDQU maskNotLast<>(SB), Y15
+	MOVQ CX, R12
+	SUBQ $8, R12 // index of the last block
+	XORQ BX, BX  // element index of the block
+loop:
+	VMOVAPS Y13, Y0
+	TESTQ DX, DX
+	JZ 2(PC)
+	VMOVUPS (DI)(BX*4), Y0
+	ROW3(SI, Y4, Y5, Y6)
+	ROW3(R8, Y7, Y8, Y9)
+	ROW3(R9, Y10, Y11, Y12)
+	VMOVUPS Y0, (DI)(BX*4)
+	ADDQ $8, BX
+	CMPQ BX, CX
+	JLT loop
+	VZEROUPPER
+	RET
