@@ -298,3 +298,5 @@ func rssMB(pid int) (float64, error) {
 	}
 	return 0, fmt.Errorf("no VmRSS in /proc/%d/status", pid)
 }
+
+func writeFile(path string, b []byte) error { return os.WriteFile(path, b, 0o600) }
