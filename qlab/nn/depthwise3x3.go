@@ -65,6 +65,23 @@ func conv3x3Plane(out, in []float32, h, w int, wt *[9]float32, bias float32, acc
 // conv3x3Plane. Requires w >= 2.
 func grad3x3Plane(dy, in []float32, h, w int, zero []float32) (g [9]float32) {
 	zero = zero[:w]
+	if useSIMD && w%8 == 0 {
+		// Eight lanes per tap, summed in a fixed order at the end.
+		var acc [9][8]float32
+		for oy := 0; oy < h; oy++ {
+			for ky := 0; ky < 3; ky++ {
+				iy := oy + ky - 1
+				if iy < 0 || iy >= h {
+					continue
+				}
+				grad3RowAVX2(&acc[ky*3][0], &dy[oy*w], &in[iy*w], w)
+			}
+		}
+		for i, a := range acc {
+			g[i] = ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]))
+		}
+		return g
+	}
 	for oy := 0; oy < h; oy++ {
 		d := dy[oy*w : (oy+1)*w]
 		for ky := 0; ky < 3; ky++ {

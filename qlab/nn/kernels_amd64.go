@@ -30,3 +30,6 @@ func im2col3RowAVX2(d0, d1, d2, s *float32, w int)
 
 //go:noescape
 func conv3x3RowAVX2(out, r0, r1, r2 *float32, w int, wt *float32, bias float32, acc int)
+
+//go:noescape
+func grad3RowAVX2(acc, d, r *float32, w int)

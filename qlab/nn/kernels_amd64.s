@@ -343,3 +343,45 @@ loop:
 	JLT loop
 	VZEROUPPER
 	RET
+
+// func grad3RowAVX2(acc, d, r *float32, w int)
+// acc holds three 8-lane accumulators (kx = 0, 1, 2); adds lane-wise
+// d[j]*r[j+kx-1] over j in [0, w), zero outside the row; w a positive
+// multiple of 8.
+TEXT ·grad3RowAVX2(SB), NOSPLIT, $0-32
+	MOVQ acc+0(FP), AX
+	MOVQ d+8(FP), DI
+	MOVQ r+16(FP), SI
+	MOVQ w+24(FP), CX
+	VMOVUPS 0(AX), Y4
+	VMOVUPS 32(AX), Y5
+	VMOVUPS 64(AX), Y6
+	VMOVDQU maskNotFirst<>(SB), Y14
+	VMOVDQU maskNotLast<>(SB), Y15
+	MOVQ CX, R12
+	SUBQ $8, R12
+	XORQ BX, BX
+loop:
+	VMOVUPS (DI)(BX*4), Y0
+	CMPQ BX, $0
+	JNE 3(PC)
+	VMASKMOVPS -4(SI)(BX*4), Y14, Y1
+	JMP 2(PC)
+	VMOVUPS -4(SI)(BX*4), Y1
+	VMOVUPS (SI)(BX*4), Y2
+	CMPQ BX, R12
+	JNE 3(PC)
+	VMASKMOVPS 4(SI)(BX*4), Y15, Y3
+	JMP 2(PC)
+	VMOVUPS 4(SI)(BX*4), Y3
+	VFMADD231PS Y1, Y0, Y4
+	VFMADD231PS Y2, Y0, Y5
+	VFMADD231PS Y3, Y0, Y6
+	ADDQ $8, BX
+	CMPQ BX, CX
+	JLT loop
+	VMOVUPS Y4, 0(AX)
+	VMOVUPS Y5, 32(AX)
+	VMOVUPS Y6, 64(AX)
+	VZEROUPPER
+	RET

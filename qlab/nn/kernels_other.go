@@ -22,3 +22,5 @@ func im2col3RowAVX2(d0, d1, d2, s *float32, w int) { panic("unreachable") }
 func conv3x3RowAVX2(out, r0, r1, r2 *float32, w int, wt *float32, bias float32, acc int) {
 	panic("unreachable")
 }
+
+func grad3RowAVX2(acc, d, r *float32, w int) { panic("unreachable") }

@@ -123,3 +123,21 @@ func TestConv3x3SIMDMatchesGo(t *testing.T) {
 		}
 	}
 }
+
+// TestGrad3x3SIMDMatchesGo checks the SIMD depthwise weight-gradient row
+// kernel against the Go loop.
+func TestGrad3x3SIMDMatchesGo(t *testing.T) {
+	if !useSIMD {
+		t.Skip("no SIMD kernels on this CPU or build")
+	}
+	for _, s := range []struct{ h, w int }{{1, 8}, {3, 8}, {4, 16}, {5, 32}} {
+		in := randTensor(uint64(s.w), 1, s.h, s.w).Data
+		dy := randTensor(uint64(s.h), 1, s.h, s.w).Data
+		zero := make([]float32, s.w)
+		got := grad3x3Plane(dy, in, s.h, s.w, zero)
+		useSIMD = false
+		want := grad3x3Plane(dy, in, s.h, s.w, zero)
+		useSIMD = true
+		closeTo(t, "grad3x3Plane", got[:], want[:], 1e-5, 1e-6)
+	}
+}
