@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"net"
 	"os"
 	"regexp"
 	"runtime"
@@ -266,7 +267,7 @@ func (k *Kernel) serve(ctx context.Context, socks sockets) error {
 	}
 	err := socks.close()
 	readers.Wait()
-	if err != nil {
+	if err != nil && !errors.Is(err, net.ErrClosed) {
 		k.log.Printf("closing sockets: %v", err)
 	}
 	return nil
@@ -551,7 +552,7 @@ func (k *Kernel) execute(ctx context.Context, sock socket, m *Message) {
 	var text *string
 	if res != nil {
 		if !c.Silent {
-			k.publish(m, ExecuteResult, ExecuteResultContent{ExecutionCount: n, MIMEBundle: bundle(*res)})
+			k.publish(m, ExecuteResult, ExecuteResultContent{ExecutionCount: n, MIMEBundle: encodable(bundle(*res))})
 		}
 		if s, ok := res.Data[display.MIMEPlain].(string); ok {
 			text = &s
@@ -695,7 +696,18 @@ func (o *cellOutput) Display(d display.Data, update bool) {
 	if update {
 		t = UpdateDisplayData
 	}
-	o.k.publish(o.parent, t, bundle(d))
+	o.k.publish(o.parent, t, encodable(bundle(d)))
+}
+
+// encodable returns b, or when some value cannot be JSON-encoded (a NaN
+// under application/json, a channel) a text/plain bundle saying so, so that
+// the user sees why the output is missing instead of nothing.
+func encodable(b MIMEBundle) MIMEBundle {
+	if _, err := json.Marshal(b); err != nil {
+		return MIMEBundle{Data: map[display.MIME]any{display.MIMEPlain: "qlab-kernel: cannot send this output: " + err.Error()},
+			Metadata: map[display.MIME]any{}, Transient: b.Transient}
+	}
+	return b
 }
 
 func (o *cellOutput) ClearOutput(wait bool) {

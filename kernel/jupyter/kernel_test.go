@@ -578,3 +578,29 @@ func TestHelpQuery(t *testing.T) {
 		t.Errorf("IOPub %s; want a not-found line", types(out))
 	}
 }
+
+func TestTooLarge(t *testing.T) {
+	h := newHarnessConfig(t, &fakeEval{}, Config{MaxMessageBytes: 1024})
+	h.send(h.shell, "c", ExecuteRequest, map[string]any{"code": "print " + strings.Repeat("x", 2048)})
+	c := content[errorReply](t, h.next(h.shell))
+	if c.Status != StatusError || !strings.Contains(c.Evalue, "message too large") {
+		t.Errorf("reply %+v; want an error saying the message is too large", c)
+	}
+	h.send(h.shell, "c", ExecuteRequest, map[string]any{"code": "print small"})
+	if c := content[statusReply](t, h.next(h.shell)); c.Status != StatusOK {
+		t.Errorf("next request: %+v", c)
+	}
+}
+
+func TestUnencodableResult(t *testing.T) {
+	h := newHarness(t, &fakeEval{})
+	req := h.send(h.shell, "c", ExecuteRequest, map[string]any{"code": "nan"})
+	h.next(h.shell)
+	out := h.iopubFor(req)
+	if types(out) != "execute_input,execute_result" {
+		t.Fatalf("IOPub %s; want the result replaced, not dropped", types(out))
+	}
+	if c := content[ExecuteResultContent](t, out[1]); !strings.Contains(c.Data["text/plain"].(string), "cannot send this output") {
+		t.Errorf("result %v; want a text/plain explanation", c.Data)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"strings"
 	"sync"
 	"testing"
@@ -94,6 +95,8 @@ func (f *fakeEval) Execute(ctx context.Context, code string, out Output) (*displ
 			out.Stream("stderr", arg+"\n")
 		case "result":
 			res = &display.Data{Data: map[display.MIME]any{display.MIMEPlain: arg}}
+		case "nan":
+			res = &display.Data{Data: map[display.MIME]any{display.MIMEJSON: math.NaN()}}
 		case "error":
 			return nil, &fakeCellError{arg}
 		case "display":
@@ -203,10 +206,16 @@ const testKey = "a0436f6c-1916-498b-8eb9-e81ab9368e84"
 
 func newHarness(t *testing.T, ev Evaluator) *harness {
 	t.Helper()
+	return newHarnessConfig(t, ev, Config{})
+}
+
+func newHarnessConfig(t *testing.T, ev Evaluator, cfg Config) *harness {
+	t.Helper()
 	h := &harness{t: t, shell: newMemSocket(), control: newMemSocket(), stdin: newMemSocket(),
 		iopub: newMemSocket(), signer: NewSigner([]byte(testKey)), session: newID(),
 		done: make(chan error, 1), log: &syncBuffer{}}
-	h.k = NewKernel(ev, Config{Log: h.log})
+	cfg.Log = h.log
+	h.k = NewKernel(ev, cfg)
 	h.k.signer = h.signer
 	ctx, cancel := context.WithCancel(context.Background())
 	h.cancel = cancel

@@ -143,18 +143,20 @@ func Decode(frames [][]byte, s Signer, max int) (*Message, error) {
 	if len(rest) < 5 {
 		return nil, derr(ErrShortMessage, "")
 	}
-	if max > 0 {
-		total := 0
-		for _, f := range rest {
-			total += len(f)
-		}
-		if total > max {
-			return nil, derr(fmt.Errorf("%w: %d bytes > %d", ErrTooLarge, total, max), "")
-		}
-	}
 	sig, hdr, parent, meta, content := rest[0], rest[1], rest[2], rest[3], rest[4]
+	// Hashing is cheap next to parsing JSON, so even an oversized message is
+	// authenticated first; its header is then read (when small enough) so
+	// that the request can be answered with an error.
 	if !s.Verify(sig, hdr, parent, meta, content) {
 		return nil, derr(ErrBadSignature, "signature")
+	}
+	total := 0
+	for _, f := range rest {
+		total += len(f)
+	}
+	tooLarge := max > 0 && total > max
+	if tooLarge && len(hdr) > max {
+		return nil, derr(fmt.Errorf("%w: %d bytes > %d", ErrTooLarge, total, max), "")
 	}
 	m := &Message{Identities: ids, Buffers: rest[5:]}
 	if err := json.Unmarshal(hdr, &m.Header); err != nil || !isObject(hdr) {
@@ -164,6 +166,10 @@ func Decode(frames [][]byte, s Signer, max int) (*Message, error) {
 	e := derr(nil, "")
 	e.Header = &m.Header
 	e.rawHeader = m.rawHeader
+	if tooLarge {
+		e.Err = fmt.Errorf("%w: %d bytes > %d", ErrTooLarge, total, max)
+		return nil, e
+	}
 	if m.Header.MsgType == "" {
 		e.Err, e.Part = fmt.Errorf("%w: header has no msg_type", ErrBadJSON), "header"
 		return nil, e
