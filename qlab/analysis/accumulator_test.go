@@ -467,3 +467,44 @@ func BenchmarkChunkMoments(b *testing.B) {
 		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(x)), "ns/value")
 	})
 }
+
+func TestMerge(t *testing.T) {
+	bins := Bins{Lo: -5, Hi: 5, N: 20}
+	x := tensor.New(6, 3, 40)
+	copy(x.Data, gaussData(50, len(x.Data), 0.5, 1.5))
+	y := tensor.New(4, 3, 40)
+	copy(y.Data, gaussData(51, len(y.Data), -0.2, 2))
+	opts := Options{Bins: bins, PerChannel: true, ExactBuffer: 1000}
+	whole, _ := NewAccumulator(opts)
+	whole.AddTensor(x)
+	whole.AddTensor(y)
+	a, _ := NewAccumulator(opts)
+	b, _ := NewAccumulator(opts)
+	a.AddTensor(x)
+	b.AddTensor(y)
+	if err := a.Merge(b); err != nil {
+		t.Fatal(err)
+	}
+	wm, am := whole.Moments(), a.Moments()
+	if wm.N != am.N || wm.Min != am.Min || wm.Max != am.Max || !relClose(am.Mean, wm.Mean, 1e-12) || !relClose(am.M2, wm.M2, 1e-12) || !relClose(am.M4, wm.M4, 1e-12) {
+		t.Errorf("merged moments %+v; want %+v", am, wm)
+	}
+	for c, ch := range a.Channels() {
+		if w := whole.Channels()[c]; ch.N != w.N || !relClose(ch.M2, w.M2, 1e-12) {
+			t.Errorf("channel %d: got %+v; want %+v", c, ch, w)
+		}
+	}
+	if !slices.Equal(a.fine, whole.fine) || !slices.Equal(a.FixedHistogram().Counts, whole.FixedHistogram().Counts) {
+		t.Errorf("merged histograms differ from the whole stream's")
+	}
+	if a.Exact() || whole.Exact() { // 1,200 values > ExactBuffer 1,000
+		t.Errorf("Exact: got %v (merged), %v (whole); want false", a.Exact(), whole.Exact())
+	}
+	if got, want := a.Percentile(50), whole.Percentile(50); got != want {
+		t.Errorf("median: got %v; want %v", got, want)
+	}
+	other, _ := NewAccumulator(Options{Bins: Bins{Lo: 0, Hi: 1, N: 2}})
+	if err := a.Merge(other); err == nil {
+		t.Errorf("different fixed bins: got nil error")
+	}
+}
