@@ -205,9 +205,9 @@ func (l *Conv2D) Backward(dy *tensor.Tensor) (*tensor.Tensor, error) {
 	kd, ohw := l.kdim(), l.oh*l.ow
 	wk := workers(n)
 	l.nchunk = convChunks(n)
-	maxS := (n + l.nchunk - 1) / l.nchunk
-	l.colB = l.ensureScratch(wk, kd*maxS*ohw, l.colB)
-	l.dyB = l.ensureScratch(wk, l.cfg.Out*maxS*ohw, l.dyB)
+	g := l.groupSize(n)
+	l.colB = l.ensureScratch(wk, kd*g*ohw, l.colB)
+	l.dyB = l.ensureScratch(wk, l.cfg.Out*g*ohw, l.dyB)
 	if !l.direct {
 		if l.flipDX() && !l.noDX {
 			// dx is the correlation of dy, padded by k-1-pad, with the
@@ -254,6 +254,18 @@ func (l *Conv2D) skipInputGrad(on bool) { l.noDX = on }
 // so the transposed GEMM plus col2im is used instead.
 func (l *Conv2D) flipDX() bool { return l.stride == 1 && l.cfg.In >= 8 }
 
+// colBudget bounds a worker's chunk im2col buffer (floats), so many
+// workers on a wide layer do not hold hundreds of megabytes.
+var colBudget = 1 << 21
+
+// groupSize is how many samples of a chunk share one weight-gradient GEMM:
+// the whole chunk unless its patch matrix would exceed colBudget. It
+// depends only on the shapes, never on the worker count.
+func (l *Conv2D) groupSize(n int) int {
+	maxS := (n + convChunks(n) - 1) / convChunks(n)
+	return max(1, min(maxS, colBudget/(l.kdim()*l.oh*l.ow)))
+}
+
 // convChunks is the fixed number of sample chunks whose weight-gradient
 // partial sums are reduced in order: a function of the batch size only.
 func convChunks(n int) int { return max(1, min(n, 16)) }
@@ -266,27 +278,36 @@ func (l *Conv2D) backwardChunk(w, ch int) {
 	partB := l.partB[ch*c.Out : (ch+1)*c.Out]
 	clear(partB)
 	lo, hi := chunkLo(n, l.nchunk, ch), chunkLo(n, l.nchunk, ch+1)
-	// Weight gradient of the whole chunk in one GEMM, dY[Out, S*OHW] x
+	// Weight gradient of a group of samples in one GEMM, dY[Out, S*OHW] x
 	// col[kd, S*OHW]^T: the samples' columns side by side give the GEMM a
-	// long K even when a sample's OH*OW is small.
-	ld := (hi - lo) * ohw
-	colB, dyB := l.colB[w][:kd*ld], l.dyB[w][:c.Out*ld]
-	for i := lo; i < hi; i++ {
-		j := (i - lo) * ohw
-		xs := l.x.Data[i*c.In*hw : (i+1)*c.In*hw]
-		dys := l.dy.Data[i*c.Out*ohw : (i+1)*c.Out*ohw]
-		if l.direct {
-			for ci := 0; ci < c.In; ci++ {
-				copy(colB[ci*ld+j:ci*ld+j+ohw], xs[ci*hw:(ci+1)*hw])
+	// long K even when a sample's OH*OW is small. Groups add into the
+	// chunk's partial sum in sample order.
+	g := l.groupSize(n)
+	for glo := lo; glo < hi; glo += g {
+		ghi := min(glo+g, hi)
+		ld := (ghi - glo) * ohw
+		colB, dyB := l.colB[w][:kd*ld], l.dyB[w][:c.Out*ld]
+		for i := glo; i < ghi; i++ {
+			j := (i - glo) * ohw
+			xs := l.x.Data[i*c.In*hw : (i+1)*c.In*hw]
+			dys := l.dy.Data[i*c.Out*ohw : (i+1)*c.Out*ohw]
+			if l.direct {
+				for ci := 0; ci < c.In; ci++ {
+					copy(colB[ci*ld+j:ci*ld+j+ohw], xs[ci*hw:(ci+1)*hw])
+				}
+			} else {
+				im2col(colB[j:], xs, c.In, l.h, l.w, c.Kernel, l.stride, l.pad, l.oh, l.ow, ld)
 			}
-		} else {
-			im2col(colB[j:], xs, c.In, l.h, l.w, c.Kernel, l.stride, l.pad, l.oh, l.ow, ld)
+			for o := 0; o < c.Out; o++ {
+				copy(dyB[o*ld+j:o*ld+j+ohw], dys[o*ohw:(o+1)*ohw])
+			}
 		}
-		for o := 0; o < c.Out; o++ {
-			copy(dyB[o*ld+j:o*ld+j+ohw], dys[o*ohw:(o+1)*ohw])
+		beta := float32(1)
+		if glo == lo {
+			beta = 0
 		}
+		sgemm(false, true, c.Out, kd, ld, 1, dyB, ld, colB, ld, beta, part, kd)
 	}
-	sgemm(false, true, c.Out, kd, ld, 1, dyB, ld, colB, ld, 0, part, kd)
 	for i := lo; i < hi; i++ {
 		dys := l.dy.Data[i*c.Out*ohw : (i+1)*c.Out*ohw]
 		var dxs []float32

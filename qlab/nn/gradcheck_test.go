@@ -375,3 +375,21 @@ func closeEnough(a, b, rtol float64) bool {
 	}
 	return d <= rtol*max(1, b, -b)
 }
+
+// TestConvWeightGradGroups checks that splitting a chunk's weight-gradient
+// GEMM into several sample groups (colBudget) gives the same gradient.
+func TestConvWeightGradGroups(t *testing.T) {
+	grads := func(budget int) []float32 {
+		defer func(b int) { colBudget = b }(colBudget)
+		colBudget = budget
+		l := must(NewConv2D("c", Conv2DConfig{In: 3, Out: 4, Kernel: 3, Bias: true}))
+		randomize(1, 0.5, l.Weight().Value)
+		x := randTensor(2, 1, 40, 3, 5, 6) // 16 chunks of 2-3 samples
+		y := must(l.Forward(x))
+		must(l.Backward(randTensor(3, 1, y.Shape...)))
+		return append(l.Weight().Grad.Data, l.Bias().Grad.Data...)
+	}
+	whole := grads(1 << 21)
+	perSample := grads(3 * 9 * 5 * 6) // one sample's patch matrix per group
+	closeTo(t, "weight grad, one sample per group vs whole chunks", perSample, whole, 1e-5, 1e-6)
+}
