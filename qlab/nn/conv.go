@@ -204,7 +204,7 @@ func (l *Conv2D) Backward(dy *tensor.Tensor) (*tensor.Tensor, error) {
 	}
 	kd, ohw := l.kdim(), l.oh*l.ow
 	wk := workers(n)
-	l.nchunk = convChunks(n)
+	l.nchunk = l.chunks(n)
 	g := l.groupSize(n)
 	l.colB = l.ensureScratch(wk, kd*g*ohw, l.colB)
 	l.dyB = l.ensureScratch(wk, l.cfg.Out*g*ohw, l.dyB)
@@ -262,13 +262,20 @@ var colBudget = 1 << 21
 // the whole chunk unless its patch matrix would exceed colBudget. It
 // depends only on the shapes, never on the worker count.
 func (l *Conv2D) groupSize(n int) int {
-	maxS := (n + convChunks(n) - 1) / convChunks(n)
+	maxS := (n + l.chunks(n) - 1) / l.chunks(n)
 	return max(1, min(maxS, colBudget/(l.kdim()*l.oh*l.ow)))
 }
 
-// convChunks is the fixed number of sample chunks whose weight-gradient
-// partial sums are reduced in order: a function of the batch size only.
-func convChunks(n int) int { return max(1, min(n, 16)) }
+// partBudget bounds the per-chunk weight-gradient partial sums (floats).
+const partBudget = 1 << 23
+
+// chunks is the fixed number of sample chunks whose weight-gradient
+// partial sums are reduced in order: up to 16 (enough to balance many
+// workers), fewer for very wide layers so the partial sums stay within
+// partBudget, never below 4. A function of the shapes only.
+func (l *Conv2D) chunks(n int) int {
+	return max(1, min(n, 16, max(4, partBudget/(l.cfg.Out*l.kdim()))))
+}
 
 func (l *Conv2D) backwardChunk(w, ch int) {
 	c := l.cfg
