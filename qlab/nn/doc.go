@@ -17,11 +17,12 @@
 // adds (+=) into parameter gradients; ZeroGrad clears them.
 //
 // Speed: convolutions use im2col plus qlab/internal/gemm (one GEMM per
-// sample forward; the weight gradient as one long-K GEMM per chunk of
+// sample forward; the weight gradient as one long-K GEMM per group of
 // samples; for stride 1 the input gradient as a GEMM with the flipped
 // kernel), the 3x3 depthwise convolution a direct one-pass kernel, and
-// BatchNorm and activation passes AVX2+FMA kernels where the CPU has them
-// (pure Go elsewhere and under the purego build tag). A BatchNorm2D
+// the 3x3 patch copies, depthwise rows, BatchNorm and activation passes
+// AVX2+FMA kernels where the CPU has them (pure Go elsewhere and under the
+// purego build tag; results agree to rounding). A BatchNorm2D
 // directly followed by a ReLU or ReLU6 in a Sequential, Residual body or
 // Model runs as one fused pass (forward only while no observer is
 // attached, so observers still see and may modify the BatchNorm output).
