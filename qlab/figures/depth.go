@@ -207,7 +207,7 @@ func RangeBars(layers []string, tensorRange []float64, channelRanges [][]float64
 		}
 		base = lo / 2
 		p.Y.Scale = plot.LogScale{}
-		p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
+		p.Y.Tick.Marker = logTicks{}
 	}
 	bars := &rangeBars{vals: tensorRange, base: base}
 	p.Add(bars)
@@ -332,7 +332,7 @@ func ErrorLines(layers []string, series []ErrorSeries, opts LineOptions) (*Figur
 	p.Y.Label.Text = orDefault(opts.YLabel, "SQNR (dB)")
 	if opts.LogY {
 		p.Y.Scale = plot.LogScale{}
-		p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
+		p.Y.Tick.Marker = logTicks{}
 	}
 	f := Single(p)
 	f.Width, f.Height = opts.Width, opts.Height

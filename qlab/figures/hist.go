@@ -80,7 +80,7 @@ func HistogramGrid(panels []HistPanel, opts HistOptions) (*Figure, error) {
 		}
 		if opts.LogY {
 			p.Y.Scale = plot.LogScale{}
-			p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
+			p.Y.Tick.Marker = logTicks{}
 		}
 		for si, s := range pan.Series {
 			if s.Hist == nil || len(s.Hist.Counts) == 0 {

@@ -379,7 +379,7 @@ func TrainingCurves(runs []Run, opts LineOptions) (*Figure, error) {
 	acc.Y.Label.Text = orDefault(opts.YLabel, "accuracy (%)")
 	if opts.LogY {
 		loss.Y.Scale = plot.LogScale{}
-		loss.Y.Tick.Marker = plot.LogTicks{Prec: -1}
+		loss.Y.Tick.Marker = logTicks{}
 	}
 	f, _ := NewFigure(1, 2, loss, acc)
 	f.Width, f.Height = opts.Width, opts.Height
@@ -444,7 +444,7 @@ func RangeOverTraining(layers []string, epochs []float64, ranges [][]float64, op
 	p.Y.Label.Text = orDefault(opts.YLabel, "range")
 	if opts.LogY {
 		p.Y.Scale = plot.LogScale{}
-		p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
+		p.Y.Tick.Marker = logTicks{}
 	}
 	f := Single(p)
 	f.Width, f.Height = opts.Width, opts.Height

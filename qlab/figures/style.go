@@ -154,3 +154,18 @@ func (cleanTicks) Ticks(lo, hi float64) []plot.Tick {
 }
 
 func nan() float64 { return math.NaN() }
+
+// logTicks is gonum's LogTicks restricted to the axis range: gonum returns
+// the enclosing powers of ten too, and the plot then reserves room for
+// labels that are never drawn (a blank band above and below the data).
+type logTicks struct{}
+
+func (logTicks) Ticks(lo, hi float64) []plot.Tick {
+	var out []plot.Tick
+	for _, t := range (plot.LogTicks{Prec: -1}).Ticks(lo, hi) {
+		if t.Value >= lo*(1-1e-9) && t.Value <= hi*(1+1e-9) {
+			out = append(out, t)
+		}
+	}
+	return out
+}
