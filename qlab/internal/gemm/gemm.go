@@ -36,8 +36,8 @@ const (
 	// minTasks is how many tasks a problem worth parallelising is split
 	// into at least (when its size allows), so two or more workers balance.
 	minTasks = 4
-	// maxInPlaceStride is the longest row stride (in elements) of a
-	// non-transposed A or B that the kernels read in place rather than
+	// maxInPlaceStride is the longest row stride (in elements) of A or of
+	// a non-transposed B that the kernels read in place rather than
 	// packing: beyond it every row would cost a TLB miss.
 	maxInPlaceStride = 4096
 	// parallelFlops is the work (2*m*n*k) below which Sgemm stays on the
@@ -251,15 +251,17 @@ func (j *sgemmJob) task(s *scratch, r0, r1, c0, c1 int) {
 	// Likewise a non-transposed A: whole row tiles are read in place and
 	// only a ragged last one is packed.
 	rowA := !j.transA && j.lda <= maxInPlaceStride && j.kern.fnRowA != nil
+	// A transposed is already k-major, the packed layout with stride lda.
+	colA := j.transA && j.lda <= maxInPlaceStride
 	raggedA := (r1 - r0) % mr
 	nbk := (j.k + kc - 1) / kc
 	for bi := 0; bi < nbk; bi++ {
 		p0 := bi * j.k / nbk
 		kb := (bi+1)*j.k/nbk - p0
-		if !rowA {
+		if !rowA && !colA {
 			packA(s.a, j.a, j.lda, j.transA, r0, r1, p0, kb, mr)
 		} else if raggedA != 0 {
-			packA(s.a, j.a, j.lda, false, r1-raggedA, r1, p0, kb, mr)
+			packA(s.a, j.a, j.lda, j.transA, r1-raggedA, r1, p0, kb, mr)
 		}
 		if !inPlace {
 			packB(s.b, j.b, j.ldb, j.transB, c0, c1, p0, kb, nr)
@@ -273,13 +275,14 @@ func (j *sgemmJob) task(s *scratch, r0, r1, c0, c1 int) {
 		for it := 0; it < mt; it++ {
 			i := r0 + it*mr
 			h := min(mr, r1-i)
-			kfn, ap, lda := fn, &s.a[it*mr*kb], 0
-			if rowA {
-				if h == mr {
-					kfn, ap, lda = j.kern.fnRowA, &j.a[i*j.lda+p0], j.lda
-				} else {
-					ap = &s.a[0]
-				}
+			kfn, ap, lda := fn, &s.a[it*mr*kb], mr
+			switch {
+			case (rowA || colA) && h < mr:
+				ap = &s.a[0] // the packed ragged panel
+			case rowA:
+				kfn, ap, lda = j.kern.fnRowA, &j.a[i*j.lda+p0], j.lda
+			case colA:
+				ap, lda = &j.a[p0*j.lda+i], j.lda
 			}
 			for jt := 0; jt < nt; jt++ {
 				jj := c0 + jt*nr

@@ -66,7 +66,9 @@ func emit(w *bytes.Buffer, s spec) {
 				idx := []string{"", "(R10*1)", "(R10*2)", "(R13*1)"}[r%4]
 				p("\tVBROADCASTSS %d%s%s, %s", u*4, base, idx, tmp)
 			} else {
-				p("\tVBROADCASTSS %d(AX), %s", (u*s.mr+r)*4, tmp)
+				// Step u of the unrolled loop reads A at AX + u*lda.
+				idx := []string{"", "(R10*1)", "(R10*2)", "(R13*1)"}[u]
+				p("\tVBROADCASTSS %d(AX)%s, %s", r*4, idx, tmp)
 			}
 			for v := 0; v < s.nrv; v++ {
 				p("\tVFMADD231PS %s, %s, %s", tmp, breg(v), acc(r, v))
@@ -78,7 +80,8 @@ func emit(w *bytes.Buffer, s spec) {
 	if s.rowA {
 		p("// %s. a is an %dxk block of A read in place (row stride lda),", s.doc, s.mr)
 	} else {
-		p("// %s. a is a packed %dxk panel (k-major, %d floats per k; lda unused),", s.doc, s.mr, s.mr)
+		p("// %s. a holds A k-major: the %d values of step k at a[k*lda:], which", s.doc, s.mr)
+		p("// is a packed panel when lda = %d and a transposed A read in place otherwise;", s.mr)
 	}
 	p("// b a kx%d block with row stride ldb (a packed panel has ldb %d, but B", nr, nr)
 	p("// can also be read in place). The arithmetic does not depend on where")
@@ -88,10 +91,10 @@ func emit(w *bytes.Buffer, s spec) {
 	p("TEXT ·%s(SB), NOSPLIT, $0-64", s.name)
 	p("\tMOVQ k+0(FP), CX")
 	p("\tMOVQ a+8(FP), AX")
+	p("\tMOVQ lda+16(FP), R10")
+	p("\tSHLQ $2, R10")
+	p("\tLEAQ (R10)(R10*2), R13")
 	if s.rowA {
-		p("\tMOVQ lda+16(FP), R10")
-		p("\tSHLQ $2, R10")
-		p("\tLEAQ (R10)(R10*2), R13")
 		p("\tLEAQ (AX)(R10*4), DI")
 	}
 	p("\tMOVQ b+24(FP), BX")
@@ -116,7 +119,7 @@ func emit(w *bytes.Buffer, s spec) {
 		p("\tADDQ $16, AX")
 		p("\tADDQ $16, DI")
 	} else {
-		p("\tADDQ $%d, AX", 4*s.mr*4)
+		p("\tLEAQ (AX)(R10*4), AX")
 	}
 	p("\tLEAQ (BX)(R11*4), BX")
 	p("\tDECQ DX")
@@ -130,7 +133,7 @@ func emit(w *bytes.Buffer, s spec) {
 		p("\tADDQ $4, AX")
 		p("\tADDQ $4, DI")
 	} else {
-		p("\tADDQ $%d, AX", s.mr*4)
+		p("\tADDQ R10, AX")
 	}
 	p("\tADDQ R11, BX")
 	p("\tDECQ CX")

@@ -3,8 +3,9 @@ package gemm
 import "unsafe"
 
 // A kernel is a register-tile micro-kernel and its tile shape. fn
-// multiplies a packed mr x k panel of A (k-major, mr values per k; its lda
-// argument is unused) by a k x nr block of B (row stride ldb: nr for a
+// multiplies an mr x k block of A stored k-major (the mr values of step p
+// at a[p*lda:]: a packed panel when lda = mr, a transposed A read in place
+// otherwise) by a k x nr block of B (row stride ldb: nr for a
 // packed panel, or B's own stride when read in place) and merges the
 // product into an mr x nr block of C (row stride ldc):
 //
@@ -36,8 +37,8 @@ const dotTile = 4
 // the 16 float registers amd64 and most other targets have.
 var goKernel = &kernel{name: "go", mr: 4, nr: 4, fn: sgemmKernelGo, fnRowA: sgemmKernelGoRowA}
 
-func sgemmKernelGo(k int, a *float32, _ int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32) {
-	sgemmKernelGoStrided(k, a, 1, 4, b, ldb, c, ldc, alpha, beta)
+func sgemmKernelGo(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32) {
+	sgemmKernelGoStrided(k, a, 1, lda, b, ldb, c, ldc, alpha, beta)
 }
 
 func sgemmKernelGoRowA(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32) {
