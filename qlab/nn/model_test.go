@@ -467,3 +467,25 @@ func TestSequentialMatchesFlat(t *testing.T) {
 		t.Errorf("nested model: Layer(inner) = %v, %d leaves; want a container and 6 leaves", nested.Layer("inner"), len(nested.Layers()))
 	}
 }
+
+func TestSummaryResidual(t *testing.T) {
+	c1 := must(NewConv2D("c1", Conv2DConfig{In: 2, Out: 2, Kernel: 3}))
+	proj := must(NewPointwise("proj", 2, 2, false))
+	res := must(NewResidual("res", []Layer{c1}, []Layer{proj}))
+	m := must(NewModel("r", []int{2, 4, 4}, res, must(NewGlobalAvgPool("gap"))))
+	s := m.Summary()
+	var names []string
+	for _, r := range s.Rows {
+		names = append(names, r.Layer)
+	}
+	if got, want := strings.Join(names, ","), "c1,proj,res/add,gap"; got != want {
+		t.Errorf("rows %s; want %s", got, want)
+	}
+	// c1: 2*(2*9)*(2*16); proj: 2*2*(2*16); add: 2*16; gap: 2*16.
+	if got, want := s.TotalFLOPs, int64(2*18*32+2*2*32+32+32); got != want {
+		t.Errorf("total FLOPs %d; want %d", got, want)
+	}
+	if got, want := s.TotalParams, 2*2*9+2*2; got != want {
+		t.Errorf("total params %d; want %d", got, want)
+	}
+}
