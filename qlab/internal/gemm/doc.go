@@ -7,10 +7,11 @@
 // Sgemm runs a register-tile micro-kernel chosen once at start-up with
 // golang.org/x/sys/cpu: AVX-512 (8x32 tile, plus an in-place dot-product
 // kernel for A*B^T) or AVX2+FMA (4x24) assembly on amd64, a portable Go
-// kernel elsewhere and under the purego build tag. Operands that are
-// row-major with moderate strides are read in place; transposed ones and
-// ragged edges are packed into pooled buffers. A steady-state call
-// allocates nothing.
+// kernel elsewhere and under the purego build tag. A (either orientation)
+// and a non-transposed B are read in place when their strides are moderate;
+// a transposed B (outside the dot kernel), very long strides and ragged
+// edge tiles are packed into pooled buffers. A steady-state call allocates
+// nothing.
 //
 // Results are bit-identical for any GOMAXPROCS: work is split only along M
 // and N, on a grid that depends only on the shape, and every output element
