@@ -392,4 +392,21 @@ func TestConvWeightGradGroups(t *testing.T) {
 	whole := grads(1 << 21)
 	perSample := grads(3 * 9 * 5 * 6) // one sample's patch matrix per group
 	closeTo(t, "weight grad, one sample per group vs whole chunks", perSample, whole, 1e-5, 1e-6)
+
+	// And the chunked batch gradient equals the sum of 40 batch-1 gradients.
+	l := must(NewConv2D("c", Conv2DConfig{In: 3, Out: 4, Kernel: 3, Bias: true}))
+	randomize(1, 0.5, l.Weight().Value)
+	x := randTensor(2, 1, 40, 3, 5, 6)
+	dy := randTensor(3, 1, 40, 4, 5, 6)
+	sum := make([]float64, len(whole))
+	for i := 0; i < 40; i++ {
+		l.Weight().Grad.Zero()
+		l.Bias().Grad.Zero()
+		must(l.Forward(must(tensor.From(x.Data[i*90:(i+1)*90], 1, 3, 5, 6))))
+		must(l.Backward(must(tensor.From(dy.Data[i*120:(i+1)*120], 1, 4, 5, 6))))
+		for j, v := range append(l.Weight().Grad.Data, l.Bias().Grad.Data...) {
+			sum[j] += float64(v)
+		}
+	}
+	closeTo(t, "weight grad vs sum of per-sample gradients", whole, to32(sum), 1e-5, 1e-6)
 }
