@@ -56,7 +56,7 @@ type Spec struct {
 	Seeds []uint64 `json:"seeds" yaml:"seeds"`
 	// Quant lists the quantization configs every trained model is
 	// evaluated under; nil means {"quint8"}, the papers' scheme.
-	Quant []QuantSpec `json:"quant,omitempty" yaml:"quant,omitempty"`
+	Quant []QuantSpec `json:"quant" yaml:"quant"`
 	// Train configures train.Fit; its zero value trains one epoch of SGD
 	// with momentum. Train.Seed is replaced by the trial's seed and
 	// Train.CheckpointDir by the trial's directory.
@@ -68,7 +68,7 @@ type Spec struct {
 	// (a per-layer table: weight range and standard deviation, calibrated
 	// activation range, weight SQNR under each config) and "history" (the
 	// per-epoch training history). nil means both; an empty list neither.
-	Metrics []string `json:"metrics,omitempty" yaml:"metrics,omitempty"`
+	Metrics []string `json:"metrics" yaml:"metrics"`
 	// ResultsDir is the results store's directory. It is not part of any
 	// trial's identity, so a store can be moved.
 	ResultsDir string `json:"results_dir,omitempty" yaml:"results_dir,omitempty"`
@@ -543,8 +543,8 @@ func ParseSpec(text []byte) (*Spec, error) {
 }
 
 // LoadSpec reads a spec file (.json, .yaml or .yml). A relative
-// ResultsDir is taken relative to the file's directory, so a spec and its
-// results can travel together.
+// ResultsDir or Data.Dir is taken relative to the file's directory, so a
+// spec, its data and its results can travel together.
 func LoadSpec(path string) (*Spec, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -556,6 +556,9 @@ func LoadSpec(path string) (*Spec, error) {
 	}
 	if s.ResultsDir != "" && !filepath.IsAbs(s.ResultsDir) {
 		s.ResultsDir = filepath.Join(filepath.Dir(path), s.ResultsDir)
+	}
+	if s.Data.Dir != "" && !filepath.IsAbs(s.Data.Dir) {
+		s.Data.Dir = filepath.Join(filepath.Dir(path), s.Data.Dir)
 	}
 	return s, nil
 }

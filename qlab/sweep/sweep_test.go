@@ -451,3 +451,37 @@ func TestKillMidTrainingResumes(t *testing.T) {
 		t.Errorf("resumed and uninterrupted records differ:\n%s\n----\n%s", a, b)
 	}
 }
+
+// TestSpecFileRoundTrip: the spec.json a store writes reads back to the
+// same hash, for specs that use defaults, empty lists and explicit configs.
+func TestSpecFileRoundTrip(t *testing.T) {
+	for name, edit := range map[string]func(*Spec){
+		"defaults":   func(s *Spec) { s.Quant, s.Metrics = nil, nil },
+		"no metrics": func(s *Spec) { s.Metrics = []string{} },
+		"one metric": func(s *Spec) { s.Metrics = []string{MetricLayers} },
+		"custom arch": func(s *Spec) {
+			s.Architectures = append(s.Architectures, Architecture{Label: "w", VGG: &arch.VGGSpec{Stages: [][]int{{4}}, BatchNorm: true}})
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			s := tinySpec(t.TempDir())
+			edit(s)
+			st, err := OpenStore(s, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			back, err := LoadSpec(st.SpecPath())
+			if err != nil {
+				t.Fatal(err)
+			}
+			h1, _ := s.Hash()
+			h2, err := back.Hash()
+			if err != nil || h1 != h2 {
+				t.Errorf("hash %s; after spec.json %s (%v)", h1, h2, err)
+			}
+			if _, err := OpenStore(back, ""); err != nil {
+				t.Errorf("reopening from spec.json: %v", err)
+			}
+		})
+	}
+}
