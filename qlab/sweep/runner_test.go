@@ -75,3 +75,17 @@ func TestRunCancel(t *testing.T) {
 		}
 	}
 }
+
+// TestProgressBar drives the notebook progress bar (a text bar on standard
+// error outside a kernel) through a sweep.
+func TestProgressBar(t *testing.T) {
+	calls := 0
+	bar := ProgressBar("sweep")
+	sum, err := Run(context.Background(), tinySpec(t.TempDir()), Options{Trial: fakeTrial, Progress: func(p Progress) {
+		calls++
+		bar(p)
+	}})
+	if err != nil || sum.Ran != 4 || calls != 8 {
+		t.Errorf("got %v, %d ran, %d progress calls; want 4 ran, 8 calls", err, sum.Ran, calls)
+	}
+}

@@ -321,7 +321,10 @@ type TrialSpec struct {
 	Index int    `json:"index"`
 	ID    string `json:"id"`
 	// Arch is the architecture's label; ArchKind and ArchSpec its resolved
-	// spec (input, classes, initializer and seed set), ready for Build.
+	// spec (input, classes, initializer and seed set), ready for Build, and
+	// ArchJSON that spec as JSON. A TrialSpec read back from a record has
+	// ArchJSON but a nil ArchSpec (an interface JSON cannot restore); take
+	// trials from Spec.Trials or Store.Trials to run them.
 	Arch     string          `json:"arch"`
 	ArchKind string          `json:"arch_kind"`
 	ArchSpec arch.Spec       `json:"-"`
