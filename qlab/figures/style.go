@@ -155,17 +155,43 @@ func (cleanTicks) Ticks(lo, hi float64) []plot.Tick {
 
 func nan() float64 { return math.NaN() }
 
-// logTicks is gonum's LogTicks restricted to the axis range: gonum returns
-// the enclosing powers of ten too, and the plot then reserves room for
-// labels that are never drawn (a blank band above and below the data).
+// logTicks marks a log axis: powers of ten inside the axis range when it
+// spans two decades or more, else the 1–2–5 sequence (a log axis over
+// 3–30 would otherwise carry a single label). Labels are in shortest
+// form: gonum's LogTicks prints 1e-4 as "9.999999999999999e-05" and also
+// returns the enclosing powers of ten, for which the plot reserves blank
+// margins.
 type logTicks struct{}
 
 func (logTicks) Ticks(lo, hi float64) []plot.Tick {
+	if !(lo > 0) || !(hi > lo) {
+		return cleanTicks{}.Ticks(lo, hi)
+	}
 	var out []plot.Tick
-	for _, t := range (plot.LogTicks{Prec: -1}).Ticks(lo, hi) {
-		if t.Value >= lo*(1-1e-9) && t.Value <= hi*(1+1e-9) {
-			out = append(out, t)
+	if hi/lo < 100 {
+		for e := math.Floor(math.Log10(lo)); e <= math.Ceil(math.Log10(hi)); e++ {
+			for _, m := range []float64{1, 2, 5} {
+				v := m * math.Pow(10, e)
+				if v >= lo*(1-1e-9) && v <= hi*(1+1e-9) {
+					out = append(out, plot.Tick{Value: v, Label: strconv.FormatFloat(v, 'g', 6, 64)})
+				}
+			}
 		}
+		if len(out) >= 2 {
+			return out
+		}
+		// Less than a factor 2.5 of range: linear steps read best.
+		out = nil
+		for _, t := range (cleanTicks{}).Ticks(lo, hi) {
+			if t.Value > 0 {
+				out = append(out, t)
+			}
+		}
+		return out
+	}
+	for e := math.Ceil(math.Log10(lo) - 1e-9); e <= math.Floor(math.Log10(hi)+1e-9); e++ {
+		v := math.Pow(10, e)
+		out = append(out, plot.Tick{Value: v, Label: strconv.FormatFloat(v, 'g', -1, 64)})
 	}
 	return out
 }

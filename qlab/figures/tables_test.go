@@ -53,3 +53,24 @@ func TestMatrixFromTables(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+func TestLogTicks(t *testing.T) {
+	cases := []struct {
+		lo, hi float64
+		want   []string
+	}{
+		{1e-6, 1, []string{"1e-06", "1e-05", "0.0001", "0.001", "0.01", "0.1", "1"}},
+		{0.39, 347, []string{"1", "10", "100"}},
+		{3, 30, []string{"5", "10", "20"}},
+		{0.012, 0.03, []string{"0.015", "0.02", "0.025", "0.03"}},
+	}
+	for _, c := range cases {
+		var got []string
+		for _, tk := range (logTicks{}).Ticks(c.lo, c.hi) {
+			got = append(got, tk.Label)
+		}
+		if !slices.Equal(got, c.want) {
+			t.Errorf("ticks [%v, %v]: got %v; want %v", c.lo, c.hi, got, c.want)
+		}
+	}
+}
