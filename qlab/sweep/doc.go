@@ -16,6 +16,22 @@
 // per-trial lock (flock) lets several sweeps — local workers, Slurm array
 // tasks — share one store. Re-running a sweep skips finished trials.
 //
+// Three ways to run the same spec, all writing the same bytes:
+//
+//   - in a notebook or program: Run(ctx, spec, Options{Progress:
+//     ProgressBar("sweep")}), then LoadResults(dir).Summary(0);
+//   - on a terminal: qlab sweep run SPEC (package qlab/cmd/qlab);
+//   - on a Slurm cluster: SubmitSlurm (or qlab sweep slurm SPEC) writes and
+//     submits a job-array script whose tasks run `qlab sweep run-trial
+//     SPEC I`; Wait follows the job with squeue and reports the trials left
+//     failed or missing; submitting again runs only those.
+//
+// Statistics (Results): per (architecture, initializer, config) the mean
+// and 95% Student-t interval across seeds of FP32 accuracy, quantized
+// accuracy and the drop; paired t-tests and seeded bootstrap intervals
+// between initializers over common seeds; per-layer tables aligned across
+// the grid; accuracy bars and layer heatmaps through package figures.
+//
 // Boundary: sweep schedules and records trials; training is package train's,
 // quantization package quant's, tables package analysis's and drawing
 // package figures'. The trial body is a function value (TrialFunc), so a

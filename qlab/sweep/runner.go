@@ -42,6 +42,9 @@ type Options struct {
 	// they are retried.
 	SkipFailed bool
 	// Rerun runs trials even when they have a record (overwriting it).
+	// DefaultTrial then resumes from the trial's final checkpoint, so it
+	// re-evaluates without retraining; delete a trial's directory to
+	// retrain it.
 	Rerun bool
 	// Dir overrides Spec.ResultsDir.
 	Dir string
