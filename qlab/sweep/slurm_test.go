@@ -231,3 +231,36 @@ func writeMiniMNIST(t *testing.T, dir string, ntrain, ntest int) string {
 	}
 	return dir
 }
+
+func TestChunkedTasks(t *testing.T) {
+	st, err := OpenStore(tinySpec(t.TempDir()), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := st.RunTask(ctx, 1, 2, fakeTrial); err != nil {
+		t.Fatal(err)
+	}
+	want := []Status{Pending, Pending, Done, Done}
+	for i, tr := range st.Trials() {
+		if got := st.Status(tr); got != want[i] {
+			t.Errorf("trial %d: %s; want %s", i, got, want[i])
+		}
+	}
+	pend := st.pendingTasks(2)
+	if len(pend) != 1 || len(pend[0]) != 2 || pend[0][0] != 0 || pend[0][1] != 1 {
+		t.Errorf("pending tasks of 2: got %v; want {0: [0 1]}", pend)
+	}
+	pend3 := st.pendingTasks(3)
+	if len(pend3) != 1 || len(pend3[0]) != 3 {
+		t.Errorf("pending tasks of 3: got %v; want {0: [0 1 2]} (task 1 = trial 3 is done)", pend3)
+	}
+	if err := st.RunTask(ctx, 2, 2, fakeTrial); err == nil || !strings.Contains(err.Error(), "out of range") {
+		t.Errorf("task 2 of 4 trials in pairs: got %v; want out of range", err)
+	}
+	t.Setenv("SWEEP_FAIL", "1")
+	st2, _ := OpenStore(tinySpec(t.TempDir()), "")
+	if err := st2.RunTask(ctx, 1, 2, fakeTrial); err == nil || !strings.Contains(err.Error(), "diverged on purpose") {
+		t.Errorf("task with a failing trial: got %v; want its error", err)
+	}
+}
