@@ -18,5 +18,5 @@
 //     frontend, run notebooks headless.
 //
 // kernel/testdata holds the jupyter_kernel_test conformance script that
-// kernel/cmd/qlab-kernel's tests run.
+// kernel/cmd/qlab-kernel/conformance runs.
 package kernel

@@ -1,5 +1,5 @@
 """Jupyter's official kernel conformance suite (jupyter_kernel_test) against
-qlab-kernel. kernel/cmd/qlab-kernel's TestConformance runs it with the
+qlab-kernel. kernel/cmd/qlab-kernel/conformance's TestConformance runs it with the
 kernelspec installed in a temporary JUPYTER_PATH; every sample category is
 filled, so a skipped test means a missing feature and fails the Go test."""
 

@@ -1,18 +1,60 @@
-package main
+package conformance
 
 import (
 	"bufio"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/qlab-dev/qlab/internal/testenv"
 	"github.com/qlab-dev/qlab/kernel/notebook"
 )
+
+var (
+	binDir    string
+	kernelBin string
+	buildErr  error
+	buildOnce sync.Once
+)
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "qlab-kernel-conformance")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binDir = dir
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// binary builds qlab-kernel once (go build -o) and returns its path.
+func binary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		out := filepath.Join(binDir, "qlab-kernel")
+		if b, err := exec.Command("go", "build", "-o", out, "..").CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, b)
+			return
+		}
+		kernelBin = out
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return kernelBin
+}
+
+func code(src string) *notebook.Cell {
+	return &notebook.Cell{Type: notebook.Code, Source: src, Metadata: map[string]any{}}
+}
 
 // installSpec installs the kernelspec of bin into a temporary prefix and
 // returns the environment under which Jupyter finds it (and nothing of the
@@ -43,7 +85,7 @@ func TestConformance(t *testing.T) {
 	}
 	py := testenv.Python(t, "python3-jupyter-kernel-test", "jupyter_kernel_test")
 	env := installSpec(t, binary(t))
-	testdata, err := filepath.Abs(filepath.Join("..", "..", "testdata"))
+	testdata, err := filepath.Abs(filepath.Join("..", "..", "..", "testdata"))
 	if err != nil {
 		t.Fatal(err)
 	}
