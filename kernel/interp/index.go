@@ -55,6 +55,14 @@ func withComments(c chunk, code string) chunk {
 	return c
 }
 
+// declared reports whether a cell declared a top-level function name.
+func (x *index) declared(name string) bool {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	d, ok := x.decls[name]
+	return ok && d.kind == "func"
+}
+
 // imported reports whether path is already imported as name.
 func (x *index) imported(name, path string) bool {
 	x.mu.RLock()

@@ -63,6 +63,7 @@ var _ jupyter.Evaluator = (*Interpreter)(nil)
 // cellState is what the running cell writes to.
 type cellState struct {
 	out   jupyter.Output
+	code  string   // the cell
 	lines int      // lines in the cell
 	trace []string // yaegi's panic frames
 }
@@ -334,7 +335,7 @@ func (in *Interpreter) Execute(ctx context.Context, code string, out jupyter.Out
 		return nil, errors.New("interp: Execute on a closed Interpreter")
 	}
 
-	cs := &cellState{out: out, lines: strings.Count(code, "\n") + 1}
+	cs := &cellState{out: out, code: code, lines: strings.Count(code, "\n") + 1}
 	in.cellMu.Lock()
 	in.cell = cs
 	in.cellMu.Unlock()
@@ -357,10 +358,14 @@ func (in *Interpreter) Execute(ctx context.Context, code string, out jupyter.Out
 		in.cellMu.Unlock()
 	}()
 
-	if err := unsupported(code); err != nil {
+	chunks, trailing := split(code)
+	all := chunks
+	if trailing != nil {
+		all = append(append([]chunk{}, chunks...), *trailing)
+	}
+	if err := unsupported(code, all, in.idx.declared); err != nil {
 		return nil, err
 	}
-	chunks, trailing := split(code)
 	for _, c := range chunks {
 		var err error
 		if c.kind == chunkImport {
@@ -390,6 +395,22 @@ func evalSrc(c chunk, src string) string {
 func (in *Interpreter) evalChunk(ctx context.Context, c chunk, cs *cellState) (reflect.Value, error) {
 	if rd := c.redefine; rd != nil {
 		return in.evalRedefinition(ctx, c, cs)
+	}
+	if c.wrap {
+		// Declared as a named function, then called: a func literal called
+		// in place would go through reflect, where yaegi's interrupt does
+		// not reach (the loop would spin on after Execute returned).
+		// "func _qlabW() {" ends the line before the statement, keeping
+		// positions.
+		decl := strings.Repeat("\n", c.line-1) + "func _qlabW() {\n" + strings.Repeat(" ", c.col-1) + c.src + "\n}"
+		if _, err := in.yi.EvalWithContext(ctx, decl); err != nil {
+			return reflect.Value{}, in.cellError(ctx, err, cs)
+		}
+		v, err := in.yi.EvalWithContext(ctx, evalSrc(c, "_qlabW()"))
+		if err != nil {
+			return v, in.cellError(ctx, err, cs)
+		}
+		return v, nil
 	}
 	v, err := in.yi.EvalWithContext(ctx, evalSrc(c, c.src))
 	if err != nil {
@@ -530,10 +551,10 @@ func (in *Interpreter) cellError(ctx context.Context, err error, cs *cellState) 
 			// panics are Go's runtime errors in compiled code.
 			name = ErrRuntime
 		}
-		return &CellError{Name: name, Value: mapPositions(fmt.Sprint(p.Value), cs.lines), Trace: trace}
+		return explainYaegi(&CellError{Name: name, Value: mapPositions(fmt.Sprint(p.Value), cs.lines), Trace: trace}, cs.code)
 	}
 	msg := mapPositions(err.Error(), cs.lines)
-	return &CellError{Name: ErrCompile, Value: msg, Trace: trace}
+	return explainYaegi(&CellError{Name: ErrCompile, Value: msg, Trace: trace}, cs.code)
 }
 
 // evalTrailing evaluates the cell's last expression and renders its value by

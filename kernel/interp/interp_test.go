@@ -59,7 +59,7 @@ func TestSplit(t *testing.T) {
 		{"method vs literal", "func (t T) M() {}\nfunc() { x++ }()\nx",
 			[]want{{chunkDecl, "func (t T) M() {}", 1}, {chunkStmt, "func() { x++ }()", 2}}, "x"},
 		{"for and if headers", "for i := 0; i < 3; i++ {\n}\nif a := 1; a > 0 { b := 2; _ = b } else if c := 3; c > 1 {\n}\nz := 1; w := 2",
-			[]want{{chunkStmt, "for i := 0; i < 3; i++ {\n}\nif a := 1; a > 0 { b := 2; _ = b } else if c := 3; c > 1 {\n}\nz := 1; w := 2", 1}}, ""},
+			[]want{{chunkStmt, "for i := 0; i < 3; i++ {\n}", 1}, {chunkStmt, "if a := 1; a > 0 { b := 2; _ = b } else if c := 3; c > 1 {\n}", 3}, {chunkStmt, "z := 1; w := 2", 5}}, ""},
 		{"var is a declaration", "var a = 1\nb := 2", []want{{chunkDecl, "var a = 1", 1}, {chunkStmt, "b := 2", 2}}, ""},
 		{"grouped import", "import (\n\t\"fmt\"\n\t\"os\"\n)\n", []want{{chunkImport, "import (\n\t\"fmt\"\n\t\"os\"\n)", 1}}, ""},
 		{"comments ignored", "// hi\nx := 1 // one\n", []want{{chunkStmt, "x := 1", 2}}, ""},
@@ -157,6 +157,7 @@ func TestStatePersistsAndRedefinition(t *testing.T) {
 		{"function", []string{"func f() int { return 1 }", "func f() int { return 2 }", "f()"}, "2"},
 		{"function signature", []string{"func f() int { return 1 }", "func f(a int) string { return \"v2\" }", "f(0)"}, `"v2"`},
 		{"var decl", []string{"var v = 1", `var v = "two"`, "v"}, `"two"`},
+		{"multi-value define in a loop", []string{"import \"strconv\"\nsum := 0\nfor i := 0; i < 3; i++ {\n\tv, err := strconv.Atoi(\"2\")\n\tif err != nil {\n\t\tpanic(err)\n\t}\n\tsum += v\n}\nsum"}, "6"},
 		{"const", []string{"const c = 1", "const c = 2", "c"}, "2"},
 		{"unused import and variable", []string{"import \"strings\"\ny := 3", "y"}, "3"},
 		{"cell mixing everything", []string{"x := 2\nimport \"fmt\"\nfunc sq(v int) int { return v * v }\ns := fmt.Sprint(sq(x))\ns"}, `"4"`},
@@ -329,5 +330,31 @@ func TestGenericHelpers(t *testing.T) {
 				t.Fatalf("got %v, %v; want %s", d, err, tc.want)
 			}
 		})
+	}
+}
+
+func TestUnsupportedSyntax(t *testing.T) {
+	in := newInterp(t, Options{})
+	for _, tc := range []struct {
+		name, cell, want string
+	}{
+		{"range over int literal", "x := 1\nfor i := range 10 {\n\t_ = i\n}", "line 2: yaegi v0.16.1 cannot range over an integer"},
+		{"range over int variable", "n := 3\nfor i := range n {\n\t_ = i\n}", "cannot range over an integer or a function"},
+		{"range over func literal", "for v := range func(yield func(int) bool) {} {\n\t_ = v\n}", "cannot range over a function"},
+		{"min builtin", "a := min(1, 2)", "line 1: yaegi v0.16.1 lacks the Go 1.21 builtin min"},
+		{"clear in a function", "func f(m map[int]int) {\n\tclear(m)\n}", "line 2: yaegi v0.16.1 lacks the Go 1.21 builtin clear"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err, _ := run(t, in, tc.cell)
+			var ce *CellError
+			if !errors.As(err, &ce) || ce.Ename() != ErrUnsupported || !strings.Contains(ce.Evalue(), tc.want) {
+				t.Fatalf("got %v; want an unsupported CellError containing %q", err, tc.want)
+			}
+		})
+	}
+	// A cell's own min is not the builtin.
+	d, err, _ := run(t, in, "func min(a, b int) int { if a < b { return a }; return b }", "min(4, 2)")
+	if err != nil || d == nil || d.Text() != "2" {
+		t.Fatalf("user-defined min: got %v, %v; want 2", d, err)
 	}
 }

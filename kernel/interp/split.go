@@ -32,6 +32,13 @@ type chunk struct {
 	// redefine is set on a statement chunk "a, b := rhs" that yaegi's top
 	// level gets wrong when evaluated as written (see redefinition).
 	redefine *redefinition
+
+	// wrap is set on a compound statement (for, if, switch, select, block)
+	// evaluated as the body of a function: at yaegi v0.16.1's top level, a
+	// nested "v, err := f()" leaves v and err undefined. Such statements
+	// declare nothing outside themselves, so the wrapper changes no
+	// meaning (labels and goto across top-level statements excepted).
+	wrap bool
 }
 
 // redefinition is the parts of "names := rhs", a statement evaluated on
@@ -55,6 +62,7 @@ type redefinition struct {
 type item struct {
 	kind       chunkKind
 	start, end int // byte offsets in the cell
+	first      token.Token
 }
 
 // split cuts a cell into chunks of imports, declarations and statements, in
@@ -99,7 +107,12 @@ func split(src string) (chunks []chunk, trailing *chunk) {
 				continue
 			}
 		}
-		if n := len(chunks); n > 0 && chunks[n-1].kind == it.kind && chunks[n-1].redefine == nil {
+		if it.kind == chunkStmt && compound(it.first) {
+			l, c := pos(it.start)
+			chunks = append(chunks, chunk{kind: chunkStmt, src: src[it.start:it.end], line: l, col: c, off: it.start, wrap: true})
+			continue
+		}
+		if n := len(chunks); n > 0 && chunks[n-1].kind == it.kind && chunks[n-1].redefine == nil && !chunks[n-1].wrap {
 			c := &chunks[n-1]
 			c.src = src[c.off:it.end]
 			continue
@@ -146,7 +159,7 @@ func splitItems(src string) []item {
 		if len(cur) == 0 {
 			return
 		}
-		items = append(items, item{kind: classify(cur), start: cur[0].off, end: cur[len(cur)-1].end})
+		items = append(items, item{kind: classify(cur), start: cur[0].off, end: cur[len(cur)-1].end, first: cur[0].tok})
 		cur = cur[:0]
 		header = false
 	}
@@ -280,4 +293,13 @@ func selfRedefinition(src string, it item) *redefinition {
 	start := int(as.Rhs[0].Pos() - base)
 	end := int(as.Rhs[len(as.Rhs)-1].End() - base)
 	return &redefinition{names: list, rhs: text[start:end], off: it.start + start, self: used}
+}
+
+// compound reports whether a statement starting with t has a block.
+func compound(t token.Token) bool {
+	switch t {
+	case token.FOR, token.IF, token.SWITCH, token.SELECT, token.LBRACE:
+		return true
+	}
+	return false
 }

@@ -22,6 +22,7 @@ func init() {
 		"ColumnWidth":            reflect.ValueOf(constant.MakeFromLiteral("3.4000000000000000000867361737988403547205962240695953369140625", token.FLOAT, 0)),
 		"Dashes":                 reflect.ValueOf(figures.Dashes),
 		"ErrorLines":             reflect.ValueOf(figures.ErrorLines),
+		"ErrorSeriesFromTables":  reflect.ValueOf(figures.ErrorSeriesFromTables),
 		"ExportDPI":              reflect.ValueOf(constant.MakeFromLiteral("300", token.INT, 0)),
 		"FormatEPS":              reflect.ValueOf(figures.FormatEPS),
 		"FormatPDF":              reflect.ValueOf(figures.FormatPDF),
@@ -34,6 +35,8 @@ func init() {
 		"InlineDPI":              reflect.ValueOf(constant.MakeFromLiteral("150", token.INT, 0)),
 		"LabelSize":              reflect.ValueOf(constant.MakeFromLiteral("8", token.INT, 0)),
 		"LayerBoxes":             reflect.ValueOf(figures.LayerBoxes),
+		"LayerViolins":           reflect.ValueOf(figures.LayerViolins),
+		"MatrixFromTables":       reflect.ValueOf(figures.MatrixFromTables),
 		"NewFigure":              reflect.ValueOf(figures.NewFigure),
 		"NewPlot":                reflect.ValueOf(figures.NewPlot),
 		"Orange":                 reflect.ValueOf(&figures.Orange).Elem(),
@@ -49,6 +52,7 @@ func init() {
 		"TitleSize":              reflect.ValueOf(constant.MakeFromLiteral("8.5", token.FLOAT, 0)),
 		"TrainingCurves":         reflect.ValueOf(figures.TrainingCurves),
 		"Vermillion":             reflect.ValueOf(&figures.Vermillion).Elem(),
+		"ViolinsFromStats":       reflect.ValueOf(figures.ViolinsFromStats),
 		"Viridis":                reflect.ValueOf(figures.Viridis),
 		"Yellow":                 reflect.ValueOf(&figures.Yellow).Elem(),
 
@@ -70,5 +74,6 @@ func init() {
 		"LineOptions":    reflect.ValueOf((*figures.LineOptions)(nil)),
 		"RangeOptions":   reflect.ValueOf((*figures.RangeOptions)(nil)),
 		"Run":            reflect.ValueOf((*figures.Run)(nil)),
+		"ViolinSeries":   reflect.ValueOf((*figures.ViolinSeries)(nil)),
 	}
 }

@@ -26,6 +26,7 @@ func init() {
 		"FoldBatchNorm":                     reflect.ValueOf(quant.FoldBatchNorm),
 		"Full":                              reflect.ValueOf(quant.Full),
 		"InputName":                         reflect.ValueOf(constant.MakeFromLiteral("\"input\"", token.STRING, 0)),
+		"LayerErrors":                       reflect.ValueOf(quant.LayerErrors),
 		"MSE":                               reflect.ValueOf(quant.MSE),
 		"ManifestFile":                      reflect.ValueOf(constant.MakeFromLiteral("\"quant.json\"", token.STRING, 0)),
 		"MinMax":                            reflect.ValueOf(quant.MinMax),
@@ -48,6 +49,7 @@ func init() {
 		"SaturatingRoundingDoublingHighMul": reflect.ValueOf(quant.SaturatingRoundingDoublingHighMul),
 		"TFLiteInt8":                        reflect.ValueOf(quant.TFLiteInt8),
 		"TorchHistogram":                    reflect.ValueOf(quant.TorchHistogram),
+		"TrainQAT":                          reflect.ValueOf(quant.TrainQAT),
 		"WeightsOnly":                       reflect.ValueOf(quant.WeightsOnly),
 
 		// type definitions
@@ -58,6 +60,8 @@ func init() {
 		"ExportParams":             reflect.ValueOf((*quant.ExportParams)(nil)),
 		"HistogramCalibrator":      reflect.ValueOf((*quant.HistogramCalibrator)(nil)),
 		"IntConv2D":                reflect.ValueOf((*quant.IntConv2D)(nil)),
+		"IntModel":                 reflect.ValueOf((*quant.IntModel)(nil)),
+		"LayerError":               reflect.ValueOf((*quant.LayerError)(nil)),
 		"LayerQuant":               reflect.ValueOf((*quant.LayerQuant)(nil)),
 		"Manifest":                 reflect.ValueOf((*quant.Manifest)(nil)),
 		"Method":                   reflect.ValueOf((*quant.Method)(nil)),
@@ -67,6 +71,7 @@ func init() {
 		"MovingAverageCalibrator":  reflect.ValueOf((*quant.MovingAverageCalibrator)(nil)),
 		"Observer":                 reflect.ValueOf((*quant.Observer)(nil)),
 		"Options":                  reflect.ValueOf((*quant.Options)(nil)),
+		"QATOptions":               reflect.ValueOf((*quant.QATOptions)(nil)),
 		"QParams":                  reflect.ValueOf((*quant.QParams)(nil)),
 		"QTensor":                  reflect.ValueOf((*quant.QTensor)(nil)),
 		"Report":                   reflect.ValueOf((*quant.Report)(nil)),

@@ -43,6 +43,7 @@ func init() {
 		"OptimizerConfig": reflect.ValueOf((*train.OptimizerConfig)(nil)),
 		"OptimizerKind":   reflect.ValueOf((*train.OptimizerKind)(nil)),
 		"Progress":        reflect.ValueOf((*train.Progress)(nil)),
+		"RunningTotals":   reflect.ValueOf((*train.RunningTotals)(nil)),
 		"Schedule":        reflect.ValueOf((*train.Schedule)(nil)),
 		"ScheduleKind":    reflect.ValueOf((*train.ScheduleKind)(nil)),
 	}

@@ -53,10 +53,10 @@ var DocPackages = []string{
 	Module + "/kernel/cell",
 }
 
-// Packages returns the qlab packages (module qlab/..., internal ones
-// excluded) found by `go list`, sorted.
+// Packages returns the qlab packages (module qlab/..., internal ones and
+// commands excluded) found by `go list`, sorted.
 func Packages() ([]string, error) {
-	cmd := exec.Command("go", "list", Module+"/qlab/...")
+	cmd := exec.Command("go", "list", "-f", `{{if ne .Name "main"}}{{.ImportPath}}{{end}}`, Module+"/qlab/...")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
