@@ -79,6 +79,7 @@ type client struct {
 	session        string
 	iopubCh        chan *jupyter.Message
 	cancel         context.CancelFunc
+	ci             jupyter.ConnectionInfo
 }
 
 // freePorts returns n distinct free TCP ports on 127.0.0.1.
@@ -115,7 +116,7 @@ func startKernel(tb testing.TB, bin string) *client {
 		tb.Fatal(err)
 	}
 	c := &client{tb: tb, stderr: &bytes.Buffer{}, signer: jupyter.NewSigner([]byte(key)), session: newID(),
-		iopubCh: make(chan *jupyter.Message, 4096)}
+		iopubCh: make(chan *jupyter.Message, 4096), ci: ci}
 	c.cmd = exec.Command(bin, "kernel", conn)
 	c.cmd.Stderr = c.stderr
 	if err := c.cmd.Start(); err != nil {

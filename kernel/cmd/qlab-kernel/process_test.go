@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-zeromq/zmq4"
+
 	"github.com/qlab-dev/qlab/kernel/jupyter"
 )
 
@@ -84,6 +86,40 @@ func outputs(ms []*jupyter.Message) []string {
 		s = append(s, string(m.Header.MsgType)+" "+string(m.Content))
 	}
 	return s
+}
+
+func TestHeartbeat(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a kernel process")
+	}
+	c := startKernel(t, binary(t))
+	req := zmq4.NewReq(t.Context())
+	defer req.Close()
+	if err := req.Dial(c.ci.Endpoint(c.ci.HBPort)); err != nil {
+		t.Fatal(err)
+	}
+	for _, ping := range []string{"ping", "\x00binary\xff"} {
+		if err := req.Send(zmq4.NewMsgString(ping)); err != nil {
+			t.Fatal(err)
+		}
+		got := make(chan string, 1)
+		go func() {
+			m, err := req.Recv()
+			if err != nil {
+				got <- "error: " + err.Error()
+				return
+			}
+			got <- string(m.Bytes())
+		}()
+		select {
+		case g := <-got:
+			if g != ping {
+				t.Errorf("heartbeat echoed %q; want %q", g, ping)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("no heartbeat echo within 5s")
+		}
+	}
 }
 
 func TestShutdownRestart(t *testing.T) {
