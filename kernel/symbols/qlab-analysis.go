@@ -26,6 +26,7 @@ func init() {
 		"LaplaceClipMSE":     reflect.ValueOf(analysis.LaplaceClipMSE),
 		"LayerErrors":        reflect.ValueOf(analysis.LayerErrors),
 		"MaxAutoBins":        reflect.ValueOf(constant.MakeFromLiteral("512", token.INT, 0)),
+		"MeanCI":             reflect.ValueOf(analysis.MeanCI),
 		"NewAccumulator":     reflect.ValueOf(analysis.NewAccumulator),
 		"NewHistogram":       reflect.ValueOf(analysis.NewHistogram),
 		"NewTable":           reflect.ValueOf(analysis.NewTable),

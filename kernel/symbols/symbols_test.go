@@ -124,7 +124,7 @@ func TestTablesCurrent(t *testing.T) {
 			}
 			sort.Strings(got)
 			if !reflect.DeepEqual(got, want) {
-				t.Errorf("table of %s is stale: run go generate ./kernel/symbols\n got %v\nwant %v", p, got, want)
+				t.Errorf("table of %s is stale: run go generate ./kernel/symbols (or, in kernel/symbols, go run ./internal/gencmd %s)\n got %v\nwant %v", p, strings.TrimPrefix(p, gen.Module+"/"), got, want)
 			}
 		})
 		delete(tables, p)

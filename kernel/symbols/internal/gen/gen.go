@@ -89,17 +89,32 @@ type Result struct {
 	// Failed names the packages that could not be extracted, with the reason;
 	// their tables are left out.
 	Failed map[string]error
+	// Partial is set when only some packages were extracted: Write then
+	// removes nothing.
+	Partial bool
 }
 
 // Generate builds the symbol table of every package (Fixed plus discovered
-// qlab packages) and the doc table. It writes nothing.
-func Generate() (*Result, error) {
+// qlab packages) and the doc table. With only non-empty, it extracts just
+// those import paths (short qlab paths accepted) and the doc table: yaegi's
+// extractor type-checks each package and its dependencies from source,
+// minutes for all of them on a loaded machine. It writes nothing.
+func Generate(only ...string) (*Result, error) {
 	qlab, err := Packages()
 	if err != nil {
 		return nil, err
 	}
 	all := append(append([]string{}, qlab...), Fixed...)
-	res := &Result{Files: map[string][]byte{}, Failed: map[string]error{}}
+	res := &Result{Files: map[string][]byte{}, Failed: map[string]error{}, Partial: len(only) > 0}
+	if len(only) > 0 {
+		all = nil
+		for _, p := range only {
+			if strings.HasPrefix(p, "qlab/") || strings.HasPrefix(p, "kernel/") {
+				p = Module + "/" + p
+			}
+			all = append(all, p)
+		}
+	}
 	ext := extract.Extractor{Dest: "symbols"}
 	for _, p := range all {
 		var buf bytes.Buffer
@@ -125,7 +140,7 @@ func (r *Result) Write(dir string) error {
 		return err
 	}
 	for name := range old {
-		if _, ok := r.Files[name]; !ok {
+		if _, ok := r.Files[name]; !ok && !r.Partial {
 			if err := os.Remove(filepath.Join(dir, name)); err != nil {
 				return err
 			}

@@ -1,5 +1,6 @@
 // Command gencmd regenerates kernel/symbols: `go generate ./kernel/symbols`
-// runs it in that directory.
+// runs it in that directory. Arguments, when given, are the only packages
+// to re-extract (for example qlab/nn); the doc table is always rebuilt.
 package main
 
 import (
@@ -11,7 +12,7 @@ import (
 )
 
 func main() {
-	r, err := gen.Generate()
+	r, err := gen.Generate(os.Args[1:]...)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
