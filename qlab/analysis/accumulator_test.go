@@ -508,3 +508,19 @@ func TestMerge(t *testing.T) {
 		t.Errorf("different fixed bins: got nil error")
 	}
 }
+
+// BenchmarkAccumulatorReLU feeds ReLU-like activations (half exact zeros,
+// so runs of increments of one fine bucket).
+func BenchmarkAccumulatorReLU(b *testing.B) {
+	x := tensor.New(64, 32, 32, 32)
+	copy(x.Data, gaussData(9, len(x.Data), 0, 1))
+	for i, v := range x.Data {
+		x.Data[i] = max(v, 0)
+	}
+	a, _ := NewAccumulator(Options{PerChannel: true})
+	b.ReportAllocs()
+	for b.Loop() {
+		a.AddTensor(x)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(len(x.Data)), "ns/value")
+}
