@@ -489,7 +489,8 @@ func (k *Kernel) execute(ctx context.Context, sock socket, m *Message) {
 		k.replyError(sock, m, "BadRequest", err)
 		return
 	}
-	store := !c.Silent && (c.StoreHistory == nil || *c.StoreHistory)
+	// As in IPython, an empty cell is not counted or stored.
+	store := !c.Silent && (c.StoreHistory == nil || *c.StoreHistory) && strings.TrimSpace(c.Code) != ""
 	allowStdin := c.AllowStdin == nil || *c.AllowStdin
 	stopOnError := c.StopOnError == nil || *c.StopOnError
 	if store {
@@ -539,7 +540,7 @@ func (k *Kernel) execute(ctx context.Context, sock socket, m *Message) {
 		if store {
 			k.hist.add(n, c.Code, nil)
 		}
-		if stopOnError {
+		if stopOnError && !c.Silent {
 			// Requests that arrived before the client could see this
 			// error are aborted, after this one's idle status so that
 			// each request's IOPub messages stay between its busy and

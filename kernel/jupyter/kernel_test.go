@@ -150,8 +150,11 @@ func TestSilentAndStoreHistory(t *testing.T) {
 	if types(out) != "execute_input,execute_result" || rep.ExecutionCount != 1 {
 		t.Errorf("store_history false: IOPub %s, count %d; want execute_input,execute_result and count 1", types(out), rep.ExecutionCount)
 	}
+	if rep, _ = exec("  \n", nil); rep.ExecutionCount != 1 || rep.Status != StatusOK {
+		t.Errorf("empty cell: count %d, status %s; want 1 (not counted), ok", rep.ExecutionCount, rep.Status)
+	}
 	if rep, _ = exec("result 4", nil); rep.ExecutionCount != 2 {
-		t.Errorf("count after a silent and a store_history=false cell %d; want 2", rep.ExecutionCount)
+		t.Errorf("count after a silent, a store_history=false and an empty cell %d; want 2", rep.ExecutionCount)
 	}
 	req := h.send(h.shell, "c", HistoryRequest, map[string]any{"hist_access_type": "tail", "n": 10, "output": false, "raw": true})
 	hist := content[HistoryReplyContent](t, h.next(h.shell))
@@ -186,11 +189,16 @@ func TestUserExpressions(t *testing.T) {
 }
 
 func TestStopOnError(t *testing.T) {
-	for _, stop := range []bool{true, false} {
-		t.Run(map[bool]string{true: "stop", false: "continue"}[stop], func(t *testing.T) {
+	for _, tc := range []struct {
+		name         string
+		stop, silent bool
+	}{{"stop", true, false}, {"continue", false, false}, {"silent error does not abort", true, true}} {
+		stop := tc.stop && !tc.silent
+		t.Run(tc.name, func(t *testing.T) {
 			ev := &fakeEval{started: make(chan string, 8), gate: make(chan struct{})}
 			h := newHarness(t, ev)
-			first := h.send(h.shell, "c", ExecuteRequest, map[string]any{"code": "gate\nerror first", "stop_on_error": stop})
+			first := h.send(h.shell, "c", ExecuteRequest, map[string]any{"code": "gate\nerror first", "stop_on_error": tc.stop,
+				"silent": tc.silent})
 			<-ev.started
 			queued := []Header{
 				h.send(h.shell, "c", ExecuteRequest, map[string]any{"code": "print second"}),
