@@ -123,6 +123,13 @@ func TestGemmU8S8Parallel(t *testing.T) {
 				}
 			}
 		}
+		c := make([]int32, m*n)
+		GemmU8S8Serial(m, n, k, a, k, b, n, c, n)
+		for i := range c {
+			if int64(c[i]) != want[i] {
+				t.Fatalf("GemmU8S8Serial: C[%d]: got %d; want %d", i, c[i], want[i])
+			}
+		}
 	})
 }
 
