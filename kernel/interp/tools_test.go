@@ -242,3 +242,28 @@ func TestPickRules(t *testing.T) {
 	}
 	_ = reflect.DeepEqual
 }
+
+func TestCloseRestoresDescriptors(t *testing.T) {
+	ident := func(fd int) [2]uint64 {
+		var st syscall.Stat_t
+		if err := syscall.Fstat(fd, &st); err != nil {
+			t.Fatalf("fstat %d: %v", fd, err)
+		}
+		return [2]uint64{uint64(st.Dev), uint64(st.Ino)}
+	}
+	before := [2][2]uint64{ident(1), ident(2)}
+	in, err := New(Options{CaptureFD: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ident(1) == before[0] {
+		t.Errorf("fd 1 not redirected while capturing")
+	}
+	if _, err := New(Options{CaptureFD: true}); err == nil {
+		t.Errorf("second capturing Interpreter: got nil error; want one")
+	}
+	in.Close()
+	if after := [2][2]uint64{ident(1), ident(2)}; after != before {
+		t.Errorf("descriptors after Close: got %v; want %v", after, before)
+	}
+}
