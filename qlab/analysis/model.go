@@ -98,8 +98,9 @@ type ActivationOptions struct {
 // ActivationStats runs the model in inference mode over the batches and
 // summarises every selected layer's output, streamed through
 // model.Observe: nothing is copied and memory is bounded by the
-// accumulators (about 0.5 MiB per layer plus 56 bytes per channel),
-// whatever the number of batches. The model's training mode is restored
+// accumulators (per layer about 1 MiB of fine-histogram counts, 16 KiB of
+// exact buffer, and 56 bytes per channel and per (sample, channel) pair of
+// a batch), whatever the number of batches. The model's training mode is restored
 // afterwards. ctx is checked between batches.
 func ActivationStats(ctx context.Context, model *nn.Model, batches Batches, opts ActivationOptions) (*LayerStats, error) {
 	if model == nil || batches == nil {
