@@ -74,6 +74,7 @@ type client struct {
 	cmd            *exec.Cmd
 	stderr         *bytes.Buffer
 	shell, control zmq4.Socket
+	stdin          zmq4.Socket // same identity as shell, as jupyter_client does
 	iopub          zmq4.Socket
 	signer         jupyter.Signer
 	session        string
@@ -127,11 +128,12 @@ func startKernel(tb testing.TB, bin string) *client {
 	opts := []zmq4.Option{zmq4.WithDialerRetry(10 * time.Millisecond), zmq4.WithDialerMaxRetries(1000)}
 	c.shell = zmq4.NewDealer(ctx, append(opts, zmq4.WithID(zmq4.SocketIdentity(c.session)))...)
 	c.control = zmq4.NewDealer(ctx, append(opts, zmq4.WithID(zmq4.SocketIdentity(c.session+"-ctl")))...)
+	c.stdin = zmq4.NewDealer(ctx, append(opts, zmq4.WithID(zmq4.SocketIdentity(c.session)))...)
 	c.iopub = zmq4.NewSub(ctx, opts...)
 	for _, d := range []struct {
 		s    zmq4.Socket
 		port int
-	}{{c.shell, p[0]}, {c.control, p[3]}, {c.iopub, p[1]}} {
+	}{{c.shell, p[0]}, {c.control, p[3]}, {c.stdin, p[2]}, {c.iopub, p[1]}} {
 		if err := d.s.Dial(ci.Endpoint(d.port)); err != nil {
 			c.close()
 			tb.Fatalf("dial %s: %v\nkernel stderr:\n%s", ci.Endpoint(d.port), err, c.stderr)
@@ -175,7 +177,7 @@ func (c *client) close() {
 		c.cmd.Wait()
 	}
 	c.cancel()
-	for _, s := range []zmq4.Socket{c.shell, c.control, c.iopub} {
+	for _, s := range []zmq4.Socket{c.shell, c.control, c.stdin, c.iopub} {
 		if s != nil {
 			s.Close()
 		}

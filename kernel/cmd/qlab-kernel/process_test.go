@@ -88,6 +88,30 @@ func outputs(ms []*jupyter.Message) []string {
 	return s
 }
 
+// TestInput reads a line through cell.Input: the kernel sends an
+// input_request on stdin to the client that sent the cell and the cell gets
+// the input_reply's value.
+func TestInput(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a kernel process")
+	}
+	c := startKernel(t, binary(t))
+	h := c.send(c.shell, jupyter.ExecuteRequest, map[string]any{"code": "import \"github.com/qlab-dev/qlab/kernel/cell\"\n" +
+		"name, err := cell.Input(\"name? \")\nif err != nil {\n\tpanic(err)\n}\nname", "allow_stdin": true})
+	ir := c.reply(c.stdin, h, 20*time.Second)
+	var ic jupyter.InputRequestContent
+	_ = json.Unmarshal(ir.Content, &ic)
+	if ir.Header.MsgType != jupyter.InputRequest || ic.Prompt != "name? " || ic.Password {
+		t.Fatalf("got %s %s; want input_request with prompt \"name? \"", ir.Header.MsgType, ir.Content)
+	}
+	c.send(c.stdin, jupyter.InputReply, map[string]any{"value": "Ada"})
+	rep := c.reply(c.shell, h, 20*time.Second)
+	out, _ := c.collect(h, 5*time.Second)
+	if !strings.Contains(string(rep.Content), `"status":"ok"`) || !strings.Contains(strings.Join(outputs(out), "\n"), `Ada`) {
+		t.Errorf("reply %s, outputs %v; want ok and a result showing Ada", rep.Content, outputs(out))
+	}
+}
+
 func TestHeartbeat(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a kernel process")
