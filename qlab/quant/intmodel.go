@@ -2,7 +2,7 @@ package quant
 
 import (
 	"fmt"
-	"math"
+	"github.com/qlab-dev/qlab/qlab/internal/gemm"
 
 	"github.com/qlab-dev/qlab/qlab/nn"
 	"github.com/qlab-dev/qlab/qlab/tensor"
@@ -11,20 +11,26 @@ import (
 // IntModel runs a fake-quantized Model with integer arithmetic only (after
 // the input is quantized): 8-bit codes between layers, int32 accumulators,
 // gemmlowp requantization. It covers Conv2D, DepthwiseConv2D and Dense
-// (each with an optional fused ReLU/ReLU6), MaxPool2D, GlobalAvgPool,
-// Flatten, Dropout, Sequential, and Residual blocks whose Add (optionally
-// fused with a following activation) follows TFLite's integer Add — so
-// RefNet-S/DWS, the VGG family, ResNets and MobileNetV2. Unfolded batch
-// norm, AvgPool2D and standalone activations are not implemented (Integer
+// (each with an optional fused ReLU/ReLU6), MaxPool2D, AvgPool2D,
+// GlobalAvgPool, Flatten, Dropout, Sequential, and Residual blocks whose Add
+// (optionally fused with a following activation) follows TFLite's integer
+// Add — so RefNet-S/DWS, the VGG family, ResNets and MobileNetV2. Unfolded
+// batch norm and standalone activations are not implemented (Integer
 // returns an error naming the layer).
+//
+// Internally activations are uint8 in NHWC order and every layer reuses
+// its buffers, so a forward at a batch size seen before allocates nothing.
+// An IntModel is therefore not safe for concurrent use; build one per
+// goroutine. Results do not depend on GOMAXPROCS.
 type IntModel struct {
 	input *QParams
 	steps []intStep
-}
 
-type intStep struct {
-	name string
-	run  func(x *QTensor) (*QTensor, error)
+	x    intAct
+	out  QTensor
+	xf   *tensor.Tensor
+	bad  []int // per sample: index of the first NaN, or -1
+	inFn func(lo, hi int)
 }
 
 // Integer builds the integer-only version of q. q must be Full mode with
@@ -33,11 +39,16 @@ func (q *Model) Integer() (*IntModel, error) {
 	if q.input == nil || q.Options.Mode != Full {
 		return nil, fmt.Errorf("quant: integer model: needs a Full-mode model with quantized activations")
 	}
+	if !is8Bit(q.input) {
+		return nil, fmt.Errorf("quant: integer model: input params %v are not 8-bit per tensor", q.input)
+	}
 	steps, err := q.intList(q.Net.TopLayers())
 	if err != nil {
 		return nil, err
 	}
-	return &IntModel{input: q.input, steps: steps}, nil
+	im := &IntModel{input: q.input, steps: steps}
+	im.inFn = im.quantizeSamples
+	return im, nil
 }
 
 // intList builds the integer steps of a list of layers, fusing each
@@ -64,6 +75,9 @@ func (q *Model) intList(ls []nn.Layer) ([]intStep, error) {
 		errf := func(format string, a ...any) error {
 			return fmt.Errorf("quant: integer model: layer %q (%s): "+format, append([]any{l.Name(), l.Kind()}, a...)...)
 		}
+		if actOut != nil && !is8Bit(actOut) {
+			return nil, errf("output params %v are not 8-bit per tensor", actOut)
+		}
 		switch t := l.(type) {
 		case *nn.Sequential:
 			sub, err := q.intList(t.Children())
@@ -83,22 +97,13 @@ func (q *Model) intList(ls []nn.Layer) ([]intStep, error) {
 			if actOut == nil {
 				return nil, errf("add output not quantized")
 			}
-			lo, hi, err := actClamp(actOut, act)
+			cl, err := newOutClamp(actOut, act)
 			if err != nil {
 				return nil, errf("%v", err)
 			}
-			name := t.Name()
-			steps = append(steps, intStep{name, func(x *QTensor) (*QTensor, error) {
-				a, err := runSteps(body, x)
-				if err != nil {
-					return nil, err
-				}
-				b, err := runSteps(sc, x)
-				if err != nil {
-					return nil, err
-				}
-				return intAdd(name, a, b, actOut, lo, hi)
-			}})
+			r := &residualStep{name: t.Name(), body: body, sc: sc, out: actOut, clamp: cl}
+			r.fn = r.chunk
+			steps = append(steps, r)
 		case *nn.Conv2D:
 			cfg := t.Config()
 			pad := 0
@@ -109,47 +114,44 @@ func (q *Model) intList(ls []nn.Layer) ([]intStep, error) {
 			if err != nil {
 				return nil, errf("%v", err)
 			}
-			steps = append(steps, intStep{l.Name(), c.Forward})
+			steps = append(steps, c)
 		case *nn.Dense:
 			in, out := t.InOut()
 			c, err := q.intWeighted(*rec, t.Weight(), t.Bias(), in, out, 1, 1, 0, actOut, act)
 			if err != nil {
 				return nil, errf("%v", err)
 			}
-			name := l.Name()
-			steps = append(steps, intStep{name, func(x *QTensor) (*QTensor, error) {
-				if len(x.Shape) != 2 {
-					return nil, fmt.Errorf("quant: integer dense %q: %w: input %v", name, tensor.ErrShape, x.Shape)
-				}
-				y, err := c.Forward(&QTensor{Shape: []int{x.Shape[0], x.Shape[1], 1, 1}, Data: x.Data, Params: x.Params})
-				if err != nil {
-					return nil, err
-				}
-				y.Shape = []int{x.Shape[0], out}
-				return y, nil
-			}})
+			c.dense = true
+			steps = append(steps, c)
 		case *nn.DepthwiseConv2D:
 			d, err := q.intDepthwise(*rec, t, actOut, act)
 			if err != nil {
 				return nil, errf("%v", err)
 			}
-			steps = append(steps, intStep{l.Name(), d})
+			steps = append(steps, d)
 		case *nn.MaxPool2D:
 			k, s := t.KernelStride()
-			steps = append(steps, intStep{l.Name(), func(x *QTensor) (*QTensor, error) { return intMaxPool(x, k, s) }})
-		case *nn.GlobalAvgPool:
+			p := &maxPoolStep{name: l.Name(), k: k, s: s}
+			p.fn = p.chunk
+			steps = append(steps, p)
+		case *nn.AvgPool2D, *nn.GlobalAvgPool:
 			if actOut == nil {
 				return nil, errf("output not quantized")
 			}
-			steps = append(steps, intStep{l.Name(), func(x *QTensor) (*QTensor, error) { return intGlobalAvg(x, actOut) }})
+			cl, err := newOutClamp(actOut, act)
+			if err != nil {
+				return nil, errf("%v", err)
+			}
+			p := &avgPoolStep{name: l.Name(), out: actOut, clamp: cl}
+			if ap, ok := t.(*nn.AvgPool2D); ok {
+				p.k, p.s = ap.KernelStride()
+			} else {
+				p.global = true
+			}
+			p.fn = p.chunk
+			steps = append(steps, p)
 		case *nn.Flatten:
-			name := l.Name()
-			steps = append(steps, intStep{name, func(x *QTensor) (*QTensor, error) {
-				if len(x.Shape) < 2 {
-					return nil, fmt.Errorf("quant: integer flatten %q: %w: input %v", name, tensor.ErrShape, x.Shape)
-				}
-				return &QTensor{Shape: []int{x.Shape[0], tensor.Size(x.Shape[1:])}, Data: x.Data, Params: x.Params}, nil
-			}})
+			steps = append(steps, &flattenStep{name: l.Name()})
 		case *nn.Dropout:
 			// Inference: identity.
 		default:
@@ -159,50 +161,66 @@ func (q *Model) intList(ls []nn.Layer) ([]intStep, error) {
 	return steps, nil
 }
 
-func runSteps(steps []intStep, x *QTensor) (*QTensor, error) {
-	var err error
-	for _, s := range steps {
-		if x, err = s.run(x); err != nil {
-			return nil, err
+// Forward quantizes x, (N, C, H, W) or (N, F), with the input params and
+// runs every integer step. The result holds the last layer's output codes
+// and params (Dequantize for real values); it belongs to im and is
+// overwritten by the next Forward (Clone its Data to keep it).
+func (im *IntModel) Forward(x *tensor.Tensor) (*QTensor, error) {
+	if len(x.Shape) != 4 && len(x.Shape) != 2 || len(x.Data) != tensor.Size(x.Shape) {
+		return nil, fmt.Errorf("quant: integer model input: %w: %v, want (N, C, H, W) or (N, F)", tensor.ErrShape, x.Shape)
+	}
+	n := x.Shape[0]
+	im.x = intAct{n: n, c: x.Shape[1], h: 1, w: 1, flat: len(x.Shape) == 2, u: resize(im.x.u, len(x.Data)), p: im.input, off: codeOffset(im.input)}
+	if !im.x.flat {
+		im.x.h, im.x.w = x.Shape[2], x.Shape[3]
+	}
+	im.bad = resize(im.bad, n)
+	im.xf = x
+	gemm.ParallelFor(n, 1, im.inFn)
+	im.xf = nil
+	for b, i := range im.bad {
+		if i >= 0 {
+			return nil, fmt.Errorf("quant: integer model input: %w: NaN at element %d", ErrNaN, b*len(x.Data)/n+i)
 		}
 	}
-	return x, nil
-}
-
-// intAdd is TFLite's reference integer Add (add.h): both inputs are
-// left-shifted by 20 bits, rescaled to twice the larger input scale,
-// summed, and requantized to the output, each step with
-// MultiplyByQuantizedMultiplier.
-func intAdd(name string, a, b *QTensor, out *QParams, lo, hi int32) (*QTensor, error) {
-	if !tensor.SameShape(a.Shape, b.Shape) || len(a.Params.Scale) != 1 || len(b.Params.Scale) != 1 {
-		return nil, fmt.Errorf("quant: integer add %q: %w: inputs %v and %v", name, tensor.ErrShape, a.Shape, b.Shape)
-	}
-	const leftShift = 20
-	sa, sb := float64(a.Params.Scale[0]), float64(b.Params.Scale[0])
-	twiceMax := 2 * math.Max(sa, sb)
-	ma, sha := QuantizeMultiplier(sa / twiceMax)
-	mb, shb := QuantizeMultiplier(sb / twiceMax)
-	mo, sho := QuantizeMultiplier(twiceMax / (float64(1<<leftShift) * float64(out.Scale[0])))
-	za, zb, zo := a.Params.ZeroPoint[0], b.Params.ZeroPoint[0], out.ZeroPoint[0]
-	y := &QTensor{Shape: append([]int(nil), a.Shape...), Data: make([]int32, len(a.Data)), Params: out}
-	for i := range y.Data {
-		x1 := MultiplyByQuantizedMultiplier((a.Data[i]-za)<<leftShift, ma, sha)
-		x2 := MultiplyByQuantizedMultiplier((b.Data[i]-zb)<<leftShift, mb, shb)
-		v := requantize(x1+x2, mo, sho) + zo
-		y.Data[i] = min(max(v, lo), hi)
-	}
-	return y, nil
-}
-
-// Forward quantizes x with the input params and runs every integer step;
-// the result holds the last layer's output codes and params (Dequantize
-// for real values).
-func (im *IntModel) Forward(x *tensor.Tensor) (*QTensor, error) {
-	q, err := im.input.Quantize(x)
+	y, err := runSteps(im.steps, &im.x)
 	if err != nil {
-		return nil, fmt.Errorf("quant: integer model input: %w", err)
+		return nil, err
 	}
-	return runSteps(im.steps, q)
+	y.toQTensor(&im.out)
+	return &im.out, nil
+}
+
+// quantizeSamples quantizes samples [lo, hi) of im.xf into im.x (NHWC) as
+// QParams.Quantize does, element for element.
+func (im *IntModel) quantizeSamples(lo, hi int) {
+	q, a := im.input, &im.x
+	scale, zp := q.Scale[0], q.ZeroPoint[0]
+	inv := 1 / scale
+	nmin, nmax := tfNudged(scale, zp, q.QMin, q.QMax)
+	hw, C := a.h*a.w, a.c
+	for b := lo; b < hi; b++ {
+		src, dst := im.xf.Data[b*hw*C:][:hw*C], a.u[b*hw*C:][:hw*C]
+		im.bad[b] = -1
+		for c := 0; c < C; c++ {
+			for p := 0; p < hw; p++ {
+				v := src[c*hw+p]
+				if v != v {
+					if im.bad[b] < 0 || c*hw+p < im.bad[b] {
+						im.bad[b] = c*hw + p
+					}
+					continue
+				}
+				var code int32
+				if q.Nudged {
+					code = tfQuantizeValue(v, inv, nmin, nmax, q.QMin)
+				} else {
+					code = quantizeValue(v, inv, zp, q.QMin, q.QMax)
+				}
+				dst[p*C+c] = uint8(code + a.off)
+			}
+		}
+	}
 }
 
 // layerInput returns the params of the activation feeding lq.
@@ -230,7 +248,7 @@ func intBias(b *nn.Param, in, w *QParams) ([]int32, error) {
 }
 
 // intWeighted builds the GEMM-based step of a Conv2D-like layer.
-func (q *Model) intWeighted(lq LayerQuant, w, b *nn.Param, inC, outC, k, stride, pad int, out *QParams, act string) (*IntConv2D, error) {
+func (q *Model) intWeighted(lq LayerQuant, w, b *nn.Param, inC, outC, k, stride, pad int, out *QParams, act string) (*convStep, error) {
 	in := q.layerInput(lq)
 	if in == nil || out == nil || lq.Weight == nil {
 		return nil, fmt.Errorf("input, weight or output not quantized")
@@ -243,12 +261,11 @@ func (q *Model) intWeighted(lq LayerQuant, w, b *nn.Param, inC, outC, k, stride,
 	if err != nil {
 		return nil, err
 	}
-	return newIntConv(lq.Layer, inC, outC, k, stride, pad, in, wq, bias, out, act)
+	return newConvStep(lq.Layer, inC, outC, k, stride, pad, in, wq, bias, out, act)
 }
 
-// intDepthwise builds a direct integer depthwise convolution:
-// acc = Σ (qx - zx)(qw - zw) + bias per output channel, then requantization.
-func (q *Model) intDepthwise(lq LayerQuant, l *nn.DepthwiseConv2D, out *QParams, act string) (func(*QTensor) (*QTensor, error), error) {
+// intDepthwise builds the direct integer depthwise convolution of l.
+func (q *Model) intDepthwise(lq LayerQuant, l *nn.DepthwiseConv2D, out *QParams, act string) (*dwStep, error) {
 	in := q.layerInput(lq)
 	if in == nil || out == nil || lq.Weight == nil || len(in.Scale) != 1 || len(out.Scale) != 1 {
 		return nil, fmt.Errorf("input, weight or output not quantized per tensor")
@@ -259,7 +276,6 @@ func (q *Model) intDepthwise(lq LayerQuant, l *nn.DepthwiseConv2D, out *QParams,
 	if cfg.Padding == nn.Same {
 		pad = k / 2
 	}
-	co := cfg.Channels * mult
 	wq, err := lq.Weight.Quantize(l.Weight().Value)
 	if err != nil {
 		return nil, err
@@ -268,106 +284,5 @@ func (q *Model) intDepthwise(lq LayerQuant, l *nn.DepthwiseConv2D, out *QParams,
 	if err != nil {
 		return nil, err
 	}
-	wp := lq.Weight
-	ms, shifts, zw := make([]int32, co), make([]int, co), make([]int32, co)
-	for o := 0; o < co; o++ {
-		ch := 0
-		if wp.Axis == 0 {
-			ch = o
-		}
-		zw[o] = wp.ZeroPoint[ch]
-		ms[o], shifts[o] = QuantizeMultiplier(float64(in.Scale[0]) * float64(wp.Scale[ch]) / float64(out.Scale[0]))
-	}
-	lo, hi, err := actClamp(out, act)
-	if err != nil {
-		return nil, err
-	}
-	zx, zo := in.ZeroPoint[0], out.ZeroPoint[0]
-	return func(x *QTensor) (*QTensor, error) {
-		if len(x.Shape) != 4 || x.Shape[1] != cfg.Channels {
-			return nil, fmt.Errorf("quant: integer depthwise %q: %w: input %v", lq.Layer, tensor.ErrShape, x.Shape)
-		}
-		n, h, w := x.Shape[0], x.Shape[2], x.Shape[3]
-		oh, ow := (h+2*pad-k)/stride+1, (w+2*pad-k)/stride+1
-		y := &QTensor{Shape: []int{n, co, oh, ow}, Data: make([]int32, n*co*oh*ow), Params: out}
-		for b := 0; b < n; b++ {
-			for o := 0; o < co; o++ {
-				plane := x.Data[(b*cfg.Channels+o/mult)*h*w:][:h*w]
-				wt := wq.Data[o*k*k:][:k*k]
-				var bo int32
-				if bias != nil {
-					bo = bias[o]
-				}
-				dst := y.Data[(b*co+o)*oh*ow:][:oh*ow]
-				for oy := 0; oy < oh; oy++ {
-					for ox := 0; ox < ow; ox++ {
-						acc := bo
-						for ky := 0; ky < k; ky++ {
-							iy := oy*stride + ky - pad
-							if iy < 0 || iy >= h {
-								continue // padding is real 0: qx = zx
-							}
-							for kx := 0; kx < k; kx++ {
-								ix := ox*stride + kx - pad
-								if ix < 0 || ix >= w {
-									continue
-								}
-								acc += (plane[iy*w+ix] - zx) * (wt[ky*k+kx] - zw[o])
-							}
-						}
-						v := requantize(acc, ms[o], shifts[o]) + zo
-						dst[oy*ow+ox] = min(max(v, lo), hi)
-					}
-				}
-			}
-		}
-		return y, nil
-	}, nil
-}
-
-// intMaxPool takes the maximum code of each window: codes are monotonic in
-// the real value (scale > 0), so this is exact and keeps the params.
-func intMaxPool(x *QTensor, k, s int) (*QTensor, error) {
-	if len(x.Shape) != 4 || x.Shape[2] < k || x.Shape[3] < k {
-		return nil, fmt.Errorf("quant: integer max pool: %w: input %v, kernel %d", tensor.ErrShape, x.Shape, k)
-	}
-	n, c, h, w := x.Shape[0], x.Shape[1], x.Shape[2], x.Shape[3]
-	oh, ow := (h-k)/s+1, (w-k)/s+1
-	y := &QTensor{Shape: []int{n, c, oh, ow}, Data: make([]int32, n*c*oh*ow), Params: x.Params}
-	for p := 0; p < n*c; p++ {
-		src := x.Data[p*h*w:][:h*w]
-		dst := y.Data[p*oh*ow:][:oh*ow]
-		for oy := 0; oy < oh; oy++ {
-			for ox := 0; ox < ow; ox++ {
-				m := int32(math.MinInt32)
-				for ky := 0; ky < k; ky++ {
-					for kx := 0; kx < k; kx++ {
-						m = max(m, src[(oy*s+ky)*w+ox*s+kx])
-					}
-				}
-				dst[oy*ow+ox] = m
-			}
-		}
-	}
-	return y, nil
-}
-
-// intGlobalAvg averages each plane: zo + requant(Σ(q - zi)) with the real
-// multiplier s_in / (s_out · H·W).
-func intGlobalAvg(x *QTensor, out *QParams) (*QTensor, error) {
-	if len(x.Shape) != 4 || len(x.Params.Scale) != 1 {
-		return nil, fmt.Errorf("quant: integer global average pool: %w: input %v", tensor.ErrShape, x.Shape)
-	}
-	n, c, hw := x.Shape[0], x.Shape[1], x.Shape[2]*x.Shape[3]
-	m, sh := QuantizeMultiplier(float64(x.Params.Scale[0]) / (float64(out.Scale[0]) * float64(hw)))
-	zi, zo := x.Params.ZeroPoint[0], out.ZeroPoint[0]
-	y := &QTensor{Shape: []int{n, c}, Data: make([]int32, n*c), Params: out}
-	for p := range y.Data {
-		var acc int32
-		for _, v := range x.Data[p*hw:][:hw] {
-			acc += v - zi
-		}
-		y.Data[p] = min(max(requantize(acc, m, sh)+zo, out.QMin), out.QMax)
-	}
-	return y, nil
+	return newDWStep(lq.Layer, cfg.Channels, mult, k, stride, pad, in, wq, bias, out, act)
 }
