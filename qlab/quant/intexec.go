@@ -114,11 +114,69 @@ func newOutClamp(out *QParams, act string) (outClamp, error) {
 
 func (c *outClamp) store(q int32) uint8 { return uint8(min(max(q, c.lo), c.hi) + c.zu) }
 
+// rqTable is a requantizing output pass over whole rows of accumulators:
+// per-channel requant and one clamp, with the int64 lane tables of the
+// AVX-512 kernel when every channel's multiplier is below 1.
+type rqTable struct {
+	rq                  []requant
+	clamp               outClamp
+	simd                bool
+	mult, rs, half, neg []int64
+	clamp64             [3]int64
+}
+
+func newRQTable(rq []requant, cl outClamp) *rqTable {
+	t := &rqTable{rq: rq, clamp: cl, simd: hasRequantAVX512}
+	for _, r := range rq {
+		t.simd = t.simd && r.shift <= 0
+	}
+	if !t.simd {
+		return t
+	}
+	n := len(rq)
+	t.mult, t.rs, t.half, t.neg = make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
+	for o, r := range rq {
+		t.mult[o], t.rs[o] = int64(r.mult), int64(r.rs)
+		if r.rs > 0 {
+			t.half[o], t.neg[o] = 1<<(r.rs-1), -1
+		}
+	}
+	t.clamp64 = [3]int64{int64(cl.lo), int64(cl.hi), int64(cl.zu)}
+	return t
+}
+
+// rows writes dst[i*n+o] = requant(acc[i*n+o] + bias[o]) for rows x n
+// accumulators, n = len(bias) = len(t.rq).
+func (t *rqTable) rows(rows int, acc, bias []int32, dst []uint8) {
+	n := len(bias)
+	if rows == 0 || n == 0 {
+		return
+	}
+	_, _ = acc[rows*n-1], dst[rows*n-1]
+	n8 := 0
+	if t.simd {
+		n8 = n &^ 7
+		if n8 > 0 {
+			requantAVX512(rows, n8, n, &acc[0], &bias[0], &t.mult[0], &t.rs[0], &t.half[0], &t.neg[0], &t.clamp64, &dst[0])
+		}
+	}
+	if n8 == n {
+		return
+	}
+	rq, cl := t.rq[:n], t.clamp
+	for i := 0; i < rows; i++ {
+		a, d := acc[i*n:(i+1)*n], dst[i*n:(i+1)*n]
+		for o := n8; o < n; o++ {
+			d[o] = cl.store(rq[o].apply(a[o] + bias[o]))
+		}
+	}
+}
+
 // convScratch is one chunk's working memory; a free list (not a sync.Pool,
 // which the GC empties) keeps steady-state forwards allocation-free.
 type convScratch struct {
-	col       []uint8
-	acc, rows []int32
+	col             []uint8
+	acc, rows, bias []int32
 }
 
 var (
@@ -168,6 +226,7 @@ type convStep struct {
 	biasEff                   []int32 // bias - za·colsum + patch·za·zb
 	rq                        []requant
 	clamp                     outClamp
+	tab                       *rqTable
 
 	y      intAct
 	x      *intAct
@@ -242,6 +301,7 @@ func newConvStep(name string, inC, outC, k, stride, pad int, in *QParams, wq *QT
 	if c.clamp, err = newOutClamp(out, act); err != nil {
 		return nil, errf("%v", err)
 	}
+	c.tab = newRQTable(c.rq, c.clamp)
 	c.fn = c.chunk
 	return c, nil
 }
@@ -292,19 +352,17 @@ func (c *convStep) chunk(lo, hi int) {
 		gemm.RowSumsU8(m, patch, a, patch, s.rows)
 	}
 	dst := c.y.u[lo*outC : hi*outC]
-	bias, rq, cl := c.biasEff[:outC], c.rq[:outC], c.clamp
-	for i := 0; i < m; i++ {
-		acc := s.acc[i*outC : (i+1)*outC]
-		d := dst[i*outC : (i+1)*outC]
-		if c.anyZb {
+	if !c.anyZb {
+		c.tab.rows(m, s.acc, c.biasEff, dst)
+	} else {
+		// Asymmetric weights: the row-sum term makes the bias per row.
+		s.bias = resize(s.bias, outC)
+		for i := 0; i < m; i++ {
 			rs := s.rows[i]
-			for o := range d {
-				d[o] = cl.store(rq[o].apply(acc[o] + bias[o] - c.zb[o]*rs))
+			for o := range s.bias {
+				s.bias[o] = c.biasEff[o] - c.zb[o]*rs
 			}
-			continue
-		}
-		for o := range d {
-			d[o] = cl.store(rq[o].apply(acc[o] + bias[o]))
+			c.tab.rows(1, s.acc[i*outC:(i+1)*outC], s.bias, dst[i*outC:(i+1)*outC])
 		}
 	}
 	putScratch(s)

@@ -1,0 +1,18 @@
+//go:build amd64 && !purego
+
+package quant
+
+import "golang.org/x/sys/cpu"
+
+// hasRequantAVX512 gates requantAVX512: 64-bit lane shifts, min/max and
+// down-conversion (VPSRAQ, VPSRAVQ, VPMAXSQ, VPMOVQB) are AVX-512F.
+var hasRequantAVX512 = cpu.X86.HasAVX512F
+
+// requantAVX512 requantizes rows x n8 accumulators (row stride ld, n8 a
+// multiple of 8) to bytes: dst[r*ld+o] = clamp(apply(acc[r*ld+o] + bias[o]))
+// + zu, with the per-channel tables of rqTables and clamp = {lo, hi, zu}.
+// It is requant.apply for shift <= 0, eight channels at a time in int64
+// lanes, so nothing overflows.
+//
+//go:noescape
+func requantAVX512(rows, n8, ld int, acc, bias *int32, mult, rs, half, neg *int64, clamp *[3]int64, dst *uint8)

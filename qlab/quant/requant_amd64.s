@@ -1,0 +1,75 @@
+//go:build amd64 && !purego
+
+#include "textflag.h"
+
+// func requantAVX512(rows, n8, ld int, acc, bias *int32, mult, rs, half, neg *int64, clamp *[3]int64, dst *uint8)
+//
+// Per lane (int64): v = sext(acc + bias) (the int32 add wraps as Go's);
+// h = (v*mult + 2^30) >> 31 is SaturatingRoundingDoublingHighMul (mult is
+// never MinInt32, and gemmlowp's sign-dependent nudge with truncating
+// division equals this floor form); RoundingDivideByPOT(h, rs) is
+// (h + half + (h < 0 ? neg : 0)) >> rs with half = 2^(rs-1) and neg = -1
+// for rs > 0 (both 0 for rs = 0): ties away from zero.
+TEXT ·requantAVX512(SB), NOSPLIT, $0-88
+	MOVQ rows+0(FP), R12
+	MOVQ n8+8(FP), R13
+	MOVQ ld+16(FP), R14
+	MOVQ acc+24(FP), SI
+	MOVQ dst+80(FP), DI
+	MOVQ clamp+72(FP), AX
+	VPBROADCASTQ 0(AX), Z20
+	VPBROADCASTQ 8(AX), Z21
+	VPBROADCASTQ 16(AX), Z22
+	MOVQ $0x40000000, DX
+	VPBROADCASTQ DX, Z23
+	SHRQ $3, R13
+	JZ   done
+	TESTQ R12, R12
+	JZ   done
+
+row:
+	MOVQ bias+32(FP), BX
+	MOVQ mult+40(FP), R8
+	MOVQ rs+48(FP), R9
+	MOVQ half+56(FP), R10
+	MOVQ neg+64(FP), R11
+	MOVQ SI, DX
+	MOVQ DI, AX
+	MOVQ R13, CX
+
+col:
+	VMOVDQU   (DX), Y0
+	VPADDD    (BX), Y0, Y0
+	VPMOVSXDQ Y0, Z0
+	VPMULDQ   (R8), Z0, Z0
+	VPADDQ    Z23, Z0, Z0
+	VPSRAQ    $31, Z0, Z0
+	VPSRAQ    $63, Z0, Z1
+	VPANDQ    (R11), Z1, Z1
+	VPADDQ    (R10), Z0, Z0
+	VPADDQ    Z1, Z0, Z0
+	VMOVDQU64 (R9), Z2
+	VPSRAVQ   Z2, Z0, Z0
+	VPMAXSQ   Z20, Z0, Z0
+	VPMINSQ   Z21, Z0, Z0
+	VPADDQ    Z22, Z0, Z0
+	VPMOVQB   Z0, X0
+	MOVQ      X0, (AX)
+	ADDQ $32, DX
+	ADDQ $32, BX
+	ADDQ $64, R8
+	ADDQ $64, R9
+	ADDQ $64, R10
+	ADDQ $64, R11
+	ADDQ $8, AX
+	DECQ CX
+	JNZ  col
+
+	LEAQ (SI)(R14*4), SI
+	ADDQ R14, DI
+	DECQ R12
+	JNZ  row
+
+done:
+	VZEROUPPER
+	RET

@@ -1,0 +1,90 @@
+package quant
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// TestRQTableMatchesRequantize checks the row requantization pass (the
+// AVX-512 kernel where the CPU has it, and the Go loop) against the scalar
+// reference requantize, itself checked against gemmlowp's definitions:
+// random multipliers over the whole exponent range, accumulators at the
+// int32 extremes, at rounding ties and at random, and widths that leave a
+// tail of fewer than 8 channels.
+func TestRQTableMatchesRequantize(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	for _, n := range []int{1, 7, 8, 10, 32, 45} {
+		for _, simd := range []bool{false, true} {
+			rq := make([]requant, n)
+			bias := make([]int32, n)
+			for o := range rq {
+				real := math.Ldexp(0.5+rng.Float64()/2, -rng.IntN(32))
+				if o == 0 {
+					real = 0.999999999 // shift 0: no rounding divide
+				}
+				r, err := newRequant(real)
+				if err != nil {
+					t.Fatal(err)
+				}
+				rq[o] = r
+				bias[o] = rng.Int32N(1<<20) - 1<<19
+				if o%5 == 1 {
+					bias[o] = math.MaxInt32 // wraps like Go's int32 add
+				}
+			}
+			cl := outClamp{lo: -100, hi: 120, zu: 128}
+			tab := newRQTable(rq, cl)
+			if !simd {
+				tab.simd = false
+			} else if !tab.simd {
+				continue // no AVX-512 here: the Go loop is covered above
+			}
+			const rows = 40
+			acc := make([]int32, rows*n)
+			for i := range acc {
+				switch i % 6 {
+				case 0:
+					acc[i] = []int32{math.MinInt32, math.MaxInt32, 0, -1, 1}[rng.IntN(5)]
+				case 1: // a rounding tie of the final divide (before bias)
+					o := i % n
+					acc[i] = int32(rng.IntN(2001)-1000)<<rq[o].rs | int32(1)<<rq[o].rs>>1
+				default:
+					acc[i] = int32(rng.Uint32())
+				}
+			}
+			dst := make([]uint8, rows*n)
+			tab.rows(rows, acc, bias, dst)
+			for i, got := range dst {
+				o := i % n
+				q := requantize(acc[i]+bias[o], rq[o].mult, rq[o].shift)
+				want := uint8(min(max(q, cl.lo), cl.hi) + cl.zu)
+				if got != want {
+					t.Fatalf("n=%d simd=%v: element %d (acc %d, bias %d, mult %d, shift %d): got %d; want %d",
+						n, simd, i, acc[i], bias[o], rq[o].mult, rq[o].shift, got, want)
+				}
+			}
+		}
+	}
+}
+
+// TestRequantApply checks requant.apply, the scalar fast path, against
+// requantize over random values and every exponent.
+func TestRequantApply(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	for e := -31; e <= 3; e++ {
+		r, err := newRequant(math.Ldexp(0.75, e))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i < 2000; i++ {
+			x := int32(rng.Uint32())
+			if i < 3 {
+				x = []int32{math.MinInt32, math.MaxInt32, -1}[i]
+			}
+			if got, want := r.apply(x), requantize(x, r.mult, r.shift); got != want {
+				t.Fatalf("exponent %d, x %d: got %d; want %d", e, x, got, want)
+			}
+		}
+	}
+}
