@@ -9,9 +9,35 @@
 // A cell may mix imports, declarations and statements in any order. Cells are
 // cut into runs of imports, declarations and statements (see split) and each
 // run is evaluated in order, because yaegi evaluates a source either as a
-// file or as statements. State persists across cells; functions, variables,
-// constants and types may be redefined by re-running a cell. Unused imports
-// and unused variables are not errors.
+// file or as statements. State persists across cells. Unused imports and
+// unused variables are not errors; importing a package again is not either.
+//
+// Redefinition: functions, variables (with :=, var, even with another type)
+// and constants may be redefined by re-running a cell. Types and methods
+// cannot change: yaegi v0.16.1 keeps their first definition, so a cell that
+// changes one fails with an "unsupported" error naming it (re-running it
+// unchanged is fine); restart the kernel to change a type.
+//
+// Other yaegi v0.16.1 limits, worked around or reported:
+//   - x := x + 1 at the top level would zero x first: such statements go
+//     through temporaries;
+//   - k := genericFunc(...) at the top level crashes yaegi: the value goes
+//     through an interface and k is declared with its dynamic type;
+//   - v, err := f() nested in a top-level for/if/switch leaves v and err
+//     undefined: compound statements run as the body of a function;
+//   - range over an int or a func, and the builtins min, max and clear, are
+//     reported as "unsupported" with a rewrite hint;
+//   - yaegi's generic slices and maps are partly broken: Sort, SortFunc,
+//     SortStableFunc, IsSorted, Max, Min, Reverse, Clone, Equal,
+//     BinarySearch and maps.Keys/Values (returning slices, not iterators)
+//     are provided over []E and map[K]V (see generics.go);
+//   - an interpreted value passed to compiled code loses the methods the
+//     wrapper of the compiled interface does not have; a cell type's
+//     HTML/PNG/SVG/... methods are found by interpreted code (the display
+//     of a trailing value), not by display.Display called with it;
+//   - a pointer to a cell type does not have the value receiver's
+//     methods when asserted to an interface;
+//   - a goroutine started by a cell that panics ends the process.
 //
 // The value of a cell ending in an expression is its result, rendered with
 // display rules (see Execute for which trailing expressions display).

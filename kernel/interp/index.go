@@ -23,6 +23,7 @@ type declInfo struct {
 	kind string // "func", "type", "var", "const", "package"
 	decl string // the declaration's source, without function body
 	doc  string // its doc comment
+	src  string // the whole declaration (types and methods), to spot changes
 }
 
 func newIndex() *index {
@@ -89,7 +90,7 @@ func (x *index) record(c chunk) {
 			switch d := d.(type) {
 			case *ast.FuncDecl:
 				end := d.Type.End()
-				info := declInfo{kind: "func", decl: src[d.Pos()-1 : end-1], doc: d.Doc.Text()}
+				info := declInfo{kind: "func", decl: src[d.Pos()-1 : end-1], doc: d.Doc.Text(), src: src[d.Type.Pos()-1 : d.End()-1]}
 				if d.Recv != nil && len(d.Recv.List) > 0 {
 					rt := recvName(d.Recv.List[0].Type)
 					if x.methods[rt] == nil {
@@ -116,7 +117,7 @@ func (x *index) record(c chunk) {
 						}
 						x.imports[name] = p
 					case *ast.TypeSpec:
-						x.decls[sp.Name.Name] = declInfo{kind: "type", decl: "type " + text(sp), doc: firstDoc(sp.Doc, d.Doc)}
+						x.decls[sp.Name.Name] = declInfo{kind: "type", decl: "type " + text(sp), doc: firstDoc(sp.Doc, d.Doc), src: text(sp)}
 					case *ast.ValueSpec:
 						kind := d.Tok.String()
 						for _, n := range sp.Names {
@@ -206,4 +207,53 @@ func (x *index) methodNames(typ string) []string {
 		out = append(out, n)
 	}
 	return out
+}
+
+// redefinitions returns an error when a declaration chunk changes a type or
+// a method a cell declared before: yaegi v0.16.1 keeps the first
+// definition of both (silently, or with confusing errors later), so the
+// change is refused with a message saying so. Re-running an unchanged
+// declaration is fine.
+func (x *index) redefinitions(code string, chunks []chunk) error {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	for _, c := range chunks {
+		if c.kind != chunkDecl {
+			continue
+		}
+		src := "package main\n" + c.src
+		f, err := parser.ParseFile(token.NewFileSet(), "", src, 0)
+		if err != nil {
+			continue
+		}
+		at := func(pos token.Pos) string {
+			off := c.off + int(pos) - 1 - len("package main\n")
+			return "line " + strconv.Itoa(strings.Count(code[:off], "\n")+1) + ": "
+		}
+		for _, d := range f.Decls {
+			switch d := d.(type) {
+			case *ast.GenDecl:
+				for _, sp := range d.Specs {
+					ts, ok := sp.(*ast.TypeSpec)
+					if !ok {
+						continue
+					}
+					old, ok := x.decls[ts.Name.Name]
+					if ok && old.kind == "type" && old.src != src[ts.Pos()-1:ts.End()-1] {
+						return &CellError{Name: ErrUnsupported, Value: at(ts.Pos()) + "yaegi v0.16.1 cannot redefine type " + ts.Name.Name + " (its first definition would stay in effect); restart the kernel to change it, or use a new name"}
+					}
+				}
+			case *ast.FuncDecl:
+				if d.Recv == nil || len(d.Recv.List) == 0 {
+					continue
+				}
+				rt := recvName(d.Recv.List[0].Type)
+				old, ok := x.methods[rt][d.Name.Name]
+				if ok && old.src != src[d.Type.Pos()-1:d.End()-1] {
+					return &CellError{Name: ErrUnsupported, Value: at(d.Pos()) + "yaegi v0.16.1 cannot redefine method " + rt + "." + d.Name.Name + " (its first definition would stay in effect); restart the kernel to change it"}
+				}
+			}
+		}
+	}
+	return nil
 }

@@ -366,6 +366,9 @@ func (in *Interpreter) Execute(ctx context.Context, code string, out jupyter.Out
 	if err := unsupported(code, all, in.idx.declared); err != nil {
 		return nil, err
 	}
+	if err := in.idx.redefinitions(code, chunks); err != nil {
+		return nil, err
+	}
 	for _, c := range chunks {
 		var err error
 		if c.kind == chunkImport {

@@ -358,6 +358,23 @@ func TestUnsupportedSyntax(t *testing.T) {
 			}
 		})
 	}
+	// Types and methods cannot change, but may be declared again unchanged.
+	run(t, in, "type Shape struct{ W int }\nfunc (s Shape) Area() int { return s.W }")
+	for _, tc := range []struct{ name, cell, want string }{
+		{"changed type", "type Shape struct{ W, H int }", "line 1: yaegi v0.16.1 cannot redefine type Shape"},
+		{"changed method", "x := 1\nfunc (s Shape) Area() int { return 2 * s.W }", "line 2: yaegi v0.16.1 cannot redefine method Shape.Area"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err, _ := run(t, in, tc.cell)
+			var ce *CellError
+			if !errors.As(err, &ce) || ce.Ename() != ErrUnsupported || !strings.Contains(ce.Evalue(), tc.want) {
+				t.Fatalf("got %v; want an unsupported CellError containing %q", err, tc.want)
+			}
+		})
+	}
+	if d, err, _ := run(t, in, "type Shape struct{ W int }\nfunc (s Shape) Area() int { return s.W }\nShape{3}.Area()"); err != nil || d == nil || d.Text() != "3" {
+		t.Fatalf("re-running unchanged declarations: got %v, %v; want 3", d, err)
+	}
 	// A cell's own min is not the builtin.
 	d, err, _ := run(t, in, "func min(a, b int) int { if a < b { return a }; return b }", "min(4, 2)")
 	if err != nil || d == nil || d.Text() != "2" {
