@@ -183,7 +183,7 @@ func merge(parts []display.Data) []rendered {
 			continue
 		}
 		if v, ok := p.Data[mimeValue]; ok {
-			p = display.Auto(unwrapYaegi(v))
+			p = display.Auto(v) // Auto unwraps yaegi's interface values
 		}
 		for k, v := range p.Data {
 			if _, have := r.data.Data[k]; k == display.MIMEPlain && have {

@@ -381,3 +381,19 @@ func TestUnsupportedSyntax(t *testing.T) {
 		t.Fatalf("user-defined min: got %v, %v; want 2", d, err)
 	}
 }
+
+func TestDisplayOfCellValue(t *testing.T) {
+	in := newInterp(t, Options{})
+	_, err, r := run(t, in, "import \"github.com/qlab-dev/qlab/kernel/display\"\ntype P struct{ A, B int }\ndisplay.Display(P{1, 2})\nvar a any = P{3, 4}\ndisplay.Display(a)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.displays) != 2 {
+		t.Fatalf("got %d displays; want 2", len(r.displays))
+	}
+	for i, want := range []string{"{A:1 B:2}", "{A:3 B:4}"} {
+		if got := r.displays[i].Text(); got != want {
+			t.Errorf("display %d: got %q; want %q", i, got, want)
+		}
+	}
+}
