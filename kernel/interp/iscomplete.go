@@ -1,6 +1,8 @@
 package interp
 
 import (
+	"errors"
+	"go/parser"
 	"go/scanner"
 	"go/token"
 	"strings"
@@ -57,7 +59,35 @@ func (in *Interpreter) IsComplete(code string) (status, indent string) {
 	if continues(last) {
 		return "incomplete", cur + "\t"
 	}
-	return "complete", ""
+	return parseStatus(code), ""
+}
+
+// parseStatus parses each chunk of a bracket-balanced cell: a syntax error
+// at the very end means more text can complete it ("incomplete": if x,
+// for), one before the end that nothing appended can fix ("invalid").
+func parseStatus(code string) string {
+	end := len(strings.TrimRight(code, " \t\r\n"))
+	chunks, trailing := split(code)
+	if trailing != nil {
+		chunks = append(chunks, *trailing)
+	}
+	for _, c := range chunks {
+		prefix, suffix := "package p\n", ""
+		if c.kind == chunkStmt {
+			prefix, suffix = "package p;func _(){\n", "\n}"
+		}
+		fset := token.NewFileSet()
+		_, err := parser.ParseFile(fset, "", prefix+strings.Repeat(" ", c.off)+c.src+suffix, 0)
+		var list scanner.ErrorList
+		if !errors.As(err, &list) || len(list) == 0 {
+			continue
+		}
+		if off := list[0].Pos.Offset - len(prefix); off >= end {
+			return "incomplete"
+		}
+		return "invalid"
+	}
+	return "complete"
 }
 
 // continues reports whether a line ending in t cannot end a statement.

@@ -201,6 +201,9 @@ func TestIsComplete(t *testing.T) {
 		{"}", "invalid", ""},
 		{"x++", "complete", ""},
 		{"f(1, 2)\n", "complete", ""},
+		{"if x", "incomplete", ""},
+		{"x := := 1", "invalid", ""},
+		{"func f() { return }\nx := 1", "complete", ""},
 	} {
 		t.Run(tc.code, func(t *testing.T) {
 			s, ind := in.IsComplete(tc.code)
