@@ -148,6 +148,10 @@ import "github.com/qlab-dev/qlab/kernel/display"
 import "qlab/tensor"
 // Area is the area of a w by h rectangle.
 func Area(w, h float64) float64 { return w * h }
+type Box struct{ W, H float64 }
+// Volume is the box's volume at depth d.
+func (b Box) Volume(d float64) float64 { return b.W * b.H * d }
+bx := Box{1, 2}
 v := 7
 t := tensor.New(2, 3)`)
 	for _, tc := range []struct {
@@ -161,6 +165,7 @@ t := tensor.New(2, 3)`)
 		{"cell function", "Area(2, 3)", 2, []string{"func Area(w, h float64) float64", "area of a w by h"}},
 		{"variable", "v + 1", 0, []string{"v := 7", "int"}},
 		{"method of a compiled value", "t.Reshape", 4, []string{"Reshape"}},
+		{"method of a cell type", "bx.Volume(3)", 5, []string{"func (b Box) Volume(d float64) float64", "volume at depth d"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			d, found := in.Inspect(tc.code, tc.cursor, 0)
