@@ -287,7 +287,7 @@ func (in *Interpreter) interpretedTypeName(t reflect.Type) string {
 		if d.kind != "type" {
 			continue
 		}
-		v, err := in.yi.Eval("*new(" + name + ")")
+		v, err := in.evalQuiet("*new(" + name + ")")
 		if err == nil && v.IsValid() && v.Type() == t {
 			return name
 		}

@@ -560,6 +560,29 @@ func (in *Interpreter) cellError(ctx context.Context, err error, cs *cellState) 
 	return explainYaegi(&CellError{Name: ErrCompile, Value: msg, Trace: trace}, cs.code)
 }
 
+// compile is yaegi's Compile with its panics (yaegi crashes on some
+// inputs while type-checking) turned into errors, so they cannot end the
+// kernel.
+func (in *Interpreter) compile(src string) (prog *yaegi.Program, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			prog, err = nil, fmt.Errorf("yaegi: %v", r)
+		}
+	}()
+	return in.yi.Compile(src)
+}
+
+// evalQuiet is yaegi's Eval with panics turned into errors, for the
+// side-effect-free lookups of completion and inspection.
+func (in *Interpreter) evalQuiet(src string) (v reflect.Value, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			v, err = reflect.Value{}, fmt.Errorf("yaegi: %v", r)
+		}
+	}()
+	return in.yi.Eval(src)
+}
+
 // evalTrailing evaluates the cell's last expression and renders its value by
 // the rules documented on Execute.
 func (in *Interpreter) evalTrailing(ctx context.Context, c chunk, cs *cellState) (*display.Data, error) {
@@ -580,7 +603,7 @@ func (in *Interpreter) evalTrailing(ctx context.Context, c chunk, cs *cellState)
 	} else {
 		// A non-call expression has exactly one value; it is stored first
 		// because yaegi mishandles composite literals passed to ...any.
-		prog, err := in.yi.Compile(wrap("_qlabV := ("))
+		prog, err := in.compile(wrap("_qlabV := ("))
 		if err != nil {
 			_, err := in.evalChunk(ctx, c, cs)
 			return nil, err
@@ -590,7 +613,7 @@ func (in *Interpreter) evalTrailing(ctx context.Context, c chunk, cs *cellState)
 		}
 		shown = "_qlabShow(_qlabV)"
 	}
-	prog, cerr := in.yi.Compile(shown)
+	prog, cerr := in.compile(shown)
 	if cerr != nil {
 		// No value (a call returning nothing) or an error in the
 		// expression: run it as a statement, which reports real errors.
