@@ -1,0 +1,14 @@
+// Package notebooks holds the study's Jupyter notebooks (01-networks.ipynb …
+// 07-ablation.ipynb), one per step of the Yun & Wong initialization
+// ablation, written in Go for the qlab kernel. The package has no code of its
+// own: its tests check that every notebook is committed clean (valid
+// nbformat 4, outputs stripped, a first code cell tagged "parameters", no
+// code cell longer than a screen), run every notebook headless through
+// `qlab-kernel run` and through nbclient against the installed kernelspec
+// with small parameter overrides, check the figures they export, and run
+// docker/install.sh into a temporary prefix.
+//
+// Boundary: the notebooks call the qlab library and the kernel's display and
+// cell packages; they hold no analysis code of their own beyond loops that
+// arrange results for figures (heavy work stays in compiled qlab calls).
+package notebooks

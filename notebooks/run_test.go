@@ -1,0 +1,322 @@
+package notebooks_test
+
+import (
+	"bytes"
+	"compress/gzip"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/qlab-dev/qlab/internal/testenv"
+	"github.com/qlab-dev/qlab/kernel/notebook"
+	"github.com/qlab-dev/qlab/qlab/data"
+)
+
+// testOverrides shrink every notebook to seconds: a 256/128-image copy of
+// MNIST, one epoch, two initializers. Each notebook gets the ones its
+// parameters cell declares.
+var testOverrides = map[string]string{
+	"TrainN": "192", "TestN": "96", "Epochs": "1", "CalibN": "64", "ErrN": "64", "Seeds": "2",
+	"Inits": `[]string{"random_uniform(0.05)", "he_normal"}`, "Focus": "1",
+}
+
+var (
+	setupOnce sync.Once
+	setupErr  error
+	kernelBin string // qlab-kernel built for the tests
+	smallDir  string // the small MNIST copy
+)
+
+// setup builds qlab-kernel and writes a small IDX copy of MNIST, once.
+func setup(t *testing.T) {
+	t.Helper()
+	setupOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "qlab-notebooks-test")
+		if err != nil {
+			setupErr = err
+			return
+		}
+		kernelBin = filepath.Join(dir, "qlab-kernel")
+		b, err := exec.Command("go", "build", "-o", kernelBin, "github.com/qlab-dev/qlab/kernel/cmd/qlab-kernel").CombinedOutput()
+		if err != nil {
+			setupErr = fmt.Errorf("go build qlab-kernel: %v\n%s", err, b)
+			return
+		}
+		smallDir = filepath.Join(dir, "mnist")
+		setupErr = writeSmallMNIST(smallDir, 256, 128)
+	})
+	if setupErr != nil {
+		t.Fatal(setupErr)
+	}
+}
+
+// writeSmallMNIST copies the first nTrain and nTest records of the embedded
+// MNIST IDX files into dir, uncompressed, with the counts rewritten.
+func writeSmallMNIST(dir string, nTrain, nTest int) error {
+	src, err := data.MNISTDir()
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	for i, name := range data.IDXNames {
+		n := nTrain
+		if i >= 2 {
+			n = nTest
+		}
+		f, err := os.Open(filepath.Join(src, name+".gz"))
+		if err != nil {
+			return err
+		}
+		zr, err := gzip.NewReader(f)
+		if err != nil {
+			f.Close()
+			return err
+		}
+		raw, err := io.ReadAll(zr)
+		f.Close()
+		if err != nil {
+			return err
+		}
+		// IDX: magic (its last byte is the number of dimensions), then one
+		// big-endian uint32 per dimension, then the records.
+		dims := int(raw[3])
+		record := 1
+		for d := 1; d < dims; d++ {
+			record *= int(binary.BigEndian.Uint32(raw[4+4*d:]))
+		}
+		head := 4 + 4*dims
+		out := append([]byte(nil), raw[:head+n*record]...)
+		binary.BigEndian.PutUint32(out[4:], uint32(n))
+		if err := os.WriteFile(filepath.Join(dir, name), out, 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// overridesFor returns the test overrides the notebook's parameters cell
+// declares, and the data directory.
+func overridesFor(t *testing.T, path string) map[string]string {
+	t.Helper()
+	nb, err := notebook.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var params string
+	for _, c := range nb.Cells {
+		if c.Type == notebook.Code && c.HasTag(notebook.TagParameters) {
+			params = c.Source
+			break
+		}
+	}
+	out := map[string]string{}
+	all := map[string]string{"DataDir": smallDir}
+	for k, v := range testOverrides {
+		all[k] = v
+	}
+	for k, v := range all {
+		if regexp.MustCompile(`(?m)^\s*` + k + `\s*=`).MatchString(params) {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// savedFigures lists the names the notebook saves figures under.
+func savedFigures(t *testing.T, path string) []string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, m := range regexp.MustCompile(`Save\(FiguresDir, \\"([^"\\]+)\\"`).FindAllSubmatch(b, -1) {
+		names = append(names, string(m[1]))
+	}
+	if len(names) == 0 {
+		t.Fatalf("%s saves no figure", path)
+	}
+	return names
+}
+
+// checkFigures checks that every figure the notebook saves exists, non-empty,
+// as PNG, SVG and PDF under dir/figures.
+func checkFigures(t *testing.T, path, dir string) {
+	t.Helper()
+	for _, name := range savedFigures(t, path) {
+		for _, ext := range []string{"png", "svg", "pdf"} {
+			st, err := os.Stat(filepath.Join(dir, "figures", name+"."+ext))
+			if err != nil || st.Size() == 0 {
+				t.Errorf("%s: figure %s.%s missing or empty (%v)", path, name, ext, err)
+			}
+		}
+	}
+}
+
+// TestHeadless runs every notebook with `qlab-kernel run`, as the README's
+// headless command does, and checks the executed notebook and its figures.
+func TestHeadless(t *testing.T) {
+	setup(t)
+	for _, path := range notebookPaths(t) {
+		t.Run(path, func(t *testing.T) {
+			abs, _ := filepath.Abs(path)
+			dir := t.TempDir()
+			args := []string{"run", abs, "--out", filepath.Join(dir, "out")}
+			for k, v := range overridesFor(t, path) {
+				args = append(args, "--param", k+"="+v)
+			}
+			cmd := exec.Command(kernelBin, args...)
+			cmd.Dir = dir
+			if b, err := cmd.CombinedOutput(); err != nil {
+				t.Fatalf("qlab-kernel %s: %v\n%s", strings.Join(args, " "), err, b)
+			}
+			nb, err := notebook.ReadFile(filepath.Join(dir, "out", filepath.Base(path)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n := countPNG(nb); n == 0 {
+				t.Errorf("%s: executed notebook has no image/png output", path)
+			}
+			checkFigures(t, path, dir)
+		})
+	}
+}
+
+func countPNG(nb *notebook.Notebook) int {
+	n := 0
+	for _, c := range nb.Cells {
+		for _, o := range c.Outputs {
+			if _, ok := o.Data["image/png"]; ok {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+// TestNBClient runs every notebook through nbclient against the kernelspec
+// `qlab-kernel install --prefix` writes, as JupyterLab and nbconvert would,
+// with the test overrides injected as `qlab-kernel run --param` does.
+func TestNBClient(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts Jupyter and the kernel once per notebook")
+	}
+	py := testenv.Python(t, "python3-nbclient", "nbclient", "nbformat")
+	setup(t)
+	env := installSpec(t)
+	for _, path := range notebookPaths(t) {
+		t.Run(path, func(t *testing.T) {
+			nb, err := notebook.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := notebook.InjectParameters(nb, overridesFor(t, path)); err != nil {
+				t.Fatal(err)
+			}
+			dir := t.TempDir()
+			in := filepath.Join(dir, filepath.Base(path))
+			if err := notebook.WriteFile(in, nb); err != nil {
+				t.Fatal(err)
+			}
+			cmd := exec.Command(py, "-c", nbclientScript, in)
+			cmd.Env, cmd.Dir = env, dir
+			var stderr bytes.Buffer
+			cmd.Stderr = &stderr
+			out, err := cmd.Output()
+			if err != nil {
+				t.Fatalf("nbclient %s: %v\n%s\n%s", path, err, out, stderr.Bytes())
+			}
+			var got struct{ PNG, Errors int }
+			if err := json.Unmarshal(out, &got); err != nil {
+				t.Fatalf("nbclient output %q: %v", out, err)
+			}
+			if got.PNG == 0 || got.Errors != 0 {
+				t.Errorf("%s through nbclient: %d image/png outputs, %d errors; want some images and no errors", path, got.PNG, got.Errors)
+			}
+			checkFigures(t, path, dir)
+		})
+	}
+}
+
+// nbclientScript executes a notebook in its own directory, validates the
+// result against the nbformat schema and prints what it produced.
+const nbclientScript = `import json, os, sys, nbformat
+from nbclient import NotebookClient
+path = sys.argv[1]
+nb = nbformat.read(path, as_version=4)
+NotebookClient(nb, kernel_name="qlab", timeout=600, resources={"metadata": {"path": os.path.dirname(path)}}).execute()
+nbformat.validate(nb)
+outs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
+print(json.dumps({"PNG": sum("image/png" in o.get("data", {}) for o in outs),
+                  "Errors": sum(o.output_type == "error" for o in outs)}))`
+
+// installSpec installs the kernelspec into a temporary prefix and returns an
+// environment in which Jupyter finds it and nothing of the user's setup (as
+// kernel/cmd/qlab-kernel's own nbclient test does).
+func installSpec(t *testing.T) []string {
+	t.Helper()
+	prefix := t.TempDir()
+	if b, err := exec.Command(kernelBin, "install", "--prefix", prefix).CombinedOutput(); err != nil {
+		t.Fatalf("qlab-kernel install: %v\n%s", err, b)
+	}
+	return append(os.Environ(),
+		"JUPYTER_PATH="+filepath.Join(prefix, "share", "jupyter"),
+		"JUPYTER_DATA_DIR="+filepath.Join(prefix, "data"),
+		"JUPYTER_RUNTIME_DIR="+filepath.Join(prefix, "runtime"),
+		"JUPYTER_CONFIG_DIR="+filepath.Join(prefix, "config"),
+		"JUPYTER_PLATFORM_DIRS=1",
+		"IPYTHONDIR="+filepath.Join(prefix, "ipython"))
+}
+
+// TestInstallScript runs docker/install.sh outside Docker, with the test's
+// kernel binary, into temporary directories: the kernelspec, the notebooks
+// and the MNIST files must land where the Dockerfile expects them.
+func TestInstallScript(t *testing.T) {
+	if _, err := exec.LookPath("bash"); err != nil {
+		testenv.Missing(t, "bash", "bash")
+	}
+	setup(t)
+	dir := t.TempDir()
+	prefix, nbs, mnist := filepath.Join(dir, "prefix"), filepath.Join(dir, "notebooks"), filepath.Join(dir, "mnist")
+	cmd := exec.Command("bash", filepath.Join("..", "docker", "install.sh"), "--kernel", kernelBin,
+		"--prefix", prefix, "--notebooks", nbs, "--mnist", mnist)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("install.sh: %v\n%s", err, b)
+	}
+	b, err := os.ReadFile(filepath.Join(prefix, "share", "jupyter", "kernels", "qlab", "kernel.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var spec struct {
+		Argv     []string `json:"argv"`
+		Language string   `json:"language"`
+	}
+	if err := json.Unmarshal(b, &spec); err != nil {
+		t.Fatal(err)
+	}
+	if len(spec.Argv) == 0 || spec.Argv[0] != kernelBin || spec.Language != "go" {
+		t.Errorf("kernel.json argv %v language %q; want argv[0] %s, language go", spec.Argv, spec.Language, kernelBin)
+	}
+	for _, name := range wantNotebooks {
+		if _, err := os.Stat(filepath.Join(nbs, name)); err != nil {
+			t.Errorf("notebook not installed: %v", err)
+		}
+	}
+	train, test, err := data.MNISTFrom(mnist)
+	if err != nil {
+		t.Fatalf("installed MNIST: %v", err)
+	}
+	if train.Len() != 60000 || test.Len() != 10000 {
+		t.Errorf("installed MNIST has %d/%d images; want 60000/10000", train.Len(), test.Len())
+	}
+}
