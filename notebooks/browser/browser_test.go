@@ -394,7 +394,6 @@ func runDriver(t *testing.T, tl tools, srv server, work, screenshot string) (*re
 
 // checkReport asserts what the page showed after Run All.
 func checkReport(t *testing.T, r *report) {
-	t.Helper()
 	if r.Phase != "done" {
 		t.Errorf("driver stopped in phase %q; want done", r.Phase)
 	}
@@ -468,7 +467,6 @@ func checkReport(t *testing.T, r *report) {
 // checkScreenshot checks that the screenshot is a PNG of the whole
 // notebook with something drawn on it (not one flat colour).
 func checkScreenshot(t *testing.T, path string) {
-	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {
 		t.Fatalf("screenshot: %v", err)

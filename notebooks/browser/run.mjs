@@ -1,7 +1,7 @@
 // run.mjs drives headless Chromium through the classic Jupyter Notebook UI:
 // it opens one notebook on a running server, runs every cell from the menu
-// (Cell → Run All), waits until the kernel is idle with every code cell
-// numbered, saves a screenshot, and prints what the page shows as one JSON
+// (Cell → Run All), waits until no cell is queued or running and the kernel
+// is idle, saves a screenshot, and prints what the page shows as one JSON
 // object on stdout. It judges nothing: browser_test.go asserts on the JSON.
 // Only the browser's own failures (no kernel, a deadline passed) make it exit
 // non-zero, after printing the JSON gathered so far.
@@ -100,11 +100,15 @@ try {
   // Through the menu, as a person would.
   await page.click('#celllink', { timeout: left() });
   await page.click('#run_all_cells > a', { timeout: left() });
-  // Done: every code cell has its execution number (not "*") and the
-  // kernel's last status is idle.
+  // Done: no code cell is still queued or running ("In [*]"), at least
+  // one has run, and the kernel's last status is idle. Not "every cell
+  // numbered": after an error Run All aborts the cells below, which go back
+  // to "In [ ]", and the test should report that error at once rather than
+  // wait out its deadline.
   await page.waitForFunction(() => {
     const cells = window.Jupyter.notebook.get_cells().filter((c) => c.cell_type === 'code');
-    return cells.length > 0 && cells.every((c) => typeof c.input_prompt_number === 'number') &&
+    return cells.some((c) => typeof c.input_prompt_number === 'number') &&
+      cells.every((c) => c.input_prompt_number !== '*') &&
       document.querySelector('#kernel_indicator_icon.kernel_idle_icon') !== null;
   }, null, { timeout: left(), polling: 100 });
   mark('ran');
