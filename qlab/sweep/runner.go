@@ -23,9 +23,11 @@ type Options struct {
 	// max(1, GOMAXPROCS/2). Each trial is already parallel inside: package
 	// nn splits every layer's work over GOMAXPROCS goroutines, so one
 	// trial alone already occupies both cores of a 2-core machine, and
-	// running two at once oversubscribes them (measured on the 2-core CI
-	// machine with tinySpec's grid: the same CPU time, 1.0x to 1.6x more
-	// wall time with 2 workers than with 1; see BenchmarkLocalRunner). On
+	// running two at once oversubscribes them: a fork-join kernel then
+	// waits for a helper goroutine preempted by the other trial (measured
+	// on a 2-core machine shared with other jobs, tinySpec's grid: the
+	// same CPU time, and 1.0x to 4x the wall time of 1 worker with 2; see
+	// BenchmarkLocalRunner). On
 	// larger nodes, half the cores as workers keeps small networks, whose
 	// layers do not split well, from leaving cores idle. Results never
 	// depend on it.
