@@ -23,13 +23,13 @@ type Options struct {
 	// max(1, GOMAXPROCS/2). Each trial is already parallel inside: package
 	// nn splits every layer's work over GOMAXPROCS goroutines, so one
 	// trial alone already occupies both cores of a 2-core machine, and
-	// running two at once oversubscribes them: a fork-join kernel then
-	// waits for a helper goroutine preempted by the other trial (measured
-	// on a 2-core machine shared with other jobs, tinySpec's grid: the
-	// same CPU time, and 1.0x to 4x the wall time of 1 worker with 2; see
-	// BenchmarkLocalRunner). On
-	// larger nodes, half the cores as workers keeps small networks, whose
-	// layers do not split well, from leaving cores idle. Results never
+	// running two at once oversubscribes them (a fork-join kernel then
+	// likely waits on a helper goroutine preempted by the other trial).
+	// Measured on a 2-core machine shared with other jobs, tinySpec's
+	// grid: the same CPU time, and 1.0x to 4x the wall time of 1 worker
+	// with 2 (BenchmarkLocalRunner). On larger nodes, half the cores as
+	// workers keeps small networks, whose layers do not split well, from
+	// leaving cores idle. Results never
 	// depend on it.
 	Workers int
 	// Trial is the trial body; nil means DefaultTrial.
