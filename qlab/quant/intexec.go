@@ -523,6 +523,10 @@ func (p *maxPoolStep) chunk(lo, hi int) {
 		b, oy := r/oh, r%oh
 		for ox := 0; ox < ow; ox++ {
 			dst := p.y.u[((b*oh+oy)*ow+ox)*C:][:C]
+			if hasMaxU8AVX2 && C%32 == 0 {
+				p.pixelSIMD(dst, ((b*x.h+oy*p.s)*x.w+ox*p.s)*C)
+				continue
+			}
 			first := true
 			for ky := 0; ky < p.k; ky++ {
 				for kx := 0; kx < p.k; kx++ {
@@ -538,6 +542,24 @@ func (p *maxPoolStep) chunk(lo, hi int) {
 				}
 			}
 		}
+	}
+}
+
+// pixelSIMD is one output pixel of chunk with VPMAXUB: the window whose
+// top-left input pixel starts at byte base, C = len(dst) a multiple of 32.
+func (p *maxPoolStep) pixelSIMD(dst []uint8, base int) {
+	x, C := p.x, len(dst)
+	row := x.w * C
+	_ = x.u[base+(p.k-1)*row+p.k*C-1] // the whole window is in range
+	at := func(ky, kx int) *uint8 { return &x.u[base+ky*row+kx*C] }
+	if p.k == 2 {
+		max4U8AVX2(&dst[0], at(0, 0), at(0, 1), at(1, 0), at(1, 1), C)
+		return
+	}
+	copy(dst, x.u[base:base+C])
+	for t := 1; t < p.k*p.k; t++ {
+		a := at(t/p.k, t%p.k)
+		max4U8AVX2(&dst[0], &dst[0], a, a, a, C)
 	}
 }
 

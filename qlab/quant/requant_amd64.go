@@ -16,3 +16,12 @@ var hasRequantAVX512 = cpu.X86.HasAVX512F
 //
 //go:noescape
 func requantAVX512(rows, n8, ld int, acc, bias *int32, mult, rs, half, neg *int64, clamp *[3]int64, dst *uint8)
+
+// hasMaxU8AVX2 gates max4U8AVX2.
+var hasMaxU8AVX2 = cpu.X86.HasAVX2
+
+// max4U8AVX2 sets dst[i] = max(a[i], b[i], c[i], d[i]) for i < n, n a
+// multiple of 32 (VPMAXUB); dst may be any of the inputs.
+//
+//go:noescape
+func max4U8AVX2(dst, a, b, c, d *uint8, n int)

@@ -73,3 +73,33 @@ col:
 done:
 	VZEROUPPER
 	RET
+
+// func max4U8AVX2(dst, a, b, c, d *uint8, n int)
+TEXT ·max4U8AVX2(SB), NOSPLIT, $0-48
+	MOVQ dst+0(FP), DI
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), R8
+	MOVQ c+24(FP), R9
+	MOVQ d+32(FP), R10
+	MOVQ n+40(FP), CX
+	SHRQ $5, CX
+	JZ   maxdone
+
+maxloop:
+	VMOVDQU (SI), Y0
+	VMOVDQU (R9), Y1
+	VPMAXUB (R8), Y0, Y0
+	VPMAXUB (R10), Y1, Y1
+	VPMAXUB Y1, Y0, Y0
+	VMOVDQU Y0, (DI)
+	ADDQ    $32, SI
+	ADDQ    $32, R8
+	ADDQ    $32, R9
+	ADDQ    $32, R10
+	ADDQ    $32, DI
+	DECQ    CX
+	JNZ     maxloop
+
+maxdone:
+	VZEROUPPER
+	RET

@@ -7,3 +7,9 @@ const hasRequantAVX512 = false
 func requantAVX512(rows, n8, ld int, acc, bias *int32, mult, rs, half, neg *int64, clamp *[3]int64, dst *uint8) {
 	panic("quant: requantAVX512 without AVX-512")
 }
+
+const hasMaxU8AVX2 = false
+
+func max4U8AVX2(dst, a, b, c, d *uint8, n int) {
+	panic("quant: max4U8AVX2 without AVX2")
+}

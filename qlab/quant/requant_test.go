@@ -88,3 +88,45 @@ func TestRequantApply(t *testing.T) {
 		}
 	}
 }
+
+// TestMaxPoolStep checks the integer max pool (the VPMAXUB path for channel
+// counts that are multiples of 32, the Go loop otherwise) against a direct
+// maximum over each window.
+func TestMaxPoolStep(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	for _, c := range []struct{ n, h, w, ch, k, s int }{
+		{2, 8, 8, 32, 2, 2}, {1, 9, 7, 64, 3, 2}, {2, 6, 6, 5, 2, 2}, {1, 7, 7, 96, 3, 1},
+	} {
+		x := &intAct{n: c.n, h: c.h, w: c.w, c: c.ch, u: make([]uint8, c.n*c.h*c.w*c.ch)}
+		for i := range x.u {
+			x.u[i] = uint8(rng.Uint32())
+		}
+		p := &maxPoolStep{name: "pool", k: c.k, s: c.s}
+		p.fn = p.chunk
+		y, err := p.run(x)
+		if err != nil {
+			t.Fatal(err)
+		}
+		oh, ow := (c.h-c.k)/c.s+1, (c.w-c.k)/c.s+1
+		if y.h != oh || y.w != ow || len(y.u) != c.n*oh*ow*c.ch {
+			t.Fatalf("%+v: output %dx%d (%d bytes); want %dx%d", c, y.h, y.w, len(y.u), oh, ow)
+		}
+		for b := 0; b < c.n; b++ {
+			for oy := 0; oy < oh; oy++ {
+				for ox := 0; ox < ow; ox++ {
+					for ch := 0; ch < c.ch; ch++ {
+						var want uint8
+						for ky := 0; ky < c.k; ky++ {
+							for kx := 0; kx < c.k; kx++ {
+								want = max(want, x.u[((b*c.h+oy*c.s+ky)*c.w+ox*c.s+kx)*c.ch+ch])
+							}
+						}
+						if got := y.u[((b*oh+oy)*ow+ox)*c.ch+ch]; got != want {
+							t.Fatalf("%+v: (%d, %d, %d, %d): got %d; want %d", c, b, ch, oy, ox, got, want)
+						}
+					}
+				}
+			}
+		}
+	}
+}
