@@ -95,9 +95,35 @@ func TestNotebookInChromium(t *testing.T) {
 	// profile), so a final sweep can find any that outlived their parent.
 	t.Cleanup(func() { reapStrays(t, work) })
 
-	kernel := buildKernel(t, work)
-	srv := startServer(t, tools.jupyter, kernel, work, artifacts)
+	// The server needs the kernel only once a notebook opens, so it starts
+	// while the kernel builds.
+	start := time.Now()
+	type build struct {
+		bin string
+		err error
+		at  time.Time
+	}
+	built := make(chan build, 1)
+	ctx, cancel := context.WithTimeout(context.Background(), buildTimeout)
+	done := make(chan struct{})
+	// If the test stops early, the build stops too before work is removed.
+	t.Cleanup(func() { cancel(); <-done })
+	go func() {
+		defer close(done)
+		bin, err := buildKernel(ctx, work)
+		built <- build{bin, err, time.Now()}
+	}()
+	srv := startServer(t, tools.jupyter, work, artifacts)
+	served := time.Now()
+	b := <-built
+	if b.err != nil {
+		t.Fatal(b.err)
+	}
+	checkKernelspec(t, srv, b.bin)
+	ready := time.Now()
 	rep, driverLog := runDriver(t, tools, srv, work, filepath.Join(artifacts, "notebook.png"))
+	t.Logf("build %v and server start %v side by side, browser run %v", b.at.Sub(start).Round(time.Millisecond),
+		served.Sub(start).Round(time.Millisecond), time.Since(ready).Round(time.Millisecond))
 	if err := os.WriteFile(filepath.Join(artifacts, "driver.log"), driverLog, 0o644); err != nil {
 		t.Errorf("saving the driver's output: %v", err)
 	}
@@ -190,19 +216,17 @@ func artifactDir(t *testing.T) string {
 }
 
 // buildKernel builds qlab-kernel into work and installs its kernelspec
-// under work/prefix.
-func buildKernel(t *testing.T, work string) string {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), buildTimeout)
-	defer cancel()
+// under work/prefix. It returns errors rather than failing the test: it runs
+// on its own goroutine.
+func buildKernel(ctx context.Context, work string) (string, error) {
 	bin := filepath.Join(work, "qlab-kernel")
 	if b, err := exec.CommandContext(ctx, "go", "build", "-o", bin, "github.com/qlab-dev/qlab/kernel/cmd/qlab-kernel").CombinedOutput(); err != nil {
-		t.Fatalf("go build qlab-kernel: %v\n%s", err, b)
+		return "", fmt.Errorf("go build qlab-kernel: %v\n%s", err, b)
 	}
 	if b, err := exec.CommandContext(ctx, bin, "install", "--prefix", filepath.Join(work, "prefix")).CombinedOutput(); err != nil {
-		t.Fatalf("qlab-kernel install: %v\n%s", err, b)
+		return "", fmt.Errorf("qlab-kernel install: %v\n%s", err, b)
 	}
-	return bin
+	return bin, nil
 }
 
 type server struct {
@@ -214,7 +238,7 @@ type server struct {
 // the kernelspec under work/prefix and Debian's system-wide setup, logging
 // to artifacts/server.log. It stops the server (which shuts its kernels
 // down) when the test ends.
-func startServer(t *testing.T, jupyter, kernel, work, artifacts string) server {
+func startServer(t *testing.T, jupyter, work, artifacts string) server {
 	t.Helper()
 	nbDir := filepath.Join(work, "notebooks")
 	if err := os.MkdirAll(nbDir, 0o755); err != nil {
@@ -270,8 +294,15 @@ func startServer(t *testing.T, jupyter, kernel, work, artifacts string) server {
 	if err := waitReady(srv, exited); err != nil {
 		t.Fatalf("jupyter-notebook on %s: %v\nserver log:\n%s", srv.url, err, tail(logPath))
 	}
-	// The frontend would silently fall back to another kernel if the spec
-	// were not found; make that a clear failure here.
+	return srv
+}
+
+// checkKernelspec checks that the server sees the kernelspec qlab running
+// kernel. The frontend would otherwise offer another kernel and the test
+// would fail later with a less clear message. Jupyter reads kernelspecs
+// afresh on each request, so installing after the server started is fine.
+func checkKernelspec(t *testing.T, srv server, kernel string) {
+	t.Helper()
 	specs, err := get(srv, "api/kernelspecs")
 	if err != nil {
 		t.Fatal(err)
@@ -289,7 +320,6 @@ func startServer(t *testing.T, jupyter, kernel, work, artifacts string) server {
 	if got := ks.Kernelspecs["qlab"].Spec.Argv; len(got) == 0 || got[0] != kernel {
 		t.Fatalf("kernelspec qlab runs %q; want %s (kernelspecs: %s)", got, kernel, specs)
 	}
-	return srv
 }
 
 // freePort asks the kernel for an unused loopback port. Another process
@@ -499,6 +529,8 @@ func checkScreenshot(t *testing.T, path string) {
 // stopTimeout.
 func stopGroup(t *testing.T, name string, pid int, exited <-chan error) {
 	t.Helper()
+	start := time.Now()
+	defer func() { t.Logf("%s stopped in %v", name, time.Since(start).Round(time.Millisecond)) }()
 	if err := syscall.Kill(-pid, syscall.SIGTERM); err != nil && !errors.Is(err, syscall.ESRCH) {
 		t.Errorf("stopping %s: %v", name, err)
 	}
