@@ -55,6 +55,7 @@ const t0 = Date.now();
 const mark = (name) => { report.timings_ms[name] = Date.now() - t0; };
 
 let context;
+let page;
 let failure = null;
 try {
   // launchPersistentContext because Playwright owns --user-data-dir; the
@@ -78,7 +79,7 @@ try {
     report.blocked.push(route.request().url());
     return route.abort();
   });
-  const page = context.pages()[0] ?? await context.newPage();
+  page = context.pages()[0] ?? await context.newPage();
   page.on('console', (m) => { if (m.type() === 'error') report.console_errors.push(m.text()); });
   page.on('pageerror', (e) => report.page_errors.push(String(e)));
 
@@ -168,6 +169,12 @@ try {
   report.phase = 'done';
 } catch (e) {
   failure = e;
+  // A picture of the page as it was when the step failed, for the CI
+  // artifacts; best effort.
+  if (page && !report.screenshot) {
+    await page.screenshot({ path: opts.screenshot, timeout: 5000 })
+      .then(() => { report.screenshot = opts.screenshot; }, () => {});
+  }
 } finally {
   if (context) await context.close().catch(() => {});
 }
