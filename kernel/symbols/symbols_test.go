@@ -240,7 +240,7 @@ func TestEveryQlabPackageThroughInterpreter(t *testing.T) {
 					call = fmt.Sprintf("%s.%s(%s)", name, n, zeroArgs(v.Type()))
 				}
 			}
-			if call == "" {
+			if call == "" && len(names) > 0 {
 				t.Fatalf("no function of %s is safe to call with zero arguments; add a case", short)
 			}
 			fmt.Fprintf(&cell, "%s\n", call)

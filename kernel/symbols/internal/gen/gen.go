@@ -109,7 +109,7 @@ func Generate(only ...string) (*Result, error) {
 	if len(only) > 0 {
 		all = nil
 		for _, p := range only {
-			if strings.HasPrefix(p, "qlab/") || strings.HasPrefix(p, "kernel/") {
+			if p == "qlab" || strings.HasPrefix(p, "qlab/") || strings.HasPrefix(p, "kernel/") {
 				p = Module + "/" + p
 			}
 			all = append(all, p)
