@@ -14,6 +14,7 @@
 #   --notebooks DIR  copy the study's notebooks there (default: leave them)
 #   --mnist DIR      copy the embedded MNIST IDX files there (for images without Go)
 #   --cifar10 DIR    download CIFAR-10 (binary version) there; needs the network
+#                    ($QLAB_CIFAR10_URL with $QLAB_CIFAR10_SHA256 fetch another copy)
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -27,7 +28,7 @@ while (($#)); do
     --notebooks) notebooks=$2; shift 2 ;;
     --mnist) mnist=$2; shift 2 ;;
     --cifar10) cifar=$2; shift 2 ;;
-    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
     *) echo "install.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -57,5 +58,11 @@ if [[ -n $mnist ]]; then
 fi
 
 if [[ -n $cifar ]]; then
-  (cd "$here" && go run ./qlab/cmd/qlab data download cifar10 "$cifar")
+  fetch=()
+  if [[ -n ${QLAB_CIFAR10_URL:-} ]]; then
+    fetch+=(-url "$QLAB_CIFAR10_URL" -sha256 "${QLAB_CIFAR10_SHA256:-}")
+  fi
+  mkdir -p "$(dirname "$cifar")"
+  cifar=$(cd "$(dirname "$cifar")" && pwd)/$(basename "$cifar")
+  (cd "$here" && go run ./docker/fetch-cifar10 "${fetch[@]}" "$cifar")
 fi

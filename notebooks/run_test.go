@@ -1,12 +1,17 @@
 package notebooks_test
 
 import (
+	"archive/tar"
 	"bytes"
 	"compress/gzip"
+	"crypto/sha256"
 	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -318,5 +323,63 @@ func TestInstallScript(t *testing.T) {
 	}
 	if train.Len() != 60000 || test.Len() != 10000 {
 		t.Errorf("installed MNIST has %d/%d images; want 60000/10000", train.Len(), test.Len())
+	}
+}
+
+// TestInstallScriptCIFAR10 runs install.sh's --cifar10 step (what the image's
+// FETCH_CIFAR10=1 build argument does) against a local server holding a
+// small archive in the official layout, and reads the result back.
+func TestInstallScriptCIFAR10(t *testing.T) {
+	setup(t)
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	tw := tar.NewWriter(zw)
+	for i, name := range data.CIFAR10Files {
+		body := []byte(strings.Join(data.CIFAR10Classes, "\n") + "\n")
+		if strings.HasSuffix(name, ".bin") {
+			body = nil
+			for r := 0; r < 2; r++ { // two records per batch: a label byte, 3x32x32 pixels
+				rec := make([]byte, 3073)
+				rec[0] = byte((i + r) % 10)
+				for p := 1; p < len(rec); p++ {
+					rec[p] = byte(p + i)
+				}
+				body = append(body, rec...)
+			}
+		}
+		hdr := &tar.Header{Name: "cifar-10-batches-bin/" + name, Mode: 0o644, Size: int64(len(body))}
+		if err := tw.WriteHeader(hdr); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tw.Write(body); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	archive := buf.Bytes()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write(archive) }))
+	defer srv.Close()
+	sum := sha256.Sum256(archive)
+
+	dir := t.TempDir()
+	cifar := filepath.Join(dir, "cifar10")
+	cmd := exec.Command("bash", filepath.Join("..", "docker", "install.sh"), "--kernel", kernelBin,
+		"--prefix", filepath.Join(dir, "prefix"), "--cifar10", cifar)
+	cmd.Env = append(os.Environ(), "QLAB_CIFAR10_URL="+srv.URL+"/cifar-10-binary.tar.gz",
+		"QLAB_CIFAR10_SHA256="+hex.EncodeToString(sum[:]))
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("install.sh --cifar10: %v\n%s", err, b)
+	}
+	train, test, err := data.CIFAR10(cifar)
+	if err != nil {
+		t.Fatalf("installed CIFAR-10: %v", err)
+	}
+	if train.Len() != 10 || test.Len() != 2 {
+		t.Errorf("installed CIFAR-10 has %d/%d images; want 10/2", train.Len(), test.Len())
 	}
 }
