@@ -27,7 +27,7 @@ func qlabTables() map[string]map[string]reflect.Value {
 	out := map[string]map[string]reflect.Value{}
 	for k, v := range symbols.Symbols {
 		path := k[:strings.LastIndex(k, "/")]
-		if strings.HasPrefix(path, gen.Module+"/qlab/") {
+		if path == gen.Module+"/qlab" || strings.HasPrefix(path, gen.Module+"/qlab/") {
 			out[path] = v
 		}
 	}
