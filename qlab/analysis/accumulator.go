@@ -21,6 +21,39 @@ const (
 	fineBuckets = 1 << (32 - fineShift)
 )
 
+// fineTable is the fine histogram as the counting loops see it: an array,
+// so the 16-bit keys index it without bounds checks.
+type fineTable = [fineBuckets]int64
+
+// keyBlock is how many values the SIMD kernel turns into fine-histogram
+// keys per call; a keyBuffer holds one block's keys plus the 16 lanes the
+// kernel may store past the last key kept.
+const keyBlock = 4096
+
+type keyBuffer [keyBlock + 16]uint32
+
+// countFine adds x to the fine histogram one value at a time (the
+// portable path and the tails of the SIMD one).
+func countFine(x []float32, fine *fineTable) {
+	for _, v := range x {
+		fine[math.Float32bits(v)>>fineShift]++
+	}
+}
+
+// scanChunk returns the float64 sum and the extremes of x (non-empty) and
+// counts x into fine, in blocks of keyBlock values.
+func scanChunk(x []float32, fine *fineTable, keys *keyBuffer) (s float64, lo, hi float32) {
+	lo, hi = x[0], x[0]
+	for len(x) > 0 {
+		b := x[:min(len(x), keyBlock)]
+		x = x[len(b):]
+		bs, blo, bhi := sumMinMaxFine(b, fine, keys)
+		s += bs
+		lo, hi = min32(lo, blo), max32(hi, bhi)
+	}
+	return s, lo, hi
+}
+
 // FineRelativeError is the worst-case relative error of percentiles read
 // from the fine histogram (the width of a bucket relative to its lower
 // magnitude, 2^-7). Percentiles are exact while all values fit the exact
@@ -159,8 +192,10 @@ type Accumulator struct {
 	exactOK bool // exact holds every value seen
 	hist    *Histogram
 	chans   []Moments
-	scratch []Moments // per-chunk moments of the AddChannels call
-	fineAux []int64   // the helper goroutine's fine histogram, kept zero between calls
+	scratch []Moments  // per-channel moments of the AddChannels call
+	keys    *keyBuffer // fine-histogram keys of the block being counted
+	fineAux []int64    // the helper goroutine's fine histogram, kept zero between calls
+	keysAux *keyBuffer // the helper goroutine's keys
 }
 
 // NewAccumulator returns an empty accumulator; it fails only on bad
@@ -169,7 +204,7 @@ func NewAccumulator(opts Options) (*Accumulator, error) {
 	if opts.ExactBuffer == 0 {
 		opts.ExactBuffer = DefaultExactBuffer
 	}
-	a := &Accumulator{opts: opts, fine: make([]int64, fineBuckets), exactOK: true}
+	a := &Accumulator{opts: opts, fine: make([]int64, fineBuckets), keys: new(keyBuffer), exactOK: true}
 	if opts.ExactBuffer > 0 {
 		a.exact = make([]float32, 0, opts.ExactBuffer)
 	} else {
@@ -188,7 +223,7 @@ func NewAccumulator(opts Options) (*Accumulator, error) {
 // Add feeds one chunk. Non-finite values are an error naming the element;
 // the accumulator is unchanged then.
 func (a *Accumulator) Add(x []float32) error {
-	c, ok := chunkMomentsFine(x, a.fine)
+	c, ok := chunkMomentsFine(x, a.fine, a.keys)
 	if !ok {
 		unFine(x, a.fine)
 		return nonFinite(x, 0)
@@ -217,15 +252,11 @@ func (a *Accumulator) addRest(x []float32) {
 // one pass for sum, extremes and bucket counts, one for central sums. ok
 // is false when the chunk holds a NaN or Inf (fine has then been
 // incremented for all of x; unFine undoes it).
-func chunkMomentsFine(x []float32, fine []int64) (Moments, bool) {
+func chunkMomentsFine(x []float32, fine []int64, keys *keyBuffer) (Moments, bool) {
 	if len(x) == 0 {
 		return Moments{}, true
 	}
-	fine = fine[:fineBuckets]
-	for _, v := range x {
-		fine[math.Float32bits(v)>>fineShift]++
-	}
-	s, lo, hi := sumMinMax(x)
+	s, lo, hi := scanChunk(x, (*fineTable)(fine), keys)
 	// A NaN or Inf anywhere makes the float64 sum NaN or Inf (float32
 	// values cannot overflow it), so one test covers the whole chunk.
 	if math.IsNaN(s) || math.IsInf(s, 0) {
@@ -305,18 +336,54 @@ func max32(a, b float32) float32 {
 // saves.
 const parallelMin = 1 << 15
 
-// summariseChunks fills sc[j] with the moments of chunk first+j of x
-// (chunks of inner values), counting every chunk into fine even after a
-// non-finite one, so the caller can undo the counts over whole ranges. It
-// reports whether any chunk held a NaN or Inf.
-func summariseChunks(x []float32, inner int, sc []Moments, first int, fine []int64) (bad bool) {
+// summariseChannels fills sc[j] with the moments of channel first+j of x
+// viewed as outer × channels × inner: a pass over the channel's outer
+// chunks for sum, extremes and fine-histogram counts, then one for central
+// sums about the channel's mean. One Moments per channel rather than per
+// (sample, channel) chunk keeps the merges (tens of flops and two
+// divisions each) off the per-chunk path: RefNet-S has chunks of 16 and 64
+// values. Every channel is counted into fine even after a non-finite one,
+// so the caller can undo the counts over the whole channel range. It
+// reports whether any channel held a NaN or Inf.
+func summariseChannels(x []float32, outer, channels, inner int, sc []Moments, first int, fine []int64, keys *keyBuffer) (bad bool) {
+	ft := (*fineTable)(fine)
+	stride := channels * inner
 	for j := range sc {
-		off := (first + j) * inner
-		c, ok := chunkMomentsFine(x[off:off+inner], fine)
-		bad = bad || !ok
-		sc[j] = c
+		c := first + j
+		var s float64
+		lo, hi := x[c*inner], x[c*inner]
+		for n := range outer {
+			off := n*stride + c*inner
+			cs, clo, chi := scanChunk(x[off:off+inner], ft, keys)
+			s += cs
+			lo, hi = min32(lo, clo), max32(hi, chi)
+		}
+		// A NaN or Inf anywhere makes the float64 sum NaN or Inf (float32
+		// values cannot overflow it), so one test covers the channel.
+		if math.IsNaN(s) || math.IsInf(s, 0) {
+			bad = true
+			continue
+		}
+		cnt := outer * inner
+		mean := s / float64(cnt)
+		var m2, m3, m4 float64
+		for n := range outer {
+			off := n*stride + c*inner
+			t2, t3, t4 := centralSums(x[off:off+inner], mean)
+			m2, m3, m4 = m2+t2, m3+t3, m4+t4
+		}
+		sc[j] = Moments{N: int64(cnt), Min: float64(lo), Max: float64(hi), Mean: mean, M2: m2, M3: m3, M4: m4}
 	}
 	return bad
+}
+
+// unFineChannels undoes the fine counts of channels [c0, c1) of x viewed
+// as outer × channels × inner.
+func unFineChannels(x []float32, outer, channels, inner, c0, c1 int, fine []int64) {
+	for n := range outer {
+		off := (n*channels + c0) * inner
+		unFine(x[off:off+(c1-c0)*inner], fine)
+	}
 }
 
 func unFine(x []float32, fine []int64) {
@@ -378,32 +445,32 @@ func (a *Accumulator) AddChannels(x []float32, outer, channels int) error {
 		return nil
 	}
 	inner := len(x) / (outer * channels)
-	k := outer * channels
-	if cap(a.scratch) < k {
-		a.scratch = make([]Moments, k)
+	if cap(a.scratch) < channels {
+		a.scratch = make([]Moments, channels)
 	}
-	sc := a.scratch[:k]
-	// Summarise every chunk before merging any, so a NaN leaves every
-	// statistic untouched. Large inputs are split between this goroutine
-	// and a helper with its own fine histogram (folded in afterwards): the
-	// merge order below is fixed, so results do not depend on the split.
-	var bad bool
-	if half := k / 2; len(x) >= parallelMin && runtime.GOMAXPROCS(0) > 1 && half > 0 {
+	sc := a.scratch[:channels]
+	// Summarise every channel before merging any, so a NaN leaves every
+	// statistic untouched. Large inputs split the channels between this
+	// goroutine and a helper with its own fine histogram (folded in
+	// afterwards): the merge order below is fixed, so results do not
+	// depend on the split.
+	if half := channels / 2; len(x) >= parallelMin && runtime.GOMAXPROCS(0) > 1 && half > 0 {
 		if a.fineAux == nil {
 			a.fineAux = make([]int64, fineBuckets)
+			a.keysAux = new(keyBuffer)
 		}
 		var wg sync.WaitGroup
 		var badAux bool
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			badAux = summariseChunks(x, inner, sc[half:], half, a.fineAux)
+			badAux = summariseChannels(x, outer, channels, inner, sc[half:], half, a.fineAux, a.keysAux)
 		}()
-		bad = summariseChunks(x, inner, sc[:half], 0, a.fine)
+		bad := summariseChannels(x, outer, channels, inner, sc[:half], 0, a.fine, a.keys)
 		wg.Wait()
 		if bad || badAux {
-			unFine(x[:half*inner], a.fine)
-			unFine(x[half*inner:], a.fineAux)
+			unFineChannels(x, outer, channels, inner, 0, half, a.fine)
+			unFineChannels(x, outer, channels, inner, half, channels, a.fineAux)
 			return nonFinite(x, 0)
 		}
 		for i, c := range a.fineAux {
@@ -412,14 +479,16 @@ func (a *Accumulator) AddChannels(x []float32, outer, channels int) error {
 				a.fineAux[i] = 0
 			}
 		}
-	} else if summariseChunks(x, inner, sc, 0, a.fine) {
+	} else if summariseChannels(x, outer, channels, inner, sc, 0, a.fine, a.keys) {
 		unFine(x, a.fine)
 		return nonFinite(x, 0)
 	}
+	var all Moments
 	for i, c := range sc {
-		a.chans[i%channels].Merge(c)
-		a.m.Merge(c)
+		a.chans[i].Merge(c)
+		all.Merge(c)
 	}
+	a.m.Merge(all)
 	a.addRest(x)
 	return nil
 }
@@ -669,7 +738,7 @@ func SharedBins(rule BinRule, accs []*Accumulator) (Bins, error) {
 			return Bins{}, fmt.Errorf("analysis: shared bins: accumulator %d is empty", i)
 		}
 		if pool == nil {
-			pool = &Accumulator{fine: make([]int64, fineBuckets), exactOK: a.exactOK, exact: slices.Clone(a.exact)}
+			pool = &Accumulator{fine: make([]int64, fineBuckets), keys: new(keyBuffer), exactOK: a.exactOK, exact: slices.Clone(a.exact)}
 			pool.m = a.m
 			copy(pool.fine, a.fine)
 			pool.exact = slices.Grow(pool.exact, len(accs)*DefaultExactBuffer)

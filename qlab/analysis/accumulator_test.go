@@ -440,7 +440,7 @@ func TestChunkMomentsUnrolled(t *testing.T) {
 	fine := make([]int64, fineBuckets)
 	for _, n := range []int{1, 2, 3, 17, 1024, 1025} {
 		x := gaussData(uint64(n), n, 2, 3)
-		got, ok := chunkMomentsFine(x, fine)
+		got, ok := chunkMomentsFine(x, fine, new(keyBuffer))
 		want := chunkMomentsSimple(x)
 		if !ok || got.N != want.N || got.Min != want.Min || got.Max != want.Max || !relClose(got.Mean, want.Mean, 1e-14) ||
 			!relClose(got.M2, want.M2, 1e-13) || !relClose(got.M4, want.M4, 1e-13) || math.Abs(got.M3-want.M3) > 1e-13*math.Pow(want.M2, 1.5) {
@@ -454,9 +454,10 @@ func TestChunkMomentsUnrolled(t *testing.T) {
 func BenchmarkChunkMoments(b *testing.B) {
 	x := gaussData(41, 1024, 0.5, 1)
 	fine := make([]int64, fineBuckets)
+	keys := new(keyBuffer)
 	b.Run("unrolled+fine", func(b *testing.B) {
 		for b.Loop() {
-			chunkMomentsFine(x, fine)
+			chunkMomentsFine(x, fine, keys)
 		}
 		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(x)), "ns/value")
 	})

@@ -2,11 +2,55 @@
 
 package analysis
 
-import "golang.org/x/sys/cpu"
+import (
+	"math"
+
+	"golang.org/x/sys/cpu"
+)
 
 // useAVX2 selects the assembly chunk kernels; x/sys/cpu also checks that
-// the OS saves the YMM registers.
-var useAVX2 = cpu.X86.HasAVX2
+// the OS saves the YMM registers. useAVX512 selects the 16-lane kernels
+// (VEXTRACTF32X8 needs DQ; the OS must save the ZMM and mask registers,
+// which x/sys/cpu checks too).
+var (
+	useAVX2   = cpu.X86.HasAVX2
+	useAVX512 = cpu.X86.HasAVX512F && cpu.X86.HasAVX512DQ && cpu.X86.HasPOPCNT
+)
+
+// sumMinMaxKeysAVX512 is one pass over x[:n] (n a positive multiple of 16)
+// for the float64 sum, the extremes and the fine-histogram keys of the
+// values whose key is not 0 (compressed into keys[:nk]; keys needs room for
+// n+16). See moments_amd64.s.
+//
+//go:noescape
+func sumMinMaxKeysAVX512(x *float32, n int, keys *uint32) (sum float64, lo, hi float32, nk int)
+
+// centralSumsAVX512 is centralSumsAVX2 with 16 lanes; n is a positive
+// multiple of 16.
+//
+//go:noescape
+func centralSumsAVX512(x *float32, n int, mean float64) (m2, m3, m4 float64)
+
+// sumMinMaxFine is sumMinMax fused with counting x into fine; len(x) is at
+// most keyBlock.
+func sumMinMaxFine(x []float32, fine *fineTable, keys *keyBuffer) (s float64, lo, hi float32) {
+	n16 := len(x) &^ 15
+	if !useAVX512 || n16 == 0 {
+		countFine(x, fine)
+		return sumMinMax(x)
+	}
+	s, lo, hi, nk := sumMinMaxKeysAVX512(&x[0], n16, &keys[0])
+	for _, k := range keys[:nk] {
+		fine[k&(fineBuckets-1)]++
+	}
+	fine[0] += int64(n16 - nk)
+	for _, v := range x[n16:] {
+		fine[math.Float32bits(v)>>fineShift]++
+		s += float64(v)
+		lo, hi = min32(lo, v), max32(hi, v)
+	}
+	return s, lo, hi
+}
 
 // sumMinMaxAVX2 returns the float64 sum (8 lanes: two 4-wide float64
 // accumulators, then a fixed reduction) and the extremes of x[:n]; n is a
@@ -37,6 +81,14 @@ func sumMinMax(x []float32) (s float64, lo, hi float32) {
 
 // centralSums is centralSumsGo with the bulk in AVX2 when available.
 func centralSums(x []float32, mean float64) (m2, m3, m4 float64) {
+	if n16 := len(x) &^ 15; useAVX512 && n16 > 0 {
+		m2, m3, m4 = centralSumsAVX512(&x[0], n16, mean)
+		if n16 < len(x) {
+			t2, t3, t4 := centralSumsGo(x[n16:], mean)
+			m2, m3, m4 = m2+t2, m3+t3, m4+t4
+		}
+		return m2, m3, m4
+	}
 	n8 := len(x) &^ 7
 	if !useAVX2 || n8 == 0 {
 		return centralSumsGo(x, mean)

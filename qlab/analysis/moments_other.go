@@ -2,7 +2,16 @@
 
 package analysis
 
-const useAVX2 = false
+const (
+	useAVX2   = false
+	useAVX512 = false
+)
+
+// sumMinMaxFine is sumMinMax fused with counting x into fine.
+func sumMinMaxFine(x []float32, fine *fineTable, _ *keyBuffer) (float64, float32, float32) {
+	countFine(x, fine)
+	return sumMinMaxGo(x)
+}
 
 func sumMinMax(x []float32) (float64, float32, float32) { return sumMinMaxGo(x) }
 
