@@ -26,9 +26,11 @@ type refNetSBench struct {
 	x     *tensor.Tensor
 }
 
-func newRefNetSBench(b *testing.B) *refNetSBench {
+func newRefNetSBench(b *testing.B) *refNetSBench { return newVGGBench(b, arch.RefNetS()) }
+
+func newVGGBench(b *testing.B, spec arch.VGGSpec) *refNetSBench {
 	b.Helper()
-	m, err := arch.Build(arch.RefNetS())
+	m, err := arch.Build(spec)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -87,5 +89,17 @@ func BenchmarkFakeQuantEvalRefNetS(b *testing.B) {
 // unfolded network with batch norm, as a user would run it).
 func BenchmarkInferFloatRefNetS(b *testing.B) {
 	r := newRefNetSBench(b)
+	runInferBench(b, func() error { _, err := r.float.Forward(r.x); return err })
+}
+
+// The same three forms on RefNet-DWS, whose depthwise layers run on the
+// direct integer kernel rather than the GEMM.
+func BenchmarkInferInt8RefNetDWS(b *testing.B) {
+	r := newVGGBench(b, arch.RefNetDWS())
+	runInferBench(b, func() error { _, err := r.im.Forward(r.x); return err })
+}
+
+func BenchmarkInferFloatRefNetDWS(b *testing.B) {
+	r := newVGGBench(b, arch.RefNetDWS())
 	runInferBench(b, func() error { _, err := r.float.Forward(r.x); return err })
 }

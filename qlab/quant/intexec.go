@@ -432,6 +432,8 @@ type dwStep struct {
 	rq                       []requant
 	clamp                    outClamp
 	out                      *QParams
+	tab                      *rqTable
+	simd                     bool // dwPixelAVX512 and the AVX-512 requantization
 
 	y      intAct
 	x      *intAct
@@ -457,6 +459,10 @@ func (d *dwStep) run(x *intAct) (*intAct, error) {
 
 // chunk computes output rows [lo, hi) of (sample, oy).
 func (d *dwStep) chunk(lo, hi int) {
+	if d.simd {
+		d.chunkSIMD(lo, hi)
+		return
+	}
 	x, k, C, co := d.x, d.k, d.ch, d.ch*d.mult
 	for r := lo; r < hi; r++ {
 		b, oy := r/d.oh, r%d.oh
@@ -482,6 +488,36 @@ func (d *dwStep) chunk(lo, hi int) {
 			}
 		}
 	}
+}
+
+// chunkSIMD is chunk for multiplier 1 and channel counts that are
+// multiples of 16: each output pixel's sums over its in-bounds taps come
+// from dwPixelAVX512, then one requantization pass over the channels.
+func (d *dwStep) chunkSIMD(lo, hi int) {
+	x, k, C := d.x, d.k, d.ch
+	s := getScratch()
+	s.acc = resize(s.acc, C)
+	acc := s.acc
+	for r := lo; r < hi; r++ {
+		b, oy := r/d.oh, r%d.oh
+		y0 := oy*d.stride - d.pad
+		kyLo, kyHi := max(0, -y0), min(k, x.h-y0)
+		for ox := 0; ox < d.ow; ox++ {
+			x0 := ox*d.stride - d.pad
+			kxLo, kxHi := max(0, -x0), min(k, x.w-x0)
+			if kyLo >= kyHi || kxLo >= kxHi {
+				clear(acc)
+			} else {
+				xi := ((b*x.h+y0+kyLo)*x.w + x0 + kxLo) * C
+				wi := (kyLo*k + kxLo) * C
+				_ = x.u[xi+((kyHi-kyLo-1)*x.w+kxHi-kxLo)*C-1] // last tap in range
+				_ = d.w[wi+((kyHi-kyLo-1)*k+kxHi-kxLo)*C-1]
+				dwPixelAVX512(&acc[0], &x.u[xi], &d.w[wi], kyHi-kyLo, kxHi-kxLo, x.w*C, k*C, C, d.za)
+			}
+			d.tab.rows(1, acc, d.bias, d.y.u[((b*d.oh+oy)*d.ow+ox)*C:][:C])
+		}
+	}
+	putScratch(s)
 }
 
 // newDWStep builds the depthwise step from weight codes wq ([ch*mult, 1, k,
@@ -517,6 +553,8 @@ func newDWStep(name string, ch, mult, k, stride, pad int, in *QParams, wq *QTens
 	if d.clamp, err = newOutClamp(out, act); err != nil {
 		return nil, err
 	}
+	d.tab = newRQTable(d.rq, d.clamp)
+	d.simd = d.tab.simd && mult == 1 && ch%16 == 0
 	d.fn = d.chunk
 	return d, nil
 }

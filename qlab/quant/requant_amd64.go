@@ -25,3 +25,11 @@ var hasMaxU8AVX2 = cpu.X86.HasAVX2
 //
 //go:noescape
 func max4U8AVX2(dst, a, b, c, d *uint8, n int)
+
+// dwPixelAVX512 sets acc[o] = Σ (x[tap][o] - za) · w[tap][o] over a rows x
+// cols block of depthwise taps, o < c (a multiple of 16): tap (ky, kx) of
+// x is at byte ky*ldx + kx*c, of w at element ky*ldw + kx*c. Sums wrap like
+// Go's int32 arithmetic. rows and cols must be positive.
+//
+//go:noescape
+func dwPixelAVX512(acc *int32, x *uint8, w *int32, rows, cols, ldx, ldw, c int, za int32)

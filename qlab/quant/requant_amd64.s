@@ -103,3 +103,56 @@ maxloop:
 maxdone:
 	VZEROUPPER
 	RET
+
+// func dwPixelAVX512(acc *int32, x *uint8, w *int32, rows, cols, ldx, ldw, c int, za int32)
+//
+// Sixteen channels at a time, their accumulators held in Z0 across all
+// taps: zero-extend 16 input bytes to int32, subtract za, multiply by the
+// 16 int32 weights, add.
+TEXT ·dwPixelAVX512(SB), NOSPLIT, $0-68
+	MOVQ acc+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ w+16(FP), DX
+	MOVQ ldx+40(FP), R10
+	MOVQ ldw+48(FP), R11
+	SHLQ $2, R11
+	MOVQ c+56(FP), R12
+	MOVQ R12, R13
+	SHLQ $2, R13
+	MOVL za+64(FP), AX
+	VPBROADCASTD AX, Z31
+	XORQ BX, BX
+
+dwblock:
+	CMPQ BX, R12
+	JGE  dwdone
+	VPXORD Z0, Z0, Z0
+	LEAQ (SI)(BX*1), R14
+	LEAQ (DX)(BX*4), R15
+	MOVQ rows+24(FP), CX
+
+dwrow:
+	MOVQ R14, AX
+	MOVQ R15, R8
+	MOVQ cols+32(FP), R9
+
+dwcol:
+	VPMOVZXBD (AX), Z1
+	VPSUBD    Z31, Z1, Z1
+	VPMULLD   (R8), Z1, Z1
+	VPADDD    Z1, Z0, Z0
+	ADDQ      R12, AX
+	ADDQ      R13, R8
+	DECQ      R9
+	JNZ       dwcol
+	ADDQ      R10, R14
+	ADDQ      R11, R15
+	DECQ      CX
+	JNZ       dwrow
+	VMOVDQU32 Z0, (DI)(BX*4)
+	ADDQ      $16, BX
+	JMP       dwblock
+
+dwdone:
+	VZEROUPPER
+	RET

@@ -13,3 +13,7 @@ const hasMaxU8AVX2 = false
 func max4U8AVX2(dst, a, b, c, d *uint8, n int) {
 	panic("quant: max4U8AVX2 without AVX2")
 }
+
+func dwPixelAVX512(acc *int32, x *uint8, w *int32, rows, cols, ldx, ldw, c int, za int32) {
+	panic("quant: dwPixelAVX512 without AVX-512")
+}

@@ -3,6 +3,7 @@ package quant
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -126,6 +127,61 @@ func TestMaxPoolStep(t *testing.T) {
 						}
 					}
 				}
+			}
+		}
+	}
+}
+
+// TestDepthwiseSIMDMatchesGo checks the AVX-512 depthwise path against the
+// Go loop (itself checked against fake quant by the whole-model tests)
+// bit for bit, at strides 1 and 2, with and without padding, kernel 3 and
+// 5, and channel counts of one and several 16-lane blocks.
+func TestDepthwiseSIMDMatchesGo(t *testing.T) {
+	rng := rand.New(rand.NewPCG(13, 14))
+	for _, c := range []struct{ ch, k, stride, pad, h, w int }{
+		{16, 3, 1, 1, 7, 9}, {48, 3, 2, 1, 8, 8}, {32, 3, 1, 0, 6, 5}, {16, 5, 2, 2, 9, 6},
+	} {
+		in := &QParams{Scale: []float32{0.03}, ZeroPoint: []int32{-7}, QMin: -128, QMax: 127, Axis: -1}
+		out := &QParams{Scale: []float32{0.05}, ZeroPoint: []int32{3}, QMin: -128, QMax: 127, Axis: -1}
+		wp := &QParams{Scale: make([]float32, c.ch), ZeroPoint: make([]int32, c.ch), QMin: -127, QMax: 127, Axis: 0}
+		wq := &QTensor{Shape: []int{c.ch, 1, c.k, c.k}, Data: make([]int32, c.ch*c.k*c.k), Params: wp}
+		for o := range wp.Scale {
+			wp.Scale[o] = 0.001 + 0.02*rng.Float32()
+		}
+		for i := range wq.Data {
+			wq.Data[i] = rng.Int32N(255) - 127
+		}
+		bias := make([]int32, c.ch)
+		for i := range bias {
+			bias[i] = rng.Int32N(2000) - 1000
+		}
+		d, err := newDWStep("dw", c.ch, 1, c.k, c.stride, c.pad, in, wq, bias, out, "ReLU6")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !d.simd {
+			t.Skip("no AVX-512 on this CPU")
+		}
+		x := &intAct{n: 2, h: c.h, w: c.w, c: c.ch, u: make([]uint8, 2*c.h*c.w*c.ch), p: in, off: 128}
+		for i := range x.u {
+			x.u[i] = uint8(rng.Uint32())
+		}
+		y, err := d.run(x)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := slices.Clone(y.u)
+		d.simd = false
+		y, err = d.run(x)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != len(y.u) {
+			t.Fatalf("%+v: SIMD gave %d bytes; Go %d", c, len(got), len(y.u))
+		}
+		for j := range got {
+			if got[j] != y.u[j] {
+				t.Fatalf("%+v: byte %d: SIMD %d; Go %d", c, j, got[j], y.u[j])
 			}
 		}
 	}
