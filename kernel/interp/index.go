@@ -64,6 +64,16 @@ func (x *index) declared(name string) bool {
 	return ok && d.kind == "func"
 }
 
+// addImport records that path is imported as name.
+func (x *index) addImport(name, path string) {
+	if name == "_" || name == "." {
+		return
+	}
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	x.imports[name] = path
+}
+
 // imported reports whether path is already imported as name.
 func (x *index) imported(name, path string) bool {
 	x.mu.RLock()

@@ -458,6 +458,9 @@ func (in *Interpreter) evalImports(ctx context.Context, c chunk, cs *cellState) 
 		if _, err := in.yi.EvalWithContext(ctx, isrc); err != nil {
 			return in.cellError(ctx, err, cs)
 		}
+		// Recorded at once: a later spec of the same cell may fail, and
+		// yaegi keeps this import.
+		in.idx.addImport(name, path)
 	}
 	return nil
 }

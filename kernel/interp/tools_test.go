@@ -30,6 +30,7 @@ func TestCaptureFD(t *testing.T) {
 		{"syscall.Write to fd 1", "import \"example.com/raw\"\nraw.Write1(\"via syscall\\n\")", "via syscall\n", ""},
 		{"stderr", "import \"os\"\nimport \"fmt\"\nfmt.Fprintln(os.Stderr, \"to stderr\")", "", "to stderr\n"},
 		{"import again", "import \"os\"\nimport \"fmt\"\nfmt.Fprint(os.Stdout, \"again\")", "again", ""},
+		{"same import twice in a cell", "import \"os\"\nimport \"os\"\nos.Stdout.WriteString(\"twice\")", "twice", ""},
 		{"utf-8 split across writes", "import \"os\"\nb := []byte(\"é\\n\")\nos.Stdout.Write(b[:1])\nos.Stdout.Write(b[1:])", "é\n", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
