@@ -283,15 +283,18 @@ func startServer(t *testing.T, jupyter, work, artifacts string) server {
 		logFile.Close()
 		t.Fatalf("starting %s: %v", jupyter, err)
 	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
+	// exited closes when the server has exited, waitErr then says how;
+	// a closed channel (not a sent value) so that every waiter sees it.
+	exited := make(chan struct{})
+	var waitErr error
+	go func() { waitErr = cmd.Wait(); close(exited) }()
 	t.Cleanup(func() {
 		stopGroup(t, "jupyter-notebook", cmd.Process.Pid, exited)
 		logFile.Close()
 	})
 
 	srv := server{url: fmt.Sprintf("http://127.0.0.1:%d/", port), token: token}
-	if err := waitReady(srv, exited); err != nil {
+	if err := waitReady(srv, exited, &waitErr); err != nil {
 		t.Fatalf("jupyter-notebook on %s: %v\nserver log:\n%s", srv.url, err, tail(logPath))
 	}
 	return srv
@@ -369,13 +372,13 @@ func get(srv server, path string) ([]byte, error) {
 
 // waitReady polls the server's status API until it answers, the server
 // exits, or serverTimeout passes.
-func waitReady(srv server, exited <-chan error) error {
+func waitReady(srv server, exited <-chan struct{}, waitErr *error) error {
 	deadline := time.Now().Add(serverTimeout)
 	var last error
 	for time.Now().Before(deadline) {
 		select {
-		case err := <-exited:
-			return fmt.Errorf("exited before serving: %v", err)
+		case <-exited:
+			return fmt.Errorf("exited before serving: %v", *waitErr)
 		default:
 		}
 		if _, last = get(srv, "api/status"); last == nil {
@@ -527,7 +530,7 @@ func checkScreenshot(t *testing.T, path string) {
 // stopGroup ends the process group led by pid: SIGTERM (jupyter-notebook
 // then shuts its kernels down), and SIGKILL if it has not exited within
 // stopTimeout.
-func stopGroup(t *testing.T, name string, pid int, exited <-chan error) {
+func stopGroup(t *testing.T, name string, pid int, exited <-chan struct{}) {
 	t.Helper()
 	start := time.Now()
 	defer func() { t.Logf("%s stopped in %v", name, time.Since(start).Round(time.Millisecond)) }()
