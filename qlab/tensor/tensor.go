@@ -105,7 +105,9 @@ func (t *Tensor) Reshape(shape ...int) (*Tensor, error) {
 func (t *Tensor) Resize(shape ...int) {
 	n := Size(shape)
 	if n < 0 {
-		panic(fmt.Sprintf("tensor.Resize: negative extent in shape %v", shape))
+		// Print a copy: passing shape itself to fmt would make every
+		// caller's variadic slice escape to the heap.
+		panic(fmt.Sprintf("tensor.Resize: negative extent in shape %v", append([]int(nil), shape...)))
 	}
 	if cap(t.Data) >= n {
 		t.Data = t.Data[:n]
