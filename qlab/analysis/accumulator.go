@@ -336,27 +336,115 @@ func max32(a, b float32) float32 {
 // saves.
 const parallelMin = 1 << 15
 
+// powerSums are Σd, Σd², Σd³, Σd⁴ of d = x - shift over some values.
+type powerSums struct{ s1, s2, s3, s4 float64 }
+
+// maxShiftRatio2 bounds (mean-shift)²/mean((x-shift)²) for central
+// moments derived from powerSums. Within it the subtracted terms are at
+// most 1/8 of the sums they are subtracted from (for M3, 3/8 of Σ|d|³ at
+// most), so the rounding error stays of the order of that of summing the
+// central powers directly; a shift farther from the mean falls back to a
+// second pass about the mean.
+const maxShiftRatio2 = 1.0 / 64
+
+// shiftedSumsGo adds the power sums of x - shift to p and returns the
+// extremes of x (non-empty).
+func shiftedSumsGo(x []float32, shift float64, p *powerSums) (lo, hi float32) {
+	var s1, s2, s3, s4 float64
+	lo, hi = x[0], x[0]
+	for _, v := range x {
+		d := float64(v) - shift
+		d2 := d * d
+		s1 += d
+		s2 += d2
+		s3 += d2 * d
+		s4 += d2 * d2
+		lo, hi = min32(lo, v), max32(hi, v)
+	}
+	p.s1 += s1
+	p.s2 += s2
+	p.s3 += s3
+	p.s4 += s4
+	return lo, hi
+}
+
+// scanShifted is scanChunk with the power sums of x - shift (added to p)
+// in place of the plain sum.
+func scanShifted(x []float32, shift float64, p *powerSums, fine *fineTable, keys *keyBuffer) (lo, hi float32) {
+	lo, hi = x[0], x[0]
+	for len(x) > 0 {
+		b := x[:min(len(x), keyBlock)]
+		x = x[len(b):]
+		blo, bhi := shiftedSumsFine(b, shift, p, fine, keys)
+		lo, hi = min32(lo, blo), max32(hi, bhi)
+	}
+	return lo, hi
+}
+
+// central returns the mean and central sums of the n values p was built
+// from, or ok false when shift is too far from their mean (see
+// maxShiftRatio2).
+func (p powerSums) central(n int, shift float64) (mean, m2, m3, m4 float64, ok bool) {
+	nf := float64(n)
+	dl := p.s1 / nf
+	d2 := dl * dl
+	if !(d2 <= maxShiftRatio2*(p.s2/nf)) {
+		return 0, 0, 0, 0, false
+	}
+	m2 = p.s2 - nf*d2
+	m3 = p.s3 - 3*dl*p.s2 + 2*nf*d2*dl
+	m4 = p.s4 - 4*dl*p.s3 + 6*d2*p.s2 - 3*nf*d2*d2
+	return shift + dl, m2, m3, m4, true
+}
+
 // summariseChannels fills sc[j] with the moments of channel first+j of x
 // viewed as outer × channels × inner: a pass over the channel's outer
 // chunks for sum, extremes and fine-histogram counts, then one for central
-// sums about the channel's mean. One Moments per channel rather than per
+// sums about the channel's mean. When the channel has been seen before
+// (prev[j], its moments so far, is not empty), the first pass computes
+// power sums about prev[j].Mean instead, and the second pass is skipped
+// unless this batch's mean has moved too far from it (maxShiftRatio2):
+// activations of one channel keep their distribution from batch to batch.
+// One Moments per channel rather than per
 // (sample, channel) chunk keeps the merges (tens of flops and two
 // divisions each) off the per-chunk path: RefNet-S has chunks of 16 and 64
 // values. Every channel is counted into fine even after a non-finite one,
 // so the caller can undo the counts over the whole channel range. It
 // reports whether any channel held a NaN or Inf.
-func summariseChannels(x []float32, outer, channels, inner int, sc []Moments, first int, fine []int64, keys *keyBuffer) (bad bool) {
+func summariseChannels(x []float32, outer, channels, inner int, sc, prev []Moments, first int, fine []int64, keys *keyBuffer) (bad bool) {
 	ft := (*fineTable)(fine)
 	stride := channels * inner
+	cnt := outer * inner
 	for j := range sc {
 		c := first + j
 		var s float64
 		lo, hi := x[c*inner], x[c*inner]
-		for n := range outer {
-			off := n*stride + c*inner
-			cs, clo, chi := scanChunk(x[off:off+inner], ft, keys)
-			s += cs
-			lo, hi = min32(lo, clo), max32(hi, chi)
+		if prev[j].N == 0 {
+			for n := range outer {
+				off := n*stride + c*inner
+				cs, clo, chi := scanChunk(x[off:off+inner], ft, keys)
+				s += cs
+				lo, hi = min32(lo, clo), max32(hi, chi)
+			}
+		} else {
+			var p powerSums
+			shift := prev[j].Mean
+			for n := range outer {
+				off := n*stride + c*inner
+				clo, chi := scanShifted(x[off:off+inner], shift, &p, ft, keys)
+				lo, hi = min32(lo, clo), max32(hi, chi)
+			}
+			// Any NaN or Inf makes Σd NaN or Inf (see below); central
+			// would accept an infinite Σd.
+			if math.IsNaN(p.s1) || math.IsInf(p.s1, 0) {
+				bad = true
+				continue
+			}
+			if mean, m2, m3, m4, ok := p.central(cnt, shift); ok {
+				sc[j] = Moments{N: int64(cnt), Min: float64(lo), Max: float64(hi), Mean: mean, M2: m2, M3: m3, M4: m4}
+				continue
+			}
+			s = p.s1 + float64(cnt)*shift
 		}
 		// A NaN or Inf anywhere makes the float64 sum NaN or Inf (float32
 		// values cannot overflow it), so one test covers the channel.
@@ -364,7 +452,6 @@ func summariseChannels(x []float32, outer, channels, inner int, sc []Moments, fi
 			bad = true
 			continue
 		}
-		cnt := outer * inner
 		mean := s / float64(cnt)
 		var m2, m3, m4 float64
 		for n := range outer {
@@ -464,9 +551,9 @@ func (a *Accumulator) AddChannels(x []float32, outer, channels int) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			badAux = summariseChannels(x, outer, channels, inner, sc[half:], half, a.fineAux, a.keysAux)
+			badAux = summariseChannels(x, outer, channels, inner, sc[half:], a.chans[half:], half, a.fineAux, a.keysAux)
 		}()
-		bad := summariseChannels(x, outer, channels, inner, sc[:half], 0, a.fine, a.keys)
+		bad := summariseChannels(x, outer, channels, inner, sc[:half], a.chans[:half], 0, a.fine, a.keys)
 		wg.Wait()
 		if bad || badAux {
 			unFineChannels(x, outer, channels, inner, 0, half, a.fine)
@@ -479,7 +566,7 @@ func (a *Accumulator) AddChannels(x []float32, outer, channels int) error {
 				a.fineAux[i] = 0
 			}
 		}
-	} else if summariseChannels(x, outer, channels, inner, sc, 0, a.fine, a.keys) {
+	} else if summariseChannels(x, outer, channels, inner, sc, a.chans, 0, a.fine, a.keys) {
 		unFine(x, a.fine)
 		return nonFinite(x, 0)
 	}

@@ -98,10 +98,11 @@ type ActivationOptions struct {
 // ActivationStats runs the model in inference mode over the batches and
 // summarises every selected layer's output, streamed through
 // model.Observe: nothing is copied and memory is bounded by the
-// accumulators (per layer about 1 MiB of fine-histogram counts, 16 KiB of
-// exact buffer, and 56 bytes per channel and per (sample, channel) pair of
-// a batch), whatever the number of batches. The model's training mode is restored
-// afterwards. ctx is checked between batches.
+// accumulators (per layer about 1 MiB of fine-histogram counts, half of it
+// for the helper goroutine of large layers, 16 KiB of exact buffer, 32 KiB
+// of histogram-key scratch and 112 bytes per channel), whatever the number
+// of batches. The model's training mode is restored afterwards. ctx is
+// checked between batches.
 func ActivationStats(ctx context.Context, model *nn.Model, batches Batches, opts ActivationOptions) (*LayerStats, error) {
 	if model == nil || batches == nil {
 		return nil, fmt.Errorf("analysis: activation stats: nil model or batches")

@@ -25,6 +25,37 @@ var (
 //go:noescape
 func sumMinMaxKeysAVX512(x *float32, n int, keys *uint32) (sum float64, lo, hi float32, nk int)
 
+// shiftedSumsKeysAVX512 is sumMinMaxKeysAVX512 with the power sums of
+// x - shift (Σd, Σd², Σd³, Σd⁴) in place of the plain sum.
+//
+//go:noescape
+func shiftedSumsKeysAVX512(x *float32, n int, shift float64, keys *uint32) (s1, s2, s3, s4 float64, lo, hi float32, nk int)
+
+// shiftedSumsFine adds the power sums of x - shift to p, counts x into
+// fine and returns the extremes of x; len(x) is at most keyBlock.
+func shiftedSumsFine(x []float32, shift float64, p *powerSums, fine *fineTable, keys *keyBuffer) (lo, hi float32) {
+	n16 := len(x) &^ 15
+	if !useAVX512 || n16 == 0 {
+		countFine(x, fine)
+		return shiftedSumsGo(x, shift, p)
+	}
+	s1, s2, s3, s4, lo, hi, nk := shiftedSumsKeysAVX512(&x[0], n16, shift, &keys[0])
+	for _, k := range keys[:nk] {
+		fine[k&(fineBuckets-1)]++
+	}
+	fine[0] += int64(n16 - nk)
+	p.s1 += s1
+	p.s2 += s2
+	p.s3 += s3
+	p.s4 += s4
+	if n16 < len(x) {
+		countFine(x[n16:], fine)
+		tlo, thi := shiftedSumsGo(x[n16:], shift, p)
+		lo, hi = min32(lo, tlo), max32(hi, thi)
+	}
+	return lo, hi
+}
+
 // centralSumsAVX512 is centralSumsAVX2 with 16 lanes; n is a positive
 // multiple of 16.
 //

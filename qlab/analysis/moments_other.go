@@ -18,3 +18,10 @@ func sumMinMax(x []float32) (float64, float32, float32) { return sumMinMaxGo(x) 
 func centralSums(x []float32, mean float64) (float64, float64, float64) {
 	return centralSumsGo(x, mean)
 }
+
+// shiftedSumsFine adds the power sums of x - shift to p, counts x into
+// fine and returns the extremes of x.
+func shiftedSumsFine(x []float32, shift float64, p *powerSums, fine *fineTable, _ *keyBuffer) (float32, float32) {
+	countFine(x, fine)
+	return shiftedSumsGo(x, shift, p)
+}
