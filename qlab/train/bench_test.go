@@ -38,6 +38,7 @@ func benchTrain(b *testing.B, spec arch.VGGSpec) {
 		b.Fatal(err)
 	}
 	x, y := benchInput()
+	m.SkipInputGradient(true) // as Fit does, and as PyTorch does for inputs without requires_grad
 	var loss nn.SoftmaxCrossEntropy
 	step := func() {
 		m.ZeroGrad()

@@ -311,6 +311,11 @@ func run(ctx context.Context, model *nn.Model, train, test *data.Dataset, cfg Co
 	images, stepsDone := 0, 0
 	totalSteps := (cfg.Epochs-start)*batches - startBatch
 	defer model.SetTraining(false)
+	// Training never uses the gradient with respect to the images; skipping
+	// it saves the first conv's input-gradient GEMM (PyTorch likewise never
+	// computes it for inputs that do not require grad).
+	model.SkipInputGradient(true)
+	defer model.SkipInputGradient(false)
 
 	for epoch := start; epoch < cfg.Epochs; epoch++ {
 		epochStart := time.Now()
