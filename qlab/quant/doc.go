@@ -17,8 +17,11 @@
 //   - model level: FoldBatchNorm, Quantize (a fake-quantized copy of an
 //     nn.Model), Evaluate (FP32 vs quantized accuracy and loss),
 //     LayerErrors (SQNR per activation point), Model.Export (JSON manifest
-//     plus raw integer tensors), and Model.Integer (integer-only inference
-//     on gemm.GemmU8S8).
+//     plus raw integer tensors), and Model.Integer (integer-only inference:
+//     uint8 NHWC activations, im2col + gemm.GemmU8S8 (AVX-512 VNNI) with
+//     the requantization fused per chunk, direct depthwise, pooling and
+//     residual add kernels; AVX-512 where the CPU has it, Go otherwise,
+//     bit-identical either way).
 //
 // Numerics follow named references so results compare element by element:
 //   - qparams from a range and fake quantization follow PyTorch 1.13

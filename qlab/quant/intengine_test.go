@@ -5,10 +5,12 @@ import (
 	"math"
 	"runtime"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/qlab-dev/qlab/qlab/data"
 	"github.com/qlab-dev/qlab/qlab/nn"
+	"github.com/qlab-dev/qlab/qlab/tensor"
 	"github.com/qlab-dev/qlab/qlab/train"
 )
 
@@ -271,5 +273,38 @@ func TestIntModelMNISTAccuracy(t *testing.T) {
 	}
 	if d := math.Abs(intAcc - fakeAcc); d > 0.001 {
 		t.Errorf("integer top-1 %.2f%%; want within 0.1 point of fake quant %.2f%%", 100*intAcc, 100*fakeAcc)
+	}
+}
+
+// TestIntModelBadInput checks that bad inputs are errors naming the cause:
+// a NaN (with its element index), a tensor of the wrong rank, and one with
+// the wrong channel count.
+func TestIntModelBadInput(t *testing.T) {
+	m := smallNet(t, false)
+	q, err := Quantize(context.Background(), m, selfLabelled(t, m, 8, 9), Options{Config: TFLiteInt8()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	im, err := q.Integer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	nan := randomInput(1, 2, 3, 12, 12)
+	nan.Data[500] = float32(math.NaN())
+	for _, c := range []struct {
+		name string
+		x    *tensor.Tensor
+		want string
+	}{
+		{"nan", nan, "NaN at element 500"},
+		{"rank 3", randomInput(1, 3, 12, 12), "want (N, C, H, W)"},
+		{"channels", randomInput(1, 2, 4, 12, 12), "4 channels"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := im.Forward(c.x)
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("got %v; want an error containing %q", err, c.want)
+			}
+		})
 	}
 }
