@@ -12,7 +12,7 @@ import (
 const benchBatch = 64
 
 // benchInput returns a seeded random batch of 64 3x32x32 images with
-// labels, the workload bench/pytorch_refnet.py times in PyTorch.
+// labels, the workload bench/pytorch_refnet.py (beside this file) times in PyTorch.
 func benchInput() (*tensor.Tensor, []int) {
 	r := rand.New(rand.NewPCG(1, 2))
 	x := tensor.New(benchBatch, 3, 32, 32)

@@ -1,16 +1,16 @@
 #!/bin/sh
 # Compare qlab's RefNet benchmarks with PyTorch on the same workload.
 #
-#   bench/compare.sh [iterations]      (default 20 timed iterations each)
+#   qlab/train/bench/compare.sh [iterations]      (default 20 timed iterations each)
 #
 # Runs the Go benchmarks of qlab/train (BenchmarkTrainRefNetS,
-# BenchmarkTrainRefNetDWS, BenchmarkInferRefNetS) and bench/pytorch_refnet.py
+# BenchmarkTrainRefNetDWS, BenchmarkInferRefNetS) and qlab/train/bench/pytorch_refnet.py
 # under Debian's /usr/bin/python3 with torch on 2 threads, then prints
 # images/s side by side and the qlab/PyTorch ratio (> 1: qlab is faster).
 # Both sides run one after the other on the same machine; run it on an idle
 # machine, the numbers are only as quiet as the host.
 set -eu
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../../.."
 iters=${1:-20}
 py=${PYTHON:-/usr/bin/python3}
 tmp=$(mktemp -d)
@@ -19,8 +19,8 @@ trap 'rm -rf "$tmp"' EXIT
 echo "qlab:    go test -run '^\$' -bench RefNet -benchtime=${iters}x ./qlab/train" >&2
 GOMAXPROCS=${GOMAXPROCS:-2} go test -count=1 -run '^$' -bench 'RefNet' -benchtime="${iters}x" ./qlab/train |
 	tee "$tmp/go.txt" >&2
-echo "pytorch: $py bench/pytorch_refnet.py --iters $iters" >&2
-"$py" bench/pytorch_refnet.py --iters "$iters" | tee "$tmp/py.txt" >&2
+echo "pytorch: $py qlab/train/bench/pytorch_refnet.py --iters $iters" >&2
+"$py" qlab/train/bench/pytorch_refnet.py --iters "$iters" | tee "$tmp/py.txt" >&2
 
 # Go lines look like "BenchmarkTrainRefNetS-2  20  773111469 ns/op  82.78 images/s ...".
 awk '

@@ -8,7 +8,7 @@ and times, on 2 threads with batch 64 of random 3x32x32 input:
   InferRefNetS: eval-mode forward under torch.no_grad().
 Prints one line per benchmark: "<name> <images/s>".
 
-Usage: /usr/bin/python3 bench/pytorch_refnet.py [--warmup N] [--iters N]
+Usage: /usr/bin/python3 qlab/train/bench/pytorch_refnet.py [--warmup N] [--iters N]
 """
 import argparse
 import time
