@@ -744,8 +744,7 @@ type residualStep struct {
 	clamp    outClamp
 	y        intAct
 	a, b     *intAct
-	ma, mb   int32
-	sha, shb int
+	ra, rb   requant // input rescales: multipliers <= 1/2, so apply is MultiplyByQuantizedMultiplier
 	mo       requant
 	fn       func(lo, hi int)
 }
@@ -769,8 +768,8 @@ func (r *residualStep) run(x *intAct) (*intAct, error) {
 	// requantized to the output.
 	sa, sb := float64(a.p.Scale[0]), float64(b.p.Scale[0])
 	twiceMax := 2 * math.Max(sa, sb)
-	r.ma, r.sha = QuantizeMultiplier(sa / twiceMax)
-	r.mb, r.shb = QuantizeMultiplier(sb / twiceMax)
+	r.ra, _ = newRequant(sa / twiceMax) // in (0, 1/2]: never out of range
+	r.rb, _ = newRequant(sb / twiceMax)
 	if r.mo, err = newRequant(twiceMax / (float64(1<<addLeftShift) * float64(r.out.Scale[0]))); err != nil {
 		return nil, fmt.Errorf("quant: integer add %q: %v", r.name, err)
 	}
@@ -786,8 +785,8 @@ func (r *residualStep) chunk(lo, hi int) {
 	za, zb := r.a.p.ZeroPoint[0]+r.a.off, r.b.p.ZeroPoint[0]+r.b.off
 	ua, ub, dst := r.a.u[lo:hi], r.b.u[lo:hi], r.y.u[lo:hi]
 	for i := range dst {
-		x1 := MultiplyByQuantizedMultiplier((int32(ua[i])-za)<<addLeftShift, r.ma, r.sha)
-		x2 := MultiplyByQuantizedMultiplier((int32(ub[i])-zb)<<addLeftShift, r.mb, r.shb)
+		x1 := r.ra.apply((int32(ua[i]) - za) << addLeftShift)
+		x2 := r.rb.apply((int32(ub[i]) - zb) << addLeftShift)
 		dst[i] = r.clamp.store(r.mo.apply(x1 + x2))
 	}
 }
