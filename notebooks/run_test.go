@@ -170,10 +170,14 @@ func checkFigures(t *testing.T, path, dir string) {
 
 // TestHeadless runs every notebook with `qlab-kernel run`, as the README's
 // headless command does, and checks the executed notebook and its figures.
+// Under -short only the first notebook (no training) runs.
 func TestHeadless(t *testing.T) {
 	setup(t)
 	for _, path := range notebookPaths(t) {
 		t.Run(path, func(t *testing.T) {
+			if testing.Short() && path != wantNotebooks[0] {
+				t.Skip("trains networks; -short runs only the first notebook")
+			}
 			abs, _ := filepath.Abs(path)
 			dir := t.TempDir()
 			args := []string{"run", abs, "--out", filepath.Join(dir, "out")}
