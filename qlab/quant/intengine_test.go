@@ -2,6 +2,7 @@ package quant
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"runtime"
 	"slices"
@@ -306,5 +307,82 @@ func TestIntModelBadInput(t *testing.T) {
 				t.Errorf("got %v; want an error containing %q", err, c.want)
 			}
 		})
+	}
+}
+
+// TestIntStepsMatchFakeQuant checks every layer of the integer engine on
+// reduced RefNet-S and RefNet-DWS under each preset: each step is fed the
+// fake-quantized model's codes for its input and must reproduce the fake
+// quantized codes of its output to within 1 LSB on every element (the
+// integer path sums exactly and rounds once by gemmlowp's rule; the float
+// path sums in float32 and rounds by its own, so a code may differ by one
+// step, never more).
+func TestIntStepsMatchFakeQuant(t *testing.T) {
+	for _, dws := range []bool{false, true} {
+		for name, cfg := range map[string]Config{"tflite int8": TFLiteInt8(), "quint8": QUInt8(), "fbgemm": FBGEMM()} {
+			t.Run(fmt.Sprintf("dws=%v/%s", dws, name), func(t *testing.T) {
+				m := smallNet(t, dws)
+				q, err := Quantize(context.Background(), m, selfLabelled(t, m, 64, 21), Options{Config: cfg})
+				if err != nil {
+					t.Fatal(err)
+				}
+				im, err := q.Integer()
+				if err != nil {
+					t.Fatal(err)
+				}
+				x := selfLabelled(t, m, 16, 23).Images
+				outs := map[string]*tensor.Tensor{}
+				remove := q.Net.Observe(func(l nn.Layer, out *tensor.Tensor) { outs[l.Name()] = out.Clone() })
+				_, err = q.Forward(x)
+				remove()
+				if err != nil {
+					t.Fatal(err)
+				}
+				in, err := im.input.Quantize(x)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var a intAct
+				if err := a.fromQTensor(in); err != nil {
+					t.Fatal(err)
+				}
+				for _, s := range im.steps {
+					layer := im.outName[s]
+					y, err := s.run(&a)
+					if err != nil {
+						t.Fatal(err)
+					}
+					var got QTensor
+					y.toQTensor(&got)
+					ref, ok := outs[layer]
+					if !ok {
+						t.Fatalf("no fake-quant output for layer %q", layer)
+					}
+					want, err := y.p.Quantize(ref)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if !slices.Equal(got.Shape, want.Shape) {
+						t.Fatalf("%s: shape %v; want %v", layer, got.Shape, want.Shape)
+					}
+					exact := 0
+					for i := range want.Data {
+						d := got.Data[i] - want.Data[i]
+						if d < -1 || d > 1 {
+							t.Fatalf("%s element %d: integer code %d; fake quant %d", layer, i, got.Data[i], want.Data[i])
+						}
+						if d == 0 {
+							exact++
+						}
+					}
+					if exact < len(want.Data)*9/10 {
+						t.Errorf("%s: only %d/%d codes identical", layer, exact, len(want.Data))
+					}
+					if err := a.fromQTensor(want); err != nil {
+						t.Fatal(err)
+					}
+				}
+			})
+		}
 	}
 }

@@ -3,6 +3,7 @@ package quant
 import (
 	"fmt"
 	"math"
+	"math/bits"
 	"sync"
 
 	"github.com/qlab-dev/qlab/qlab/internal/gemm"
@@ -640,6 +641,7 @@ type avgPoolStep struct {
 	y      intAct
 	x      *intAct
 	rq     requant
+	lshift uint // applied to window sums before rq
 	zi     int32
 	fn     func(lo, hi int)
 }
@@ -660,8 +662,17 @@ func (p *avgPoolStep) run(x *intAct) (*intAct, error) {
 		}
 		oh, ow, win = (x.h-k)/s+1, (x.w-k)/s+1, k*k
 	}
+	// The window sum is shifted left as far as int32 allows before the
+	// fixed-point multiply: with the small sums of pooling, the multiply's
+	// own rounding would otherwise leave only a bit or two below the final
+	// rounding point, and rounding twice can miss the nearest code by up to
+	// 3/4 LSB (as TFLite's integer Add shifts its inputs by 20 bits for the
+	// same reason).
+	real := float64(x.p.Scale[0]) / (float64(p.out.Scale[0]) * float64(win))
+	_, e := math.Frexp(real)
+	p.lshift = uint(max(0, min(31-bits.Len(uint(255*win)), e+31)))
 	var err error
-	if p.rq, err = newRequant(float64(x.p.Scale[0]) / (float64(p.out.Scale[0]) * float64(win))); err != nil {
+	if p.rq, err = newRequant(math.Ldexp(real, -int(p.lshift))); err != nil {
 		return nil, fmt.Errorf("quant: integer %s %q: %v", kind, p.name, err)
 	}
 	p.zi = x.p.ZeroPoint[0] + x.off
@@ -690,7 +701,7 @@ func (p *avgPoolStep) chunk(lo, hi int) {
 						acc += int32(x.u[base+kx*C]) - p.zi
 					}
 				}
-				dst[c] = p.clamp.store(p.rq.apply(acc))
+				dst[c] = p.clamp.store(p.rq.apply(acc << p.lshift))
 			}
 		}
 	}
@@ -704,7 +715,7 @@ func (p *avgPoolStep) globalPixel(dst, src []uint8, hw int) {
 		for i := c; i < hw*C; i += C {
 			acc += int32(src[i])
 		}
-		dst[c] = p.clamp.store(p.rq.apply(acc - int32(hw)*p.zi))
+		dst[c] = p.clamp.store(p.rq.apply((acc - int32(hw)*p.zi) << p.lshift))
 	}
 }
 

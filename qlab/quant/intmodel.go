@@ -25,6 +25,9 @@ import (
 type IntModel struct {
 	input *QParams
 	steps []intStep
+	// outName names the layer whose output each step produces (a fused
+	// activation's name when one is absorbed), for per-layer checks.
+	outName map[intStep]string
 
 	x    intAct
 	out  QTensor
@@ -42,18 +45,19 @@ func (q *Model) Integer() (*IntModel, error) {
 	if !is8Bit(q.input) {
 		return nil, fmt.Errorf("quant: integer model: input params %v are not 8-bit per tensor", q.input)
 	}
-	steps, err := q.intList(q.Net.TopLayers())
+	names := map[intStep]string{}
+	steps, err := q.intList(q.Net.TopLayers(), names)
 	if err != nil {
 		return nil, err
 	}
-	im := &IntModel{input: q.input, steps: steps}
+	im := &IntModel{input: q.input, steps: steps, outName: names}
 	im.inFn = im.quantizeSamples
 	return im, nil
 }
 
 // intList builds the integer steps of a list of layers, fusing each
 // fusable layer with a directly following activation as Quantize did.
-func (q *Model) intList(ls []nn.Layer) ([]intStep, error) {
+func (q *Model) intList(ls []nn.Layer, names map[intStep]string) ([]intStep, error) {
 	var steps []intStep
 	for i := 0; i < len(ls); i++ {
 		l := ls[i]
@@ -62,13 +66,13 @@ func (q *Model) intList(ls []nn.Layer) ([]intStep, error) {
 		if r, ok := l.(*nn.Residual); ok {
 			rec = q.Layer(r.AddLayer().Name())
 		}
-		act, actOut := "", (*QParams)(nil)
+		act, actOut, outName := "", (*QParams)(nil), l.Name()
 		if rec != nil {
-			actOut = rec.Output
+			actOut, outName = rec.Output, rec.Layer
 		}
 		if i+1 < len(ls) && isActivation(ls[i+1]) && rec != nil && rec.Output == nil {
 			if nx := q.Layer(ls[i+1].Name()); nx != nil && nx.Input == "" && nx.Output != nil {
-				act, actOut = nx.Kind, nx.Output
+				act, actOut, outName = nx.Kind, nx.Output, nx.Layer
 				i++
 			}
 		}
@@ -80,17 +84,17 @@ func (q *Model) intList(ls []nn.Layer) ([]intStep, error) {
 		}
 		switch t := l.(type) {
 		case *nn.Sequential:
-			sub, err := q.intList(t.Children())
+			sub, err := q.intList(t.Children(), names)
 			if err != nil {
 				return nil, err
 			}
 			steps = append(steps, sub...)
 		case *nn.Residual:
-			body, err := q.intList(t.Body())
+			body, err := q.intList(t.Body(), names)
 			if err != nil {
 				return nil, err
 			}
-			sc, err := q.intList(t.Shortcut())
+			sc, err := q.intList(t.Shortcut(), names)
 			if err != nil {
 				return nil, err
 			}
@@ -104,6 +108,7 @@ func (q *Model) intList(ls []nn.Layer) ([]intStep, error) {
 			r := &residualStep{name: t.Name(), body: body, sc: sc, out: actOut, clamp: cl}
 			r.fn = r.chunk
 			steps = append(steps, r)
+			names[r] = outName
 		case *nn.Conv2D:
 			cfg := t.Config()
 			pad := 0
@@ -115,6 +120,7 @@ func (q *Model) intList(ls []nn.Layer) ([]intStep, error) {
 				return nil, errf("%v", err)
 			}
 			steps = append(steps, c)
+			names[c] = outName
 		case *nn.Dense:
 			in, out := t.InOut()
 			c, err := q.intWeighted(*rec, t.Weight(), t.Bias(), in, out, 1, 1, 0, actOut, act)
@@ -123,17 +129,20 @@ func (q *Model) intList(ls []nn.Layer) ([]intStep, error) {
 			}
 			c.dense = true
 			steps = append(steps, c)
+			names[c] = outName
 		case *nn.DepthwiseConv2D:
 			d, err := q.intDepthwise(*rec, t, actOut, act)
 			if err != nil {
 				return nil, errf("%v", err)
 			}
 			steps = append(steps, d)
+			names[d] = outName
 		case *nn.MaxPool2D:
 			k, s := t.KernelStride()
 			p := &maxPoolStep{name: l.Name(), k: k, s: s}
 			p.fn = p.chunk
 			steps = append(steps, p)
+			names[p] = outName
 		case *nn.AvgPool2D, *nn.GlobalAvgPool:
 			if actOut == nil {
 				return nil, errf("output not quantized")
@@ -150,8 +159,11 @@ func (q *Model) intList(ls []nn.Layer) ([]intStep, error) {
 			}
 			p.fn = p.chunk
 			steps = append(steps, p)
+			names[p] = outName
 		case *nn.Flatten:
-			steps = append(steps, &flattenStep{name: l.Name()})
+			f := &flattenStep{name: l.Name()}
+			steps = append(steps, f)
+			names[f] = outName
 		case *nn.Dropout:
 			// Inference: identity.
 		default:
