@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
 
+	"github.com/qlab-dev/qlab/internal/testenv"
 	"github.com/qlab-dev/qlab/kernel/notebook"
 )
 
@@ -130,4 +132,17 @@ func hasTag(c map[string]any, tag string) bool {
 		}
 	}
 	return false
+}
+
+// TestNBFormatSchema validates the committed notebooks against nbformat's
+// own JSON schema (Debian's python3-nbformat).
+func TestNBFormatSchema(t *testing.T) {
+	py := testenv.Python(t, "python3-nbformat", "nbformat")
+	args := append([]string{"-c", `import sys, nbformat
+for p in sys.argv[1:]:
+    nbformat.validate(nbformat.read(p, as_version=nbformat.NO_CONVERT))
+    print("valid", p)`}, notebookPaths(t)...)
+	if b, err := exec.Command(py, args...).CombinedOutput(); err != nil {
+		t.Errorf("nbformat.validate: %v\n%s", err, b)
+	}
 }
