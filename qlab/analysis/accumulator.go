@@ -193,6 +193,7 @@ type Accumulator struct {
 	hist    *Histogram
 	chans   []Moments
 	scratch []Moments  // per-channel moments of the AddChannels call
+	scans   []channelScan
 	keys    *keyBuffer // fine-histogram keys of the block being counted
 	fineAux []int64    // the helper goroutine's fine histogram, kept zero between calls
 	keysAux *keyBuffer // the helper goroutine's keys
@@ -411,57 +412,65 @@ func (p powerSums) central(n int, shift float64) (mean, m2, m3, m4 float64, ok b
 // values. Every channel is counted into fine even after a non-finite one,
 // so the caller can undo the counts over the whole channel range. It
 // reports whether any channel held a NaN or Inf.
-func summariseChannels(x []float32, outer, channels, inner int, sc, prev []Moments, first int, fine []int64, keys *keyBuffer) (bad bool) {
+func summariseChannels(x []float32, outer, channels, inner int, sc, prev []Moments, st []channelScan, first int, fine []int64, keys *keyBuffer) (bad bool) {
 	ft := (*fineTable)(fine)
 	stride := channels * inner
 	cnt := outer * inner
-	for j := range sc {
-		c := first + j
-		var s float64
-		lo, hi := x[c*inner], x[c*inner]
-		if prev[j].N == 0 {
-			for n := range outer {
-				off := n*stride + c*inner
-				cs, clo, chi := scanChunk(x[off:off+inner], ft, keys)
-				s += cs
-				lo, hi = min32(lo, clo), max32(hi, chi)
+	for j := range st {
+		v := x[(first+j)*inner]
+		st[j] = channelScan{lo: v, hi: v}
+	}
+	// The first pass walks x in memory order, so that the hardware
+	// prefetchers see one stream per sample instead of a jump every chunk.
+	for n := range outer {
+		base := n*stride + first*inner
+		for j := range sc {
+			chunk := x[base+j*inner : base+(j+1)*inner]
+			c := &st[j]
+			var lo, hi float32
+			if prev[j].N == 0 {
+				var s float64
+				s, lo, hi = scanChunk(chunk, ft, keys)
+				c.p.s1 += s
+			} else {
+				lo, hi = scanShifted(chunk, prev[j].Mean, &c.p, ft, keys)
 			}
-		} else {
-			var p powerSums
-			shift := prev[j].Mean
-			for n := range outer {
-				off := n*stride + c*inner
-				clo, chi := scanShifted(x[off:off+inner], shift, &p, ft, keys)
-				lo, hi = min32(lo, clo), max32(hi, chi)
-			}
-			// Any NaN or Inf makes Σd NaN or Inf (see below); central
-			// would accept an infinite Σd.
-			if math.IsNaN(p.s1) || math.IsInf(p.s1, 0) {
-				bad = true
-				continue
-			}
-			if mean, m2, m3, m4, ok := p.central(cnt, shift); ok {
-				sc[j] = Moments{N: int64(cnt), Min: float64(lo), Max: float64(hi), Mean: mean, M2: m2, M3: m3, M4: m4}
-				continue
-			}
-			s = p.s1 + float64(cnt)*shift
+			c.lo, c.hi = min32(c.lo, lo), max32(c.hi, hi)
 		}
+	}
+	for j := range sc {
+		c := &st[j]
 		// A NaN or Inf anywhere makes the float64 sum NaN or Inf (float32
-		// values cannot overflow it), so one test covers the channel.
-		if math.IsNaN(s) || math.IsInf(s, 0) {
+		// values cannot overflow it), so one test covers the channel; it
+		// must come first, as central would accept an infinite Σd.
+		if math.IsNaN(c.p.s1) || math.IsInf(c.p.s1, 0) {
 			bad = true
 			continue
 		}
-		mean := s / float64(cnt)
+		var shift float64 // c.p.s1 is the plain sum when there is no shift
+		if prev[j].N > 0 {
+			shift = prev[j].Mean
+			if mean, m2, m3, m4, ok := c.p.central(cnt, shift); ok {
+				sc[j] = Moments{N: int64(cnt), Min: float64(c.lo), Max: float64(c.hi), Mean: mean, M2: m2, M3: m3, M4: m4}
+				continue
+			}
+		}
+		mean := (c.p.s1 + float64(cnt)*shift) / float64(cnt)
 		var m2, m3, m4 float64
 		for n := range outer {
-			off := n*stride + c*inner
+			off := n*stride + (first+j)*inner
 			t2, t3, t4 := centralSums(x[off:off+inner], mean)
 			m2, m3, m4 = m2+t2, m3+t3, m4+t4
 		}
-		sc[j] = Moments{N: int64(cnt), Min: float64(lo), Max: float64(hi), Mean: mean, M2: m2, M3: m3, M4: m4}
+		sc[j] = Moments{N: int64(cnt), Min: float64(c.lo), Max: float64(c.hi), Mean: mean, M2: m2, M3: m3, M4: m4}
 	}
 	return bad
+}
+
+// channelScan is one channel's first-pass state in summariseChannels.
+type channelScan struct {
+	p      powerSums
+	lo, hi float32
 }
 
 // unFineChannels undoes the fine counts of channels [c0, c1) of x viewed
@@ -536,6 +545,10 @@ func (a *Accumulator) AddChannels(x []float32, outer, channels int) error {
 		a.scratch = make([]Moments, channels)
 	}
 	sc := a.scratch[:channels]
+	if cap(a.scans) < channels {
+		a.scans = make([]channelScan, channels)
+	}
+	st := a.scans[:channels]
 	// Summarise every channel before merging any, so a NaN leaves every
 	// statistic untouched. Large inputs split the channels between this
 	// goroutine and a helper with its own fine histogram (folded in
@@ -551,9 +564,9 @@ func (a *Accumulator) AddChannels(x []float32, outer, channels int) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			badAux = summariseChannels(x, outer, channels, inner, sc[half:], a.chans[half:], half, a.fineAux, a.keysAux)
+			badAux = summariseChannels(x, outer, channels, inner, sc[half:], a.chans[half:], st[half:], half, a.fineAux, a.keysAux)
 		}()
-		bad := summariseChannels(x, outer, channels, inner, sc[:half], a.chans[:half], 0, a.fine, a.keys)
+		bad := summariseChannels(x, outer, channels, inner, sc[:half], a.chans[:half], st[:half], 0, a.fine, a.keys)
 		wg.Wait()
 		if bad || badAux {
 			unFineChannels(x, outer, channels, inner, 0, half, a.fine)
@@ -566,7 +579,7 @@ func (a *Accumulator) AddChannels(x []float32, outer, channels int) error {
 				a.fineAux[i] = 0
 			}
 		}
-	} else if summariseChannels(x, outer, channels, inner, sc, a.chans, 0, a.fine, a.keys) {
+	} else if summariseChannels(x, outer, channels, inner, sc, a.chans, st, 0, a.fine, a.keys) {
 		unFine(x, a.fine)
 		return nonFinite(x, 0)
 	}

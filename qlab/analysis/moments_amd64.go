@@ -40,8 +40,8 @@ func shiftedSumsFine(x []float32, shift float64, p *powerSums, fine *fineTable, 
 		return shiftedSumsGo(x, shift, p)
 	}
 	s1, s2, s3, s4, lo, hi, nk := shiftedSumsKeysAVX512(&x[0], n16, shift, &keys[0])
-	for _, k := range keys[:nk] {
-		fine[k&(fineBuckets-1)]++
+	if nk > 0 {
+		countKeysAsm(&fine[0], &keys[0], nk)
 	}
 	fine[0] += int64(n16 - nk)
 	p.s1 += s1
@@ -55,6 +55,11 @@ func shiftedSumsFine(x []float32, shift float64, p *powerSums, fine *fineTable, 
 	}
 	return lo, hi
 }
+
+// countKeysAsm counts keys[:n] (their low 16 bits) into fine.
+//
+//go:noescape
+func countKeysAsm(fine *int64, keys *uint32, n int)
 
 // centralSumsAVX512 is centralSumsAVX2 with 16 lanes; n is a positive
 // multiple of 16.
@@ -71,8 +76,8 @@ func sumMinMaxFine(x []float32, fine *fineTable, keys *keyBuffer) (s float64, lo
 		return sumMinMax(x)
 	}
 	s, lo, hi, nk := sumMinMaxKeysAVX512(&x[0], n16, &keys[0])
-	for _, k := range keys[:nk] {
-		fine[k&(fineBuckets-1)]++
+	if nk > 0 {
+		countKeysAsm(&fine[0], &keys[0], nk)
 	}
 	fine[0] += int64(n16 - nk)
 	for _, v := range x[n16:] {

@@ -351,3 +351,42 @@ loop5:
 	MOVQ DI, nk+72(FP)
 	VZEROUPPER
 	RET
+
+// func countKeysAsm(fine *int64, keys *uint32, n int)
+//
+// fine[keys[i]&0xffff]++ for i < n, four keys per iteration (the Go loop
+// re-checks fine for nil and zero-extends each key on every iteration).
+TEXT ·countKeysAsm(SB), NOSPLIT, $0-24
+	MOVQ fine+0(FP), DI
+	MOVQ keys+8(FP), SI
+	MOVQ n+16(FP), CX
+	CMPQ CX, $4
+	JLT tail
+
+loop6:
+	MOVWLZX (SI), AX
+	MOVWLZX 4(SI), BX
+	MOVWLZX 8(SI), DX
+	MOVWLZX 12(SI), R8
+	INCQ (DI)(AX*8)
+	INCQ (DI)(BX*8)
+	INCQ (DI)(DX*8)
+	INCQ (DI)(R8*8)
+	ADDQ $16, SI
+	SUBQ $4, CX
+	CMPQ CX, $4
+	JGE loop6
+
+tail:
+	TESTQ CX, CX
+	JEQ done
+
+loop7:
+	MOVWLZX (SI), AX
+	INCQ (DI)(AX*8)
+	ADDQ $4, SI
+	DECQ CX
+	JNZ loop7
+
+done:
+	RET
