@@ -192,7 +192,7 @@ type Accumulator struct {
 	exactOK bool // exact holds every value seen
 	hist    *Histogram
 	chans   []Moments
-	scratch []Moments  // per-channel moments of the AddChannels call
+	scratch []Moments // per-channel moments of the AddChannels call
 	scans   []channelScan
 	keys    *keyBuffer // fine-histogram keys of the block being counted
 	fineAux []int64    // the helper goroutine's fine histogram, kept zero between calls
