@@ -9,8 +9,11 @@ import (
 // values, in float64. M2, M3 and M4 are the sums of (x-Mean)^2, ^3 and ^4.
 // The zero value is the empty stream.
 //
-// Chunks are summarised with a two-pass pass over the chunk (mean first,
-// then central sums) and merged with the pairwise formulas of Chan, Golub &
+// Chunks are summarised with two passes (mean first, then central sums;
+// Accumulator.AddChannels instead uses one pass of power sums about each
+// channel's running mean once it has one, with a second pass whenever the
+// new data's mean is more than 1/8 of a standard deviation away from it)
+// and merged with the pairwise formulas of Chan, Golub &
 // LeVeque (1979) and Pébay (2008), always in the order the chunks arrive, so
 // a given sequence of chunks gives bit-identical results on every run.
 type Moments struct {
