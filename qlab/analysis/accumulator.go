@@ -224,12 +224,18 @@ func NewAccumulator(opts Options) (*Accumulator, error) {
 // Add feeds one chunk. Non-finite values are an error naming the element;
 // the accumulator is unchanged then.
 func (a *Accumulator) Add(x []float32) error {
-	c, ok := chunkMomentsFine(x, a.fine, a.keys)
-	if !ok {
+	if len(x) == 0 {
+		return nil
+	}
+	// x is one channel of one sample: after the first chunk, one pass of
+	// power sums about the running mean (see summariseChannels).
+	var sc [1]Moments
+	var st [1]channelScan
+	if summariseChannels(x, 1, 1, len(x), sc[:], []Moments{a.m}, st[:], 0, a.fine, a.keys) {
 		unFine(x, a.fine)
 		return nonFinite(x, 0)
 	}
-	a.m.Merge(c)
+	a.m.Merge(sc[0])
 	a.addRest(x)
 	return nil
 }
@@ -247,25 +253,6 @@ func (a *Accumulator) addRest(x []float32) {
 	if a.hist != nil {
 		a.hist.Add(x)
 	}
-}
-
-// chunkMomentsFine is chunkMoments fused with the fine-histogram update:
-// one pass for sum, extremes and bucket counts, one for central sums. ok
-// is false when the chunk holds a NaN or Inf (fine has then been
-// incremented for all of x; unFine undoes it).
-func chunkMomentsFine(x []float32, fine []int64, keys *keyBuffer) (Moments, bool) {
-	if len(x) == 0 {
-		return Moments{}, true
-	}
-	s, lo, hi := scanChunk(x, (*fineTable)(fine), keys)
-	// A NaN or Inf anywhere makes the float64 sum NaN or Inf (float32
-	// values cannot overflow it), so one test covers the whole chunk.
-	if math.IsNaN(s) || math.IsInf(s, 0) {
-		return Moments{}, false
-	}
-	mean := s / float64(len(x))
-	m2, m3, m4 := centralSums(x, mean)
-	return Moments{N: int64(len(x)), Min: float64(lo), Max: float64(hi), Mean: mean, M2: m2, M3: m3, M4: m4}, true
 }
 
 // sumMinMaxGo returns the float64 sum and the extremes of x (non-empty).

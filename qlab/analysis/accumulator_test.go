@@ -416,7 +416,7 @@ func TestParallelSplitIsInvisible(t *testing.T) {
 }
 
 // chunkMomentsSimple is the plain two-pass summary (one accumulator per
-// statistic): the reference the unrolled chunkMomentsFine is checked and
+// statistic): the reference the SIMD summary (summariseOne) is checked and
 // timed against.
 func chunkMomentsSimple(x []float32) Moments {
 	var s float64
@@ -436,15 +436,30 @@ func chunkMomentsSimple(x []float32) Moments {
 	return Moments{N: int64(len(x)), Min: float64(lo), Max: float64(hi), Mean: mean, M2: m2, M3: m3, M4: m4}
 }
 
+// summariseOne is the one-channel summary Add uses: two passes when prev
+// is empty, else one pass about prev.Mean (two if that is too far off).
+func summariseOne(x []float32, prev Moments, fine []int64, keys *keyBuffer) (Moments, bool) {
+	var sc [1]Moments
+	var st [1]channelScan
+	bad := summariseChannels(x, 1, 1, len(x), sc[:], []Moments{prev}, st[:], 0, fine, keys)
+	return sc[0], !bad
+}
+
 func TestChunkMomentsUnrolled(t *testing.T) {
 	fine := make([]int64, fineBuckets)
 	for _, n := range []int{1, 2, 3, 17, 1024, 1025} {
 		x := gaussData(uint64(n), n, 2, 3)
-		got, ok := chunkMomentsFine(x, fine, new(keyBuffer))
 		want := chunkMomentsSimple(x)
-		if !ok || got.N != want.N || got.Min != want.Min || got.Max != want.Max || !relClose(got.Mean, want.Mean, 1e-14) ||
-			!relClose(got.M2, want.M2, 1e-13) || !relClose(got.M4, want.M4, 1e-13) || math.Abs(got.M3-want.M3) > 1e-13*math.Pow(want.M2, 1.5) {
-			t.Errorf("n=%d: got %+v; want %+v", n, got, want)
+		for name, prev := range map[string]Moments{
+			"two-pass": {},
+			"one-pass": {N: 1, Mean: want.Mean + 0.1*math.Sqrt(want.M2/float64(n))},
+			"fallback": {N: 1, Mean: want.Mean + 3},
+		} {
+			got, ok := summariseOne(x, prev, fine, new(keyBuffer))
+			if !ok || got.N != want.N || got.Min != want.Min || got.Max != want.Max || !relClose(got.Mean, want.Mean, 1e-14) ||
+				!relClose(got.M2, want.M2, 1e-13) || !relClose(got.M4, want.M4, 1e-13) || math.Abs(got.M3-want.M3) > 1e-13*math.Pow(want.M2, 1.5) {
+				t.Errorf("n=%d %s: got %+v; want %+v", n, name, got, want)
+			}
 		}
 	}
 }
@@ -457,7 +472,7 @@ func BenchmarkChunkMoments(b *testing.B) {
 	keys := new(keyBuffer)
 	b.Run("unrolled+fine", func(b *testing.B) {
 		for b.Loop() {
-			chunkMomentsFine(x, fine, keys)
+			summariseOne(x, Moments{}, fine, keys)
 		}
 		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(x)), "ns/value")
 	})
