@@ -6,7 +6,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strings"
 	"testing"
@@ -17,10 +16,6 @@ import (
 
 // maxCellLines is a screen: no code cell may be longer.
 const maxCellLines = 25
-
-// topLevelCompound matches a for, if, switch or select statement starting at
-// the left margin of a cell.
-var topLevelCompound = regexp.MustCompile(`(?m)^(for|if|switch|select)\b`)
 
 // wantNotebooks are the study's steps, in order.
 var wantNotebooks = []string{"01-networks.ipynb", "02-training.ipynb", "03-ptq.ipynb", "04-weights.ipynb",
@@ -96,13 +91,6 @@ func checkCells(t *testing.T, path string, cells []map[string]any) {
 			}
 			if n := strings.Count(src, "\n") + 1; n > maxCellLines {
 				t.Errorf("%s: code cell %d is %d lines; want at most %d", path, i, n, maxCellLines)
-			}
-			// kernel/interp re-runs the last top-level compound statement
-			// of a session whenever a later cell declares or calls
-			// something (seen with yaegi v0.16.1): a top-level loop would
-			// train twice. Loops and branches live inside functions.
-			if m := topLevelCompound.FindString(src); m != "" {
-				t.Errorf("%s: code cell %d has a top-level %q statement; put it in a function", path, i, strings.TrimSpace(m))
 			}
 			if firstCode && !hasTag(c, notebook.TagParameters) {
 				t.Errorf("%s: first code cell (cell %d) is not tagged %q", path, i, notebook.TagParameters)
