@@ -434,15 +434,25 @@ func summariseChannels(x []float32, outer, channels, inner int, sc, prev []Momen
 			bad = true
 			continue
 		}
-		var shift float64 // c.p.s1 is the plain sum when there is no shift
 		if prev[j].N > 0 {
-			shift = prev[j].Mean
-			if mean, m2, m3, m4, ok := c.p.central(cnt, shift); ok {
+			if mean, m2, m3, m4, ok := c.p.central(cnt, prev[j].Mean); ok {
 				sc[j] = Moments{N: int64(cnt), Min: float64(c.lo), Max: float64(c.hi), Mean: mean, M2: m2, M3: m3, M4: m4}
 				continue
 			}
 		}
-		mean := (c.p.s1 + float64(cnt)*shift) / float64(cnt)
+		s := c.p.s1
+		if prev[j].N > 0 {
+			// The shift was too far: Σd + n·shift would lose digits of the
+			// mean, so take the plain sum again, as the first pass of the
+			// two-pass path does.
+			s = 0
+			for n := range outer {
+				off := n*stride + (first+j)*inner
+				cs, _, _ := sumMinMax(x[off : off+inner])
+				s += cs
+			}
+		}
+		mean := s / float64(cnt)
 		var m2, m3, m4 float64
 		for n := range outer {
 			off := n*stride + (first+j)*inner
