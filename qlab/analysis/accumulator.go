@@ -60,6 +60,11 @@ func scanChunk(x []float32, fine *fineTable, keys *keyBuffer) (s float64, lo, hi
 // buffer.
 const FineRelativeError = 1.0 / 128
 
+// smallestNormal32 is the smallest positive normal float32, 2^-126: the
+// fine histogram's buckets below it hold zero and subnormals only, which
+// percentiles report as 0.
+const smallestNormal32 = 0x1p-126
+
 // DefaultExactBuffer is the number of values an Accumulator keeps verbatim
 // by default (16 KiB), so small tensors get exact percentiles and histograms.
 const DefaultExactBuffer = 4096
@@ -725,6 +730,12 @@ func (a *Accumulator) Percentiles(ps ...float64) []float64 {
 		}
 		j, _ := slices.BinarySearch(cum, k+1) // first bucket with cum >= k+1
 		b := buckets[j-1]
+		if math.Abs(b.lo) < smallestNormal32 && math.Abs(b.hi) < smallestNormal32 {
+			// The bucket next to zero holds ±0 and float32 subnormals;
+			// spreading its values across it would turn the exact zeros
+			// of a ReLU output into meaningless 1e-43s.
+			return 0
+		}
 		f := (float64(k-cum[j-1]) + 0.5) / float64(b.n)
 		return b.lo + (b.hi-b.lo)*f
 	}

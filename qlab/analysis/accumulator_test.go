@@ -540,3 +540,34 @@ func BenchmarkAccumulatorReLU(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(len(x.Data)), "ns/value")
 }
+
+// ReLU outputs are mostly exact zeros; once the data outgrows the exact
+// buffer, percentiles inside the zero mass must still be 0, not the
+// subnormals that spreading the zero bucket's values would give.
+func TestPercentileReLUZeros(t *testing.T) {
+	a, err := NewAccumulator(Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 50000
+	x := make([]float32, n)
+	for i := range x {
+		if i%5 >= 3 { // 40% positive, 60% exact zeros
+			x[i] = float32(i%97) / 10
+		}
+	}
+	if err := a.Add(x); err != nil {
+		t.Fatal(err)
+	}
+	if a.Exact() {
+		t.Fatalf("%d values still fit the exact buffer; the test needs the fine histogram", n)
+	}
+	for _, p := range []float64{0, 0.1, 10, 50, 59} {
+		if got := a.Percentile(p); got != 0 {
+			t.Errorf("Percentile(%g) = %g; want 0 (60%% of the values are 0)", p, got)
+		}
+	}
+	if got := a.Percentile(100); math.Abs(got-9.6) > 9.6*FineRelativeError {
+		t.Errorf("Percentile(100) = %g; want 9.6 (the max) within %g relative", got, FineRelativeError)
+	}
+}
