@@ -26,6 +26,7 @@ type HistogramCalibrator struct {
 	neg    []float64 // counts of x < 0 by |x|
 	top    float64   // histogram covers |x| in [0, top); 0 until a non-zero value
 	zeros  float64   // exact zeros seen while top == 0
+	exact0 float64   // exact zeros seen in all (they sit in pos[0])
 	lo, hi float32
 	n      float64
 }
@@ -55,7 +56,7 @@ func NewHistogramCalibrator(name string, c TensorConfig) *HistogramCalibrator {
 func (h *HistogramCalibrator) Reset() {
 	clear(h.pos)
 	clear(h.neg)
-	h.top, h.zeros, h.n = 0, 0, 0
+	h.top, h.zeros, h.exact0, h.n = 0, 0, 0, 0
 }
 
 // Observe adds x to the histogram; empty batches are ignored.
@@ -84,15 +85,20 @@ func (h *HistogramCalibrator) Observe(x []float32) error {
 	}
 	if h.top == 0 {
 		h.zeros += float64(len(x))
+		h.exact0 += float64(len(x))
 		return nil
 	}
 	scale := float64(h.bins) / h.top
 	for _, v := range x {
 		a := math.Abs(float64(v))
 		b := min(int(a*scale), h.bins-1)
-		if v < 0 {
+		switch {
+		case v < 0:
 			h.neg[b]++
-		} else {
+		case v == 0:
+			h.exact0++
+			h.pos[b]++
+		default:
 			h.pos[b]++
 		}
 	}
@@ -217,14 +223,26 @@ func binErr(c, lo, hi, inRange float64) float64 {
 }
 
 // entropyThreshold is TensorRT's entropy calibration (Migacz, "8-bit
-// Inference with TensorRT", GTC 2017) on the histogram of |x|: for each
-// candidate count i of kept bins from nq = 2^(Bits-1) (128 for 8 bits) to
-// the last non-empty bin, the reference P is the first i bins with all
-// outliers added to bin i-1, the candidate Q merges those i bins into nq
-// levels and spreads each level's count uniformly over its non-empty source
-// bins; both are smoothed as MXNet's _smooth_distribution (eps = 1e-4 moved
-// onto empty bins) and the threshold is the upper edge of bin i for the i
-// with the smallest KL(P‖Q).
+// Inference with TensorRT", GTC 2017) on the histogram of |x|, corrected
+// for one-sided (post-ReLU, [0, 1] input) data; the threshold is in the
+// units of x. For each candidate count i of kept bins from nq (see
+// entropyLevels) to the last non-empty bin, the reference P is the first i
+// bins with all outliers added to bin i-1, the candidate Q maps bin k to
+// level k·nq/i (levels of ⌊i/nq⌋ or ⌈i/nq⌉ bins, as pytorch-quantization's
+// linspace does, rather than piling the remainder onto the last level) and
+// spreads each level's count uniformly over its non-empty source bins; both
+// are smoothed as MXNet's _smooth_distribution (eps = 1e-4 moved onto empty
+// bins) and the threshold is the upper edge of bin i for the i with the
+// smallest KL(P‖Q), the largest such i on ties.
+//
+// Exact zeros are left out of P and Q. Every preset represents 0.0 exactly
+// (zero point nudged or symmetric), so they are quantized without error
+// whatever the threshold; kept in bin 0 they form a spike that Q's uniform
+// spreading cannot reproduce once a level spans several bins, which made the
+// search favour i ≈ nq, i.e. clipping a ReLU output (half zeros) or an MNIST
+// image (80 % zeros) to nq/Bins of the histogram range: the reported 0.996
+// and 0.50 thresholds. pytorch-quantization's _compute_amax_entropy drops
+// the same spike (bins[0] = bins[1]).
 func (h *HistogramCalibrator) entropyThreshold() float64 {
 	w := h.top / float64(h.bins)
 	hist := make([]float64, h.bins)
@@ -235,7 +253,8 @@ func (h *HistogramCalibrator) entropyThreshold() float64 {
 			nb = i + 1
 		}
 	}
-	nq := 1 << (h.cfg.bits() - 1)
+	hist[0] = max(hist[0]-h.exact0, 0)
+	nq := h.entropyLevels()
 	if nb <= nq {
 		return float64(nb) * w
 	}
@@ -243,8 +262,13 @@ func (h *HistogramCalibrator) entropyThreshold() float64 {
 	for _, c := range hist[:nb] {
 		total += c
 	}
+	if total == 0 {
+		return float64(nb) * w
+	}
 	p := make([]float64, nb)
 	q := make([]float64, nb)
+	sum := make([]float64, nq)
+	nonzero := make([]int, nq)
 	best, bestI := math.Inf(1), nb
 	kept := 0.0
 	for _, c := range hist[:nq-1] {
@@ -254,35 +278,49 @@ func (h *HistogramCalibrator) entropyThreshold() float64 {
 		kept += hist[i-1]
 		copy(p, hist[:i])
 		p[i-1] += total - kept
-		clear(q[:i])
-		merged := i / nq
-		for j := 0; j < nq; j++ {
-			start, end := j*merged, (j+1)*merged
-			if j == nq-1 {
-				end = i
+		clear(sum)
+		clear(nonzero)
+		for k, c := range hist[:i] {
+			if c != 0 {
+				l := k * nq / i
+				sum[l] += c
+				nonzero[l]++
 			}
-			sum, nonzero := 0.0, 0
-			for _, c := range hist[start:end] {
-				sum += c
-				if c != 0 {
-					nonzero++
-				}
-			}
-			if nonzero == 0 {
-				continue
-			}
-			for k := start; k < end; k++ {
-				if hist[k] != 0 {
-					q[k] = sum / float64(nonzero)
-				}
+		}
+		for k, c := range hist[:i] {
+			q[k] = 0
+			if c != 0 {
+				l := k * nq / i
+				q[k] = sum[l] / float64(nonzero[l])
 			}
 		}
 		d, ok := klSmoothed(p[:i], q[:i])
-		if ok && d < best {
+		if ok && d <= best {
 			best, bestI = d, i
 		}
 	}
 	return float64(bestI) * w
+}
+
+// entropyLevels returns nq, the number of quantization steps the configured
+// quantizer puts over [0, t] for a threshold t: for data seen to be
+// one-sided (min >= 0) the range is [0, t] and an affine uint8 quantizer
+// spends all 255 steps there (TensorRT's fixed 128 assumes a symmetric
+// signed range and so judged every threshold with half the resolution it
+// really gets); for two-sided data the |x| histogram is matched against the
+// half of the codes on one side of zero (128 for int8, as in TensorRT).
+// PowerOfTwoScale is ignored: it rounds the scale up per threshold, which
+// the search does not model.
+func (h *HistogramCalibrator) entropyLevels() int {
+	c := h.cfg
+	c.PowerOfTwoScale = false
+	qmin, qmax := c.Range()
+	lo := float32(-1)
+	if h.lo >= 0 {
+		lo = 0
+	}
+	scale, _ := c.qparams(lo, 1, qmin, qmax)
+	return max(2, int(math.Round(1/float64(scale))))
 }
 
 // klSmoothed returns KL(P‖Q) of two count vectors after MXNet's smoothing;
