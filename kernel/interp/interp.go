@@ -415,10 +415,15 @@ func (in *Interpreter) evalChunk(ctx context.Context, c chunk, cs *cellState) (r
 		}
 		return v, nil
 	}
-	v, err := in.yi.EvalWithContext(ctx, evalSrc(c, c.src))
+	src, temps := c.src, 0
+	if c.kind == chunkDecl {
+		src, temps = multiVarDecls(src)
+	}
+	v, err := in.yi.EvalWithContext(ctx, evalSrc(c, src))
 	if err != nil {
 		return v, in.cellError(ctx, err, cs)
 	}
+	in.releaseTemps("_qlabM", temps)
 	return v, nil
 }
 
@@ -502,6 +507,7 @@ func (in *Interpreter) evalRedefinition(ctx context.Context, c chunk, cs *cellSt
 		if v, err = in.yi.EvalWithContext(ctx, evalSrc(c, src)); err != nil {
 			return v, in.cellError(ctx, err, cs)
 		}
+		in.releaseTemps("_qlabT", len(names))
 	}
 	return v, nil
 }

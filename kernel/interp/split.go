@@ -46,6 +46,10 @@ type chunk struct {
 //   - self is set when rhs uses a name being defined: yaegi zeroes a
 //     redeclared variable before evaluating rhs (x := x + 1 gives 1), so
 //     rhs is first stored in temporaries;
+//   - a multi-value call on the right (a, b := f()) defines globals that
+//     a function called from another function reads from the wrong slot
+//     (yaegi v0.16.1's bug, see doc.go), so its values are also first
+//     stored in temporaries, then defined from them one value each;
 //   - a single call on the right may return a type computed from type
 //     parameters (k := maps.Keys(m)), for which yaegi crashes sizing the new
 //     global; the value then goes through an interface (see
@@ -53,8 +57,8 @@ type chunk struct {
 type redefinition struct {
 	names []string
 	rhs   string
-	off   int // byte offset of rhs in the cell
-	self  bool
+	off   int  // byte offset of rhs in the cell
+	self  bool // rhs goes through temporaries _qlabT0, _qlabT1, ...
 }
 
 // item is one top-level item of a cell: everything up to a semicolon
@@ -246,7 +250,7 @@ func classify(toks []scanTok) chunkKind {
 }
 
 // selfRedefinition returns the parts of it when it is "a, b := rhs" with a
-// or b used in rhs, or "a := f(...)", nil otherwise.
+// or b used in rhs, "a, b := f(...)", or "a := f(...)", nil otherwise.
 func selfRedefinition(src string, it item) *redefinition {
 	text := src[it.start:it.end]
 	if !strings.Contains(text, ":=") {
@@ -286,13 +290,16 @@ func selfRedefinition(src string, it item) *redefinition {
 	}
 	_, call := as.Rhs[0].(*ast.CallExpr)
 	single := len(as.Lhs) == 1 && len(as.Rhs) == 1 && call && list[0] != "_"
-	if !used && !single {
+	// a, b := f() gives a and b slots that a function reads wrongly when
+	// called from another function; a, b := t0, t1 does not.
+	multi := len(as.Lhs) > 1 && len(as.Rhs) == 1
+	if !used && !single && !multi {
 		return nil
 	}
 	base := token.Pos(len(pre) + 1)
 	start := int(as.Rhs[0].Pos() - base)
 	end := int(as.Rhs[len(as.Rhs)-1].End() - base)
-	return &redefinition{names: list, rhs: text[start:end], off: it.start + start, self: used}
+	return &redefinition{names: list, rhs: text[start:end], off: it.start + start, self: used || multi}
 }
 
 // compound reports whether a statement starting with t has a block.
