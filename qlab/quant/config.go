@@ -24,7 +24,11 @@ const (
 	// quantization error over a histogram.
 	MSE
 	// Entropy picks the threshold minimising the KL divergence between the
-	// clipped and the quantized distributions, as TensorRT defines it.
+	// clipped and the quantized distributions, as TensorRT defines it, with
+	// two departures for one-sided data: exact zeros are left out (0.0 is
+	// exact under every scheme) and the number of levels is the one the
+	// scheme really has over [0, t] (255 for affine uint8 when min >= 0,
+	// TensorRT's 128 for two-sided int8). See HistogramCalibrator.
 	Entropy
 	// TorchHistogram is PyTorch's HistogramObserver: a histogram plus the
 	// L2-norm search ported from caffe2's NormMinimization.

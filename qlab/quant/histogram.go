@@ -15,7 +15,8 @@ import (
 // interpolation), so the histogram does not depend on how the data was split
 // into batches. Resolution: top/Bins, between max|x|/Bins and 2·max|x|/Bins
 // (1/1024 to 1/2048 of the largest magnitude at the default size). Memory:
-// 2·Bins float64 counts whatever the amount of data.
+// 2·Bins float64 counts whatever the amount of data. Exact zeros are also
+// counted apart, for Entropy.
 type HistogramCalibrator struct {
 	name   string
 	method Method
@@ -267,8 +268,6 @@ func (h *HistogramCalibrator) entropyThreshold() float64 {
 	}
 	p := make([]float64, nb)
 	q := make([]float64, nb)
-	sum := make([]float64, nq)
-	nonzero := make([]int, nq)
 	best, bestI := math.Inf(1), nb
 	kept := 0.0
 	for _, c := range hist[:nq-1] {
@@ -278,21 +277,25 @@ func (h *HistogramCalibrator) entropyThreshold() float64 {
 		kept += hist[i-1]
 		copy(p, hist[:i])
 		p[i-1] += total - kept
-		clear(sum)
-		clear(nonzero)
-		for k, c := range hist[:i] {
-			if c != 0 {
-				l := k * nq / i
-				sum[l] += c
-				nonzero[l]++
+		// Level l holds the bins k with k·nq/i == l: k in
+		// [⌈l·i/nq⌉, ⌈(l+1)·i/nq⌉).
+		start := 0
+		for l := 1; l <= nq; l++ {
+			end := (l*i + nq - 1) / nq
+			sum, nonzero := 0.0, 0
+			for _, c := range hist[start:end] {
+				sum += c
+				if c != 0 {
+					nonzero++
+				}
 			}
-		}
-		for k, c := range hist[:i] {
-			q[k] = 0
-			if c != 0 {
-				l := k * nq / i
-				q[k] = sum[l] / float64(nonzero[l])
+			for k := start; k < end; k++ {
+				q[k] = 0
+				if hist[k] != 0 {
+					q[k] = sum / float64(nonzero)
+				}
 			}
+			start = end
 		}
 		d, ok := klSmoothed(p[:i], q[:i])
 		if ok && d <= best {
