@@ -181,6 +181,16 @@ type Options struct {
 	// PerChannel makes AddTensor also keep moments and extremes per channel
 	// (axis 1 of an N×C×... tensor; for rank 1 there is one channel).
 	PerChannel bool
+	// ChannelPercentiles, with PerChannel, also keeps each channel's
+	// distribution so ChannelPercentiles can answer: the values verbatim
+	// up to ChannelExactBuffer per channel, then a 2,048-bucket histogram
+	// (16 KiB per channel, CoarseRelativeError). Off by default: it costs
+	// a second pass over the data.
+	ChannelPercentiles bool
+	// ChannelExactBuffer is how many values per channel ChannelPercentiles
+	// keeps verbatim. 0 means DefaultChannelExactBuffer; negative keeps
+	// none.
+	ChannelExactBuffer int
 }
 
 // Accumulator summarises a float32 stream fed chunk by chunk, in memory
@@ -197,6 +207,7 @@ type Accumulator struct {
 	exactOK bool // exact holds every value seen
 	hist    *Histogram
 	chans   []Moments
+	cdist   []chanDist // per-channel distributions (Options.ChannelPercentiles)
 	scratch []Moments // per-channel moments of the AddChannels call
 	scans   []channelScan
 	keys    *keyBuffer // fine-histogram keys of the block being counted
@@ -209,6 +220,9 @@ type Accumulator struct {
 func NewAccumulator(opts Options) (*Accumulator, error) {
 	if opts.ExactBuffer == 0 {
 		opts.ExactBuffer = DefaultExactBuffer
+	}
+	if opts.ChannelExactBuffer == 0 {
+		opts.ChannelExactBuffer = DefaultChannelExactBuffer
 	}
 	a := &Accumulator{opts: opts, fine: make([]int64, fineBuckets), keys: new(keyBuffer), exactOK: true}
 	if opts.ExactBuffer > 0 {
@@ -592,6 +606,9 @@ func (a *Accumulator) AddChannels(x []float32, outer, channels int) error {
 	}
 	a.m.Merge(all)
 	a.addRest(x)
+	if a.opts.ChannelPercentiles {
+		a.addChannelDists(x, outer, channels, inner)
+	}
 	return nil
 }
 
@@ -631,6 +648,14 @@ func (a *Accumulator) Merge(b *Accumulator) error {
 			a.chans[i].Merge(b.chans[i])
 		}
 	}
+	if b.cdist != nil {
+		if a.cdist == nil {
+			a.cdist = make([]chanDist, len(b.cdist))
+		}
+		for i := range a.cdist {
+			a.cdist[i].merge(&b.cdist[i], a.opts.ChannelExactBuffer)
+		}
+	}
 	return nil
 }
 
@@ -665,27 +690,35 @@ type fineBucket struct {
 	n      int64
 }
 
-// fineBuckets returns the non-empty buckets in increasing value order,
-// clamped to the observed [Min, Max].
+// fineOrdered returns the non-empty fine buckets in increasing value
+// order, clamped to the observed [Min, Max].
 func (a *Accumulator) fineOrdered() []fineBucket {
+	return orderedBuckets(a.fine, fineShift, a.m.Min, a.m.Max)
+}
+
+// orderedBuckets returns the non-empty buckets of a histogram over float32
+// bit patterns (index = bits>>shift, len(counts) = 1<<(32-shift)) in
+// increasing value order, clamped to [lo, hi].
+func orderedBuckets(counts []int64, shift int, vmin, vmax float64) []fineBucket {
 	var out []fineBucket
+	half := len(counts) / 2
 	add := func(i int) {
-		n := a.fine[i]
+		n := counts[i]
 		if n == 0 {
 			return
 		}
-		mag := i & (fineBuckets/2 - 1)
-		lo := float64(math.Float32frombits(uint32(mag) << fineShift))
-		hi := float64(math.Float32frombits(uint32(mag+1) << fineShift))
-		if i >= fineBuckets/2 {
+		mag := i & (half - 1)
+		lo := float64(math.Float32frombits(uint32(mag) << shift))
+		hi := float64(math.Float32frombits(uint32(mag+1) << shift))
+		if i >= half {
 			lo, hi = -hi, -lo
 		}
-		out = append(out, fineBucket{max(lo, a.m.Min), min(hi, a.m.Max), n})
+		out = append(out, fineBucket{max(lo, vmin), min(hi, vmax), n})
 	}
-	for i := fineBuckets - 1; i >= fineBuckets/2; i-- {
+	for i := len(counts) - 1; i >= half; i-- {
 		add(i)
 	}
-	for i := range fineBuckets / 2 {
+	for i := range half {
 		add(i)
 	}
 	return out
@@ -703,22 +736,29 @@ func (a *Accumulator) Percentile(p float64) float64 {
 
 // Percentiles returns several percentiles at once (see Percentile).
 func (a *Accumulator) Percentiles(ps ...float64) []float64 {
+	if a.m.N == 0 {
+		return percentilesOf(ps, 0, nil, nil)
+	}
+	if a.exactOK {
+		sorted := slices.Clone(a.exact)
+		slices.Sort(sorted)
+		return percentilesOf(ps, a.m.N, sorted, nil)
+	}
+	return percentilesOf(ps, a.m.N, nil, a.fineOrdered())
+}
+
+// percentilesOf returns the percentiles of n values given either all of
+// them sorted, or (sorted nil) their histogram buckets in value order.
+func percentilesOf(ps []float64, n int64, sorted []float32, buckets []fineBucket) []float64 {
 	out := make([]float64, len(ps))
-	n := a.m.N
 	if n == 0 {
 		for i := range out {
 			out[i] = math.NaN()
 		}
 		return out
 	}
-	var sorted []float32
-	var buckets []fineBucket
 	var cum []int64
-	if a.exactOK {
-		sorted = slices.Clone(a.exact)
-		slices.Sort(sorted)
-	} else {
-		buckets = a.fineOrdered()
+	if sorted == nil {
 		cum = make([]int64, len(buckets)+1)
 		for i, b := range buckets {
 			cum[i+1] = cum[i] + b.n

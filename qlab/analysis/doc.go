@@ -3,7 +3,8 @@
 //
 // It provides streaming, memory-bounded summaries of float32 data
 // (Accumulator: count, range, moments, percentiles, histograms, outlier
-// fractions; per tensor and per channel of NCHW data), the
+// fractions; per tensor and per channel of NCHW data, per-channel
+// percentiles on request: exact for weights, opt-in for activations), the
 // channelwise/layerwise range mismatch (Mismatch), quantization error of a
 // tensor under a quantizer with its clipping/rounding split and the
 // uniform-noise, Gaussian and Laplace predictions next to it (QuantError),

@@ -53,12 +53,23 @@ func (s *LayerStats) Table() *Table {
 	return t
 }
 
+// ChannelPercentileColumns are the percentiles in ChannelTable ("p1" is
+// the 1st percentile, ...).
+var ChannelPercentileColumns = []string{"p0.1", "p1", "p5", "p50", "p95", "p99", "p99.9"}
+
+var channelPercentiles = []float64{0.1, 1, 5, 50, 95, 99, 99.9}
+
 // ChannelTable returns one row per layer and channel (layers without
-// per-channel statistics are skipped): count, min, max, mean, std, range
-// (zero included, as quantizers see it) and bits lost under the layer's
-// per-tensor range.
+// per-channel statistics are skipped): count, min, max, mean, std,
+// skewness (population), kurtosis (excess), the ChannelPercentileColumns
+// (NaN where the accumulator was built without Options.ChannelPercentiles),
+// "exact" (whether those percentiles are exact), range (zero included, as
+// quantizers see it) and bits lost under the layer's per-tensor range.
 func (s *LayerStats) ChannelTable() *Table {
-	t := NewTable(s.Name+" per channel", "layer", "kind", "index", "channel", "count", "min", "max", "mean", "std", "range", "bits_lost")
+	cols := []string{"layer", "kind", "index", "channel", "count", "min", "max", "mean", "std", "skewness", "kurtosis"}
+	cols = append(cols, ChannelPercentileColumns...)
+	cols = append(cols, "exact", "range", "bits_lost")
+	t := NewTable(s.Name+" per channel", cols...)
 	for i, a := range s.Accs {
 		ch := a.chans
 		if len(ch) == 0 {
@@ -70,7 +81,12 @@ func (s *LayerStats) ChannelTable() *Table {
 			continue // empty channels: nothing to report
 		}
 		for c, m := range ch {
-			t.Rows = append(t.Rows, []any{s.Layers[i], s.Kinds[i], i, c, int(m.N), m.Min, m.Max, m.Mean, m.Std(), ranges[c], math.Log2(tr / ranges[c])})
+			row := []any{s.Layers[i], s.Kinds[i], i, c, int(m.N), m.Min, m.Max, m.Mean, m.Std(), m.Skewness(), m.Kurtosis()}
+			for _, p := range a.ChannelPercentiles(c, channelPercentiles...) {
+				row = append(row, p)
+			}
+			row = append(row, a.ChannelExact(c), ranges[c], math.Log2(tr/ranges[c]))
+			t.Rows = append(t.Rows, row)
 		}
 	}
 	return t
