@@ -208,7 +208,7 @@ type Accumulator struct {
 	hist    *Histogram
 	chans   []Moments
 	cdist   []chanDist // per-channel distributions (Options.ChannelPercentiles)
-	scratch []Moments // per-channel moments of the AddChannels call
+	scratch []Moments  // per-channel moments of the AddChannels call
 	scans   []channelScan
 	keys    *keyBuffer // fine-histogram keys of the block being counted
 	fineAux []int64    // the helper goroutine's fine histogram, kept zero between calls
