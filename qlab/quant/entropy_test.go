@@ -156,3 +156,36 @@ func TestEntropyMNIST(t *testing.T) {
 		t.Errorf("QUInt8 accuracy with Entropy calibration %.3f; want within 0.03 of MinMax's %.3f", acc[Entropy], acc[MinMax])
 	}
 }
+
+// Exact zeros seen before any non-zero value (top still 0) must be left out
+// of the KL search like the later ones: the threshold may not depend on how
+// the data was split into batches.
+func TestEntropyZerosFirst(t *testing.T) {
+	x := samples(100000, 5, func(r *rand.Rand) float32 { return float32(math.Abs(r.NormFloat64())) })
+	zeros := make([]float32, 100000)
+	tc := QUInt8().Activations
+	tc.Calibrator = Calibration{Method: Entropy}
+	a := NewHistogramCalibrator("zeros first", tc)
+	b := NewHistogramCalibrator("mixed", tc)
+	for _, batch := range [][]float32{zeros, x} {
+		if err := a.Observe(batch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, batch := range [][]float32{x[:50000], zeros, x[50000:]} {
+		if err := b.Observe(batch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, ha, err := a.Range()
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, hb, err := b.Range()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ha != hb || float64(ha) < 0.5*float64(a.hi) {
+		t.Errorf("zeros first: got %v; want %v (zeros mixed in), ≥ half of max %v", ha, hb, a.hi)
+	}
+}
