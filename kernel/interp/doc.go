@@ -25,6 +25,20 @@
 //     through an interface and k is declared with its dynamic type;
 //   - v, err := f() nested in a top-level for/if/switch leaves v and err
 //     undefined: compound statements run as the body of a function;
+//   - globals defined together from one multi-value call (a, b := f(),
+//     var a, b = f()) get symbols without yaegi's global flag (compDefineX
+//     in cfg.go), so a function reads them at a level relative to its
+//     frame's parent, which is its caller's frame (run.go, call): right
+//     when called from the top level, a wrong slot ("reflect: call of
+//     reflect.Value.Len on int Value") when called from another function.
+//     The values go through temporaries (_qlabT0..., _qlabM0...) and each
+//     global is defined from one of them (see selfRedefinition and
+//     multiVarDecls); the temporaries are then reset to release the values;
+//   - v, ok := x.(T), v, ok := m[k] and v, ok := <-ch at the top level
+//     crash yaegi ("nil type"): they run as var v T (or v := m[k] when m
+//     and k are names or literals); var ok bool; v, ok = rhs. A receive, an
+//     index of computed operands, and var v, ok = rhs are reported as
+//     "unsupported" with that rewrite;
 //   - range over an int or a func, and the builtins min, max and clear, are
 //     reported as "unsupported" with a rewrite hint;
 //   - yaegi's generic slices and maps are partly broken: Sort, SortFunc,

@@ -1,10 +1,12 @@
 package interp
 
 import (
+	"context"
 	"fmt"
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"reflect"
 	"strings"
 )
 
@@ -41,7 +43,7 @@ func multiVarDecls(src string) (string, int) {
 		}
 		for _, s := range g.Specs {
 			vs := s.(*ast.ValueSpec)
-			if len(vs.Names) < 2 || len(vs.Values) != 1 {
+			if len(vs.Names) < 2 || len(vs.Values) != 1 || commaOKExpr(vs.Values[0]) {
 				continue
 			}
 			tmps := make([]string, len(vs.Names))
@@ -86,4 +88,71 @@ func (in *Interpreter) releaseTemps(name string, n int) {
 		specs[i] = fmt.Sprintf("%s%d = 0", name, i)
 	}
 	in.evalQuiet("var (" + strings.Join(specs, "; ") + ")")
+}
+
+// evalCommaOK runs "v, ok := rhs" (rhs a type assertion, map index or
+// receive, at cell line and col) as "var v T; var ok bool; v, ok = rhs":
+// yaegi v0.16.1 crashes defining such globals at the top level, and would
+// give them the wrong slots (see doc.go), while it assigns them right. T is
+// the asserted type, or for a map index of names and literals the type of
+// "v := rhs"; otherwise the cell is reported unsupported with a rewrite.
+func (in *Interpreter) evalCommaOK(ctx context.Context, c chunk, cs *cellState, line, col int) (reflect.Value, error) {
+	rd := c.redefine
+	v, ok := rd.names[0], rd.names[1]
+	var decls []string
+	if v != "_" {
+		switch {
+		case rd.valueType != "":
+			decls = append(decls, "var "+v+" "+rd.valueType)
+		case rd.pure && !mentions(rd.rhs, v):
+			// ":=", not var: yaegi reports "variable definition loop" for
+			// var v = m[k] with m defined by a statement.
+			decls = append(decls, v+" := "+rd.rhs)
+		default:
+			return reflect.Value{}, &CellError{Name: ErrUnsupported, Value: fmt.Sprintf("line %d: yaegi v0.16.1 cannot define %s, %s := %s at the top level of a cell; declare them first: var %s T; var %s bool; %s, %s = %s", line, v, ok, rd.rhs, v, ok, v, ok, rd.rhs)}
+		}
+	}
+	if ok != "_" {
+		decls = append(decls, "var "+ok+" bool")
+	}
+	for _, d := range decls {
+		if _, err := in.yi.EvalWithContext(ctx, strings.Repeat("\n", line-1)+d); err != nil {
+			return reflect.Value{}, in.cellError(ctx, err, cs)
+		}
+	}
+	// The left side ends the line before rhs, keeping rhs's position.
+	src := strings.Repeat("\n", line-1) + v + ", " + ok + " =\n" + strings.Repeat(" ", col-1) + rd.rhs
+	r, err := in.yi.EvalWithContext(ctx, src)
+	if err != nil {
+		return r, in.cellError(ctx, err, cs)
+	}
+	return r, nil
+}
+
+// mentions reports whether expression src uses the name.
+func mentions(src, name string) bool {
+	e, err := parser.ParseExpr(src)
+	if err != nil {
+		return true
+	}
+	found := false
+	ast.Inspect(e, func(n ast.Node) bool {
+		if id, ok := n.(*ast.Ident); ok && id.Name == name {
+			found = true
+		}
+		return !found
+	})
+	return found
+}
+
+// commaOKExpr reports whether e is a type assertion, a map index or a
+// receive: the right sides that "v, ok" take.
+func commaOKExpr(e ast.Expr) bool {
+	switch e := unparen(e).(type) {
+	case *ast.TypeAssertExpr, *ast.IndexExpr:
+		return true
+	case *ast.UnaryExpr:
+		return e.Op == token.ARROW
+	}
+	return false
 }

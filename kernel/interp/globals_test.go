@@ -1,6 +1,10 @@
 package interp
 
-import "testing"
+import (
+	"errors"
+	"strings"
+	"testing"
+)
 
 // TestMultiValueGlobals covers globals defined by one statement from a
 // multi-value call and used by a function called from another function:
@@ -26,6 +30,12 @@ func TestMultiValueGlobals(t *testing.T) {
 		{"grouped var", []string{two + "\nvar (\n\ta = 1\n\txs, ys = two()\n)\n" + fg + "\ng() + a"}, "3"},
 		{"blank", []string{two, "xs, _ := two()", fg, "g()"}, "2"},
 		{"value and error", []string{"import \"strconv\"", "v, err := strconv.Atoi(\"x\")", "func f() bool { return err != nil && v == 0 }\nfunc g() bool { return f() }", "g()"}, "true"},
+		{"comma ok from map", []string{"m := map[string]int{\"a\": 4}", "v, ok := m[\"a\"]", "func f() int { if ok { return v }; return -1 }\nfunc g() int { return f() }", "g()"}, "4"},
+		{"comma ok from assertion", []string{"var x any = \"abc\"", "s, ok := x.(string)", "func f() int { if ok { return len(s) }; return -1 }\nfunc g() int { return f() }", "g()"}, "3"},
+		{"comma ok, one cell", []string{"m := map[string]int{\"a\": 4}\nv, ok := m[\"a\"]\nfunc f() int { if ok { return v }; return -1 }\nfunc g() int { return f() }\ng()"}, "4"},
+		{"comma ok, missing key", []string{"mx := map[string]int{\"a\": 4}", "x, ok := mx[\"b\"]", "func f() bool { return !ok && x == 0 }\nfunc g() bool { return f() }", "g()"}, "true"},
+		{"comma ok, blank value", []string{"var x any = 2.5", "_, isF := x.(float64)", "func f() bool { return isF }\nfunc g() bool { return f() }", "g()"}, "true"},
+		{"comma ok, receive", []string{"ch := make(chan int, 1)\nch <- 7\nclose(ch)", "var r int\nvar open bool", "r, open = <-ch", "func f() int { if open { return r }; return -1 }\nfunc g() int { return f() }", "g()"}, "7"},
 		{"temporaries released", []string{two, "xs, ys := two()", "var ps, qs = two()", "_qlabT0"}, "0"},
 		{"var temporaries released", []string{two, "var ps, qs = two()", "_qlabM1"}, "0"},
 		{"mixed types", []string{"func three() (string, []int, error) { return \"ab\", []int{1, 2, 3}, nil }", "s, xs, err := three()", "func f() int { return len(xs) + len(s) }\nfunc g() int { return f() }", "g()"}, "5"},
@@ -38,6 +48,26 @@ func TestMultiValueGlobals(t *testing.T) {
 			}
 			if d == nil || d.Text() != tc.want {
 				t.Fatalf("got %v; want %s", d, tc.want)
+			}
+		})
+	}
+}
+
+// TestCommaOKUnsupported checks the forms reported rather than rewritten.
+func TestCommaOKUnsupported(t *testing.T) {
+	for _, tc := range []struct {
+		name, cell, want string
+	}{
+		{"var declaration", "m := map[string]int{}\nvar v, ok = m[\"a\"]", "line 2: yaegi v0.16.1 cannot declare var v, ok"},
+		{"receive", "ch := make(chan int, 1)\nch <- 1\nr, ok := <-ch", "line 3: yaegi v0.16.1 cannot define r, ok := <-ch"},
+		{"impure map index", "func mk() map[string]int { return nil }\nv, ok := mk()[\"a\"]", "declare them first: var v T; var ok bool; v, ok = mk()[\"a\"]"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			in := newInterp(t, Options{})
+			_, err, _ := run(t, in, tc.cell)
+			var ce *CellError
+			if !errors.As(err, &ce) || ce.Name != ErrUnsupported || !strings.Contains(ce.Value, tc.want) {
+				t.Fatalf("got %v; want an %q error containing %q", err, ErrUnsupported, tc.want)
 			}
 		})
 	}

@@ -488,6 +488,9 @@ func (in *Interpreter) evalRedefinition(ctx context.Context, c chunk, cs *cellSt
 		src := strings.Repeat("\n", line-1) + strings.Join(names, ", ") + " :=\n" + strings.Repeat(" ", col-1) + rd.rhs
 		return in.yi.EvalWithContext(ctx, src)
 	}
+	if rd.commaOK {
+		return in.evalCommaOK(ctx, c, cs, line, col)
+	}
 	names := rd.names
 	if rd.self {
 		names = make([]string, len(rd.names))

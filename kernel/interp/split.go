@@ -59,6 +59,15 @@ type redefinition struct {
 	rhs   string
 	off   int  // byte offset of rhs in the cell
 	self  bool // rhs goes through temporaries _qlabT0, _qlabT1, ...
+
+	// commaOK is set on "v, ok := rhs" with rhs a type assertion, map index
+	// or receive, which yaegi v0.16.1 cannot define at the top level (it
+	// crashes with "nil type"); valueType is then the text of v's type for
+	// an assertion, pure whether rhs may be evaluated twice (a map index of
+	// names and literals), used to give v its type.
+	commaOK   bool
+	valueType string
+	pure      bool
 }
 
 // item is one top-level item of a cell: everything up to a semicolon
@@ -257,6 +266,7 @@ func selfRedefinition(src string, it item) *redefinition {
 		return nil
 	}
 	const pre = "package p;func _(){"
+	base := token.Pos(len(pre) + 1)
 	f, err := parser.ParseFile(token.NewFileSet(), "", pre+text+"\n}", 0)
 	if err != nil || len(f.Decls) != 1 {
 		return nil
@@ -288,6 +298,28 @@ func selfRedefinition(src string, it item) *redefinition {
 			return !used
 		})
 	}
+	if len(as.Lhs) == 2 && len(as.Rhs) == 1 {
+		rd := &redefinition{names: list, commaOK: true}
+		switch r := unparen(as.Rhs[0]).(type) {
+		case *ast.TypeAssertExpr:
+			if r.Type != nil {
+				rd.valueType = text[r.Type.Pos()-base : r.Type.End()-base]
+			}
+		case *ast.IndexExpr:
+			rd.pure = pureExpr(r.X) && pureExpr(r.Index)
+		case *ast.UnaryExpr:
+			if r.Op != token.ARROW {
+				rd = nil
+			}
+		default:
+			rd = nil
+		}
+		if rd != nil {
+			start := int(as.Rhs[0].Pos() - base)
+			rd.rhs, rd.off = text[start:int(as.Rhs[0].End()-base)], it.start+start
+			return rd
+		}
+	}
 	_, call := as.Rhs[0].(*ast.CallExpr)
 	single := len(as.Lhs) == 1 && len(as.Rhs) == 1 && call && list[0] != "_"
 	// a, b := f() gives a and b slots that a function reads wrongly when
@@ -296,7 +328,6 @@ func selfRedefinition(src string, it item) *redefinition {
 	if !used && !single && !multi {
 		return nil
 	}
-	base := token.Pos(len(pre) + 1)
 	start := int(as.Rhs[0].Pos() - base)
 	end := int(as.Rhs[len(as.Rhs)-1].End() - base)
 	return &redefinition{names: list, rhs: text[start:end], off: it.start + start, self: used || multi}
@@ -307,6 +338,18 @@ func compound(t token.Token) bool {
 	switch t {
 	case token.FOR, token.IF, token.SWITCH, token.SELECT, token.LBRACE:
 		return true
+	}
+	return false
+}
+
+// pureExpr reports whether evaluating e twice is the same as once: a name,
+// a literal or a selector of names.
+func pureExpr(e ast.Expr) bool {
+	switch e := unparen(e).(type) {
+	case *ast.Ident, *ast.BasicLit:
+		return true
+	case *ast.SelectorExpr:
+		return pureExpr(e.X)
 	}
 	return false
 }

@@ -47,6 +47,23 @@ func unsupported(code string, chunks []chunk, declared func(string) bool) error 
 			off := fset.Position(pos).Offset - len(prefix)
 			return &CellError{Name: ErrUnsupported, Value: "line " + strconv.Itoa(strings.Count(code[:off], "\n")+1) + ": " + msg}
 		}
+		if c.kind == chunkDecl {
+			// var v, ok = m[k] (or x.(T), <-ch) crashes yaegi v0.16.1 with
+			// "nil type" at the top level; the statement form is rewritten
+			// (see evalCommaOK), the declaration is not.
+			for _, d := range f.Decls {
+				g, ok := d.(*ast.GenDecl)
+				if !ok || g.Tok != token.VAR {
+					continue
+				}
+				for _, sp := range g.Specs {
+					vs := sp.(*ast.ValueSpec)
+					if len(vs.Names) == 2 && len(vs.Values) == 1 && commaOKExpr(vs.Values[0]) {
+						return at(vs.Pos(), "yaegi v0.16.1 cannot declare var "+vs.Names[0].Name+", "+vs.Names[1].Name+" = (comma-ok form) at the top level; write it as a statement ("+vs.Names[0].Name+", "+vs.Names[1].Name+" := ...) or declare each variable and assign them")
+					}
+				}
+			}
+		}
 		ast.Inspect(f, func(n ast.Node) bool {
 			if found != nil {
 				return false
