@@ -179,6 +179,9 @@ type RangeOptions struct {
 // deterministically so they do not overlap), showing the
 // channelwise/layerwise mismatch along depth. channelRanges may be nil, or
 // have nil entries for layers without channels.
+// On the default log axis the y range runs from the 1–2–5 value at or
+// below half the smallest positive range to the one at or above the
+// largest, so both ends carry labels.
 func RangeBars(layers []string, tensorRange []float64, channelRanges [][]float64, opts RangeOptions) (*Figure, error) {
 	if len(layers) == 0 || len(tensorRange) != len(layers) || (channelRanges != nil && len(channelRanges) != len(layers)) {
 		return nil, fmt.Errorf("figures: range bars: %d layers, %d tensor ranges, %d channel lists", len(layers), len(tensorRange), len(channelRanges))
@@ -187,16 +190,16 @@ func RangeBars(layers []string, tensorRange []float64, channelRanges [][]float64
 	layerAxis(p, layers, orDefault(opts.XLabel, "layer"))
 	p.Y.Label.Text = orDefault(opts.YLabel, "range")
 	logY := !opts.LinearY
-	lo := math.Inf(1)
+	lo, hi := math.Inf(1), 0.0
 	for _, r := range tensorRange {
 		if r > 0 {
-			lo = math.Min(lo, r)
+			lo, hi = math.Min(lo, r), math.Max(hi, r)
 		}
 	}
 	for _, cr := range channelRanges {
 		for _, r := range cr {
 			if r > 0 {
-				lo = math.Min(lo, r)
+				lo, hi = math.Min(lo, r), math.Max(hi, r)
 			}
 		}
 	}
@@ -205,7 +208,9 @@ func RangeBars(layers []string, tensorRange []float64, channelRanges [][]float64
 		if math.IsInf(lo, 1) {
 			return nil, fmt.Errorf("figures: range bars: no positive range for a log axis")
 		}
-		base = lo / 2
+		// Start and end the axis on labelled 1–2–5 ticks, so the lowest
+		// decade in view is labelled.
+		base = snap125(lo/2, false)
 		p.Y.Scale = plot.LogScale{}
 		p.Y.Tick.Marker = logTicks{}
 	}
@@ -236,7 +241,7 @@ func RangeBars(layers []string, tensorRange []float64, channelRanges [][]float64
 	}
 	layerAxis(p, layers, p.X.Label.Text)
 	if logY {
-		p.Y.Min = base
+		p.Y.Min, p.Y.Max = base, snap125(hi, true)
 	} else {
 		p.Y.Min = 0
 	}

@@ -367,7 +367,8 @@ type Run struct {
 }
 
 // TrainingCurves draws loss (left) and accuracy (right) against epoch, one
-// colour per run, training solid and test dashed.
+// colour per run, training solid and test dashed. The epoch axis is ticked
+// at whole epochs only.
 func TrainingCurves(runs []Run, opts LineOptions) (*Figure, error) {
 	if len(runs) == 0 {
 		return nil, fmt.Errorf("figures: training curves: no runs")
@@ -375,6 +376,7 @@ func TrainingCurves(runs []Run, opts LineOptions) (*Figure, error) {
 	loss, acc := NewPlot(), NewPlot()
 	loss.X.Label.Text = orDefault(opts.XLabel, "epoch")
 	acc.X.Label.Text = loss.X.Label.Text
+	loss.X.Tick.Marker, acc.X.Tick.Marker = intTicks{}, intTicks{}
 	loss.Y.Label.Text = "loss"
 	acc.Y.Label.Text = orDefault(opts.YLabel, "accuracy (%)")
 	if opts.LogY {
@@ -434,7 +436,7 @@ func TrainingCurves(runs []Run, opts LineOptions) (*Figure, error) {
 // RangeOverTraining draws each layer's dynamic range against epoch,
 // ranges[l][e] for layer l at epochs[e]. Layers are coloured by depth with
 // viridis; up to 8 layers are named in the legend, more get a colour bar
-// of layer index.
+// of layer index. The epoch axis is ticked at whole epochs only.
 func RangeOverTraining(layers []string, epochs []float64, ranges [][]float64, opts LineOptions) (*Figure, error) {
 	if len(layers) == 0 || len(ranges) != len(layers) {
 		return nil, fmt.Errorf("figures: range over training: %d layers, %d range series", len(layers), len(ranges))
@@ -442,6 +444,7 @@ func RangeOverTraining(layers []string, epochs []float64, ranges [][]float64, op
 	p := NewPlot()
 	p.X.Label.Text = orDefault(opts.XLabel, "epoch")
 	p.Y.Label.Text = orDefault(opts.YLabel, "range")
+	p.X.Tick.Marker = intTicks{}
 	if opts.LogY {
 		p.Y.Scale = plot.LogScale{}
 		p.Y.Tick.Marker = logTicks{}

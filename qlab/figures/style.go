@@ -155,32 +155,57 @@ func (cleanTicks) Ticks(lo, hi float64) []plot.Tick {
 
 func nan() float64 { return math.NaN() }
 
-// logTicks marks a log axis: powers of ten inside the axis range when it
-// spans two decades or more, else the 1–2–5 sequence (a log axis over
-// 3–30 would otherwise carry a single label). Labels are in shortest
-// form: gonum's LogTicks prints 1e-4 as "9.999999999999999e-05" and also
-// returns the enclosing powers of ten, for which the plot reserves blank
-// margins.
+// logTicks marks a log axis the usual way: a labelled tick at every power
+// of ten inside the axis range (every other one past 8 decades), unlabelled
+// minor ticks at 2–9 × 10^k when the axis spans under 4 decades, and, when
+// it spans two decades or less (hi/lo ≤ 100), labels at 2 and 5 × 10^k
+// too, so that no stretch of the axis is left unlabelled. Where that still
+// gives fewer than two labels (e.g. 6–15) every m × 10^k is labelled if
+// that makes three or more, else (e.g. 0.012–0.03) linear steps are used. Labels are in shortest form: gonum's LogTicks prints 1e-4 as
+// "9.999999999999999e-05" and also returns the enclosing powers of ten,
+// for which the plot reserves blank margins.
 type logTicks struct{}
 
+// logTickTol absorbs the rounding of 10^k so that a power of ten at the
+// very edge of the axis is kept.
+const logTickTol = 1e-9
+
 func (logTicks) Ticks(lo, hi float64) []plot.Tick {
-	if !(lo > 0) || !(hi > lo) {
+	if !(lo > 0) || !(hi > lo) || math.IsInf(hi, 0) {
 		return cleanTicks{}.Ticks(lo, hi)
 	}
+	in := func(v float64) bool { return v >= lo*(1-logTickTol) && v <= hi*(1+logTickTol) }
+	label := func(v float64) string { return strconv.FormatFloat(v, 'g', 6, 64) }
+	e0, e1 := math.Floor(math.Log10(lo)), math.Ceil(math.Log10(hi))
+	decades := math.Log10(hi / lo)
 	var out []plot.Tick
-	if hi/lo < 100 {
-		for e := math.Floor(math.Log10(lo)); e <= math.Ceil(math.Log10(hi)); e++ {
-			for _, m := range []float64{1, 2, 5} {
+	if decades <= 2+logTickTol {
+		labelled := 0
+		for e := e0; e <= e1; e++ {
+			for m := 1.0; m <= 9; m++ {
 				v := m * math.Pow(10, e)
-				if v >= lo*(1-1e-9) && v <= hi*(1+1e-9) {
-					out = append(out, plot.Tick{Value: v, Label: strconv.FormatFloat(v, 'g', 6, 64)})
+				if !in(v) {
+					continue
+				}
+				if m == 1 || m == 2 || m == 5 {
+					out = append(out, plot.Tick{Value: v, Label: label(v)})
+					labelled++
+				} else {
+					out = append(out, plot.Tick{Value: v})
 				}
 			}
 		}
-		if len(out) >= 2 {
+		if labelled >= 2 {
 			return out
 		}
-		// Less than a factor 2.5 of range: linear steps read best.
+		var all []plot.Tick
+		for _, t := range out {
+			all = append(all, plot.Tick{Value: t.Value, Label: label(t.Value)})
+		}
+		if len(all) >= 3 {
+			return all
+		}
+		// Too narrow for any two m × 10^k: linear steps read best.
 		out = nil
 		for _, t := range (cleanTicks{}).Ticks(lo, hi) {
 			if t.Value > 0 {
@@ -189,9 +214,77 @@ func (logTicks) Ticks(lo, hi float64) []plot.Tick {
 		}
 		return out
 	}
-	for e := math.Ceil(math.Log10(lo) - 1e-9); e <= math.Floor(math.Log10(hi)+1e-9); e++ {
+	step := 1.0
+	if decades > 8 {
+		step = 2
+	}
+	for e := e0; e <= e1; e++ {
 		v := math.Pow(10, e)
-		out = append(out, plot.Tick{Value: v, Label: strconv.FormatFloat(v, 'g', -1, 64)})
+		if in(v) && math.Mod(e, step) == 0 {
+			out = append(out, plot.Tick{Value: v, Label: label(v)})
+		}
+		if decades >= 4 {
+			continue
+		}
+		for m := 2.0; m <= 9; m++ {
+			if w := m * v; in(w) {
+				out = append(out, plot.Tick{Value: w})
+			}
+		}
 	}
 	return out
+}
+
+// intTicks marks an axis of whole numbers (epochs): the cleanTicks steps,
+// but never finer than 1 and never 2.5, so no tick falls between epochs.
+type intTicks struct{}
+
+func (intTicks) Ticks(lo, hi float64) []plot.Tick {
+	if !(hi > lo) || math.IsInf(lo, 0) || math.IsInf(hi, 0) {
+		return (plot.DefaultTicks{}).Ticks(lo, hi)
+	}
+	raw := (hi - lo) / 4
+	step := 1.0
+	if raw > 1 {
+		mag := math.Pow(10, math.Floor(math.Log10(raw)))
+		step = 10 * mag
+		for _, m := range []float64{1, 2, 2.5, 5, 10} {
+			if m*mag >= raw && math.Trunc(m*mag) == m*mag {
+				step = m * mag
+				break
+			}
+		}
+	}
+	var out []plot.Tick
+	for k := math.Ceil(lo/step - 1e-9); k*step <= hi+step*1e-9; k++ {
+		v := k * step
+		if v == 0 {
+			v = 0 // not -0
+		}
+		out = append(out, plot.Tick{Value: v, Label: strconv.FormatFloat(v, 'f', -1, 64)})
+	}
+	return out
+}
+
+// snap125 returns the largest (up false) or smallest (up true) value of
+// the 1–2–5 sequence (m × 10^k, m ∈ {1, 2, 5}) at or below / above v > 0,
+// so that a log axis starts and ends on a labelled tick.
+func snap125(v float64, up bool) float64 {
+	e := math.Floor(math.Log10(v))
+	cands := []float64{}
+	for _, k := range []float64{e - 1, e, e + 1} {
+		for _, m := range []float64{1, 2, 5} {
+			cands = append(cands, m*math.Pow(10, k))
+		}
+	}
+	best := math.NaN()
+	for _, c := range cands {
+		switch {
+		case up && c >= v*(1-logTickTol) && !(c >= best):
+			best = c
+		case !up && c <= v*(1+logTickTol) && !(c <= best):
+			best = c
+		}
+	}
+	return best
 }
