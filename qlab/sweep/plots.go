@@ -5,6 +5,7 @@ import (
 	"maps"
 	"math"
 	"slices"
+	"strings"
 
 	"github.com/qlab-dev/qlab/qlab/figures"
 )
@@ -140,16 +141,60 @@ func (r *Results) LayerMatrix(arch, column string, alpha float64) (inits, layers
 
 // LayerHeatmap draws LayerMatrix as a figures.Heatmap (initializer x
 // layer, "*" on cells that differ significantly from the first
-// initializer). opts.Marks is replaced; an empty opts.Label becomes the
-// column name.
+// initializer). Layers with no data for the column are left out rather
+// than drawn as empty (or zero) columns: those whose every cell is NaN
+// (e.g. SQNR columns on BN, ReLU and pooling layers) and, for weight
+// columns ("weight_*", "*_weight_*"), those without a weight, whose
+// weight fields read 0. It is an error when no layer is left.
+// opts.Marks is replaced; an empty opts.Label becomes the column name.
 func (r *Results) LayerHeatmap(arch, column string, opts figures.HeatmapOptions) (*figures.Figure, error) {
 	inits, layers, z, marks, err := r.LayerMatrix(arch, column, 0)
 	if err != nil {
 		return nil, err
 	}
+	var weighted map[string]bool // layers of arch with a weight, for weight columns
+	if strings.HasPrefix(column, "weight_") || strings.Contains(column, "_weight_") {
+		lt, err := r.Layers()
+		if err != nil {
+			return nil, err
+		}
+		hw := lt.ColumnIndex("has_weight")
+		weighted = map[string]bool{}
+		for _, row := range lt.Rows {
+			if row[0] == arch && row[hw] == true {
+				weighted[row[4].(string)] = true
+			}
+		}
+	}
+	var keep []int
+	for li, l := range layers {
+		if weighted != nil && !weighted[l] {
+			continue
+		}
+		for i := range inits {
+			if !math.IsNaN(z[i][li]) {
+				keep = append(keep, li)
+				break
+			}
+		}
+	}
+	if len(keep) == 0 {
+		return nil, fmt.Errorf("sweep: layer heatmap: no layer of architecture %q has data for column %q", arch, column)
+	}
+	kept := make([]string, len(keep))
+	for j, li := range keep {
+		kept[j] = layers[li]
+	}
+	for i := range inits {
+		zi, mi := make([]float64, len(keep)), make([]bool, len(keep))
+		for j, li := range keep {
+			zi[j], mi[j] = z[i][li], marks[i][li]
+		}
+		z[i], marks[i] = zi, mi
+	}
 	opts.Marks = marks
 	if opts.Label == "" {
 		opts.Label = column
 	}
-	return figures.Heatmap(inits, layers, z, opts)
+	return figures.Heatmap(inits, kept, z, opts)
 }
