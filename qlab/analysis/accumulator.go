@@ -182,7 +182,8 @@ type Options struct {
 	// (axis 1 of an N×C×... tensor; for rank 1 there is one channel).
 	PerChannel bool
 	// ChannelPercentiles, with PerChannel, also keeps each channel's
-	// distribution so ChannelPercentiles can answer: the values verbatim
+	// distribution so ChannelPercentiles and ChannelHistogram can answer:
+	// the values verbatim
 	// up to ChannelExactBuffer per channel, then a 2,048-bucket histogram
 	// (16 KiB per channel, CoarseRelativeError). Off by default: it costs
 	// a second pass over the data.

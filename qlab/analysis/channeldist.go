@@ -1,6 +1,7 @@
 package analysis
 
 import (
+	"fmt"
 	"math"
 	"slices"
 )
@@ -119,4 +120,35 @@ func (a *Accumulator) addChannelDists(x []float32, outer, channels, inner int) {
 			a.cdist[c].add(x[off:off+inner], a.opts.ChannelExactBuffer)
 		}
 	}
+}
+
+// ChannelHistogram returns channel c's counts over b (needs
+// Options.ChannelPercentiles): exact while ChannelExact(c) holds, else
+// rebinned from the coarse histogram, each bucket (clamped to the
+// channel's extremes) counted in the bin holding its centre, so values
+// within CoarseRelativeError of a bin edge may land one bin off.
+func (a *Accumulator) ChannelHistogram(c int, b Bins) (*Histogram, error) {
+	if c < 0 || c >= len(a.cdist) || c >= len(a.chans) {
+		return nil, fmt.Errorf("analysis: channel histogram: no distribution kept for channel %d (%d channels, ChannelPercentiles %v)", c, len(a.cdist), a.opts.ChannelPercentiles)
+	}
+	h, err := NewHistogram(b)
+	if err != nil {
+		return nil, err
+	}
+	d, m := &a.cdist[c], a.chans[c]
+	if d.coarse == nil {
+		h.Add(d.exact)
+		return h, nil
+	}
+	for _, fb := range orderedBuckets(d.coarse, coarseShift, m.Min, m.Max) {
+		switch i := b.index((fb.lo + fb.hi) / 2); {
+		case i < 0:
+			h.Under += fb.n
+		case i >= b.N:
+			h.Over += fb.n
+		default:
+			h.Counts[i] += fb.n
+		}
+	}
+	return h, nil
 }

@@ -270,3 +270,65 @@ func TestActivationStatsChannelPercentiles(t *testing.T) {
 		}
 	}
 }
+
+func TestChannelHistogram(t *testing.T) {
+	const batches, n, nc, hw = 4, 3, 4, 30 // 360 values per channel
+	xs, vals := channelBatches(14, batches, n, nc, hw)
+	for _, tc := range []struct {
+		name   string
+		buffer int
+	}{{"exact", batches * n * hw}, {"coarse", -1}} {
+		t.Run(tc.name, func(t *testing.T) {
+			a, _ := NewAccumulator(Options{PerChannel: true, ChannelPercentiles: true, ChannelExactBuffer: tc.buffer})
+			for _, x := range xs {
+				if err := a.AddTensor(x); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for c := range nc {
+				m := a.Channels()[c]
+				b := Bins{Lo: m.Min, Hi: m.Max, N: 8}
+				h, err := a.ChannelHistogram(c, b)
+				if err != nil {
+					t.Fatal(err)
+				}
+				// Oracle: direct counts of the channel's values.
+				want, _ := NewHistogram(b)
+				want.Add(vals[c])
+				if got := h.Total(); got != int64(len(vals[c])) {
+					t.Errorf("channel %d total: got %d; want %d", c, got, len(vals[c]))
+				}
+				if tc.buffer > 0 {
+					if !slices.Equal(h.Counts, want.Counts) {
+						t.Errorf("channel %d counts: got %v; want %v", c, h.Counts, want.Counts)
+					}
+					continue
+				}
+				// Coarse: a value may move only to a bin its coarse bucket
+				// overlaps, so cumulative counts differ by at most the
+				// values within CoarseRelativeError of each edge.
+				var cg, cw int64
+				for i := range b.N {
+					cg, cw = cg+h.Counts[i], cw+want.Counts[i]
+					edge := b.Lo + float64(i+1)*b.Width()
+					var near int64
+					for _, v := range vals[c] {
+						if math.Abs(float64(v)-edge) <= CoarseRelativeError*math.Max(math.Abs(edge), math.Abs(float64(v))) {
+							near++
+						}
+					}
+					if d := cg - cw; d > near || -d > near {
+						t.Errorf("channel %d cumulative count to bin %d: got %d; want %d ± %d", c, i, cg, cw, near)
+					}
+				}
+			}
+		})
+	}
+	off, _ := NewAccumulator(Options{PerChannel: true})
+	if err := off.AddTensor(xs[0]); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := off.ChannelHistogram(0, Bins{Lo: 0, Hi: 1, N: 2}); err == nil {
+		t.Error("ChannelHistogram without ChannelPercentiles: got nil error; want one")
+	}
+}
