@@ -183,10 +183,10 @@ type Options struct {
 	PerChannel bool
 	// ChannelPercentiles, with PerChannel, also keeps each channel's
 	// distribution so ChannelPercentiles and ChannelHistogram can answer:
-	// the values verbatim
-	// up to ChannelExactBuffer per channel, then a 2,048-bucket histogram
-	// (16 KiB per channel, CoarseRelativeError). Off by default: it costs
-	// a second pass over the data.
+	// the values verbatim up to ChannelExactBuffer per channel, then a
+	// 2,048-bucket histogram over the float32 bit pattern (16 KiB per
+	// channel, CoarseRelativeError). Off by default: it costs a second
+	// pass over the data.
 	ChannelPercentiles bool
 	// ChannelExactBuffer is how many values per channel ChannelPercentiles
 	// keeps verbatim. 0 means DefaultChannelExactBuffer; negative keeps
