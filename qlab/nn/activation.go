@@ -68,7 +68,7 @@ const elemChunk = 1 << 15
 // Forward applies the activation into a layer-owned buffer.
 func (e *elementwise) Forward(x *tensor.Tensor) (*tensor.Tensor, error) {
 	e.x = x
-	resize(&e.y, x.Shape...)
+	e.y.Resize(x.Shape...)
 	parallel((len(x.Data)+elemChunk-1)/elemChunk, e.fwd)
 	return &e.y, nil
 }
@@ -89,7 +89,7 @@ func (e *elementwise) Backward(dy *tensor.Tensor) (*tensor.Tensor, error) {
 		return nil, fmt.Errorf("%w: %s %q: gradient shape %v, want %v", ErrShape, e.kind, e.name, dy.Shape, e.x.Shape)
 	}
 	e.dy = dy
-	resize(&e.dx, dy.Shape...)
+	e.dx.Resize(dy.Shape...)
 	parallel((len(dy.Data)+elemChunk-1)/elemChunk, e.bwd)
 	return &e.dx, nil
 }

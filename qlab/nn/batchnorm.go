@@ -134,14 +134,14 @@ func (l *BatchNorm2D) forward(x *tensor.Tensor, act *elementwise) (*tensor.Tenso
 	l.x = x
 	l.act = act
 	l.updateStats = l.training
-	resize(&l.y, x.Shape...)
+	l.y.Resize(x.Shape...)
 	if act != nil {
 		// The fused pass writes only the activation's output: nobody
 		// observes the BatchNorm output, and the activation's gradient mask
 		// reads the same from its output as from its input (0 < z < hi
 		// exactly when 0 < y < hi), so the activation's input is its
 		// output.
-		resize(&act.y, x.Shape...)
+		act.y.Resize(x.Shape...)
 		act.x = &act.y
 	}
 	parallel(l.cfg.Channels, l.fwdTask)
@@ -214,7 +214,7 @@ func (l *BatchNorm2D) backward(dy *tensor.Tensor, act *elementwise) (*tensor.Ten
 	if act != nil {
 		l.limit = act.passLimit()
 	}
-	resize(&l.dx, l.x.Shape...)
+	l.dx.Resize(l.x.Shape...)
 	parallel(l.cfg.Channels, l.bwdTask)
 	return &l.dx, nil
 }

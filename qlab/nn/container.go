@@ -216,7 +216,7 @@ func (a *Add) Forward(x *tensor.Tensor) (*tensor.Tensor, error) {
 	if !tensor.SameShape(x.Shape, a.skip.Shape) {
 		return nil, fmt.Errorf("%w: Add %q: body output %v, shortcut output %v", ErrShape, a.name, x.Shape, a.skip.Shape)
 	}
-	resize(&a.y, x.Shape...)
+	a.y.Resize(x.Shape...)
 	s := a.skip.Data[:len(x.Data)]
 	y := a.y.Data[:len(x.Data)]
 	for i, v := range x.Data {
@@ -228,7 +228,7 @@ func (a *Add) Forward(x *tensor.Tensor) (*tensor.Tensor, error) {
 // Backward returns a copy of dy: the gradient of a sum reaches both
 // operands unchanged.
 func (a *Add) Backward(dy *tensor.Tensor) (*tensor.Tensor, error) {
-	resize(&a.dx, dy.Shape...)
+	a.dx.Resize(dy.Shape...)
 	copy(a.dx.Data, dy.Data)
 	return &a.dx, nil
 }
@@ -347,7 +347,7 @@ func (r *Residual) Backward(dy *tensor.Tensor) (*tensor.Tensor, error) {
 	if !tensor.SameShape(db.Shape, ds.Shape) {
 		return nil, fmt.Errorf("%w: Residual %q: body input gradient %v, shortcut %v", ErrShape, r.name, db.Shape, ds.Shape)
 	}
-	resize(&r.dx, db.Shape...)
+	r.dx.Resize(db.Shape...)
 	s := ds.Data[:len(db.Data)]
 	dx := r.dx.Data[:len(db.Data)]
 	for i, v := range db.Data {

@@ -157,7 +157,7 @@ func (l *Conv2D) Forward(x *tensor.Tensor) (*tensor.Tensor, error) {
 	l.x = x
 	l.h, l.w, l.oh, l.ow = h, w, oh, ow
 	l.direct = l.cfg.Kernel == 1 && l.stride == 1 && l.pad == 0
-	resize(&l.y, n, l.cfg.Out, oh, ow)
+	l.y.Resize(n, l.cfg.Out, oh, ow)
 	if !l.direct {
 		l.col = l.ensureScratch(workers(n), l.kdim()*l.oh*l.ow, l.col)
 	}
@@ -200,7 +200,7 @@ func (l *Conv2D) Backward(dy *tensor.Tensor) (*tensor.Tensor, error) {
 	if l.noDX {
 		l.dx.Data, l.dx.Shape = l.dx.Data[:0], l.dx.Shape[:0]
 	} else {
-		resize(&l.dx, l.x.Shape...)
+		l.dx.Resize(l.x.Shape...)
 	}
 	kd, ohw := l.kdim(), l.oh*l.ow
 	wk := workers(n)

@@ -81,7 +81,7 @@ func (l *Dense) Forward(x *tensor.Tensor) (*tensor.Tensor, error) {
 		return nil, err
 	}
 	l.x = x
-	resize(&l.y, n, l.out)
+	l.y.Resize(n, l.out)
 	gemm.Sgemm(false, true, n, l.out, l.in, 1, x.Data, l.in, l.weight.Value.Data, l.in, 0, l.y.Data, l.out)
 	if l.bias != nil {
 		b := l.bias.Value.Data
@@ -116,7 +116,7 @@ func (l *Dense) Backward(dy *tensor.Tensor) (*tensor.Tensor, error) {
 			g[j] += s
 		}
 	}
-	resize(&l.dx, l.x.Shape...)
+	l.dx.Resize(l.x.Shape...)
 	gemm.Sgemm(false, false, n, l.in, l.out, 1, dy.Data, l.out, l.weight.Value.Data, l.in, 0, l.dx.Data, l.in)
 	return &l.dx, nil
 }
@@ -226,7 +226,7 @@ func (l *Dropout) flops(in []int) int64 { return int64(tensor.Size(in)) }
 // layer-owned buffer.
 func (l *Dropout) Forward(x *tensor.Tensor) (*tensor.Tensor, error) {
 	l.x = x
-	resize(&l.y, x.Shape...)
+	l.y.Resize(x.Shape...)
 	l.masked = l.training && l.p > 0
 	if !l.masked {
 		copy(l.y.Data, x.Data)
@@ -256,7 +256,7 @@ func (l *Dropout) Backward(dy *tensor.Tensor) (*tensor.Tensor, error) {
 	if !tensor.SameShape(dy.Shape, l.x.Shape) {
 		return nil, fmt.Errorf("%w: Dropout %q: gradient shape %v, want %v", ErrShape, l.name, dy.Shape, l.x.Shape)
 	}
-	resize(&l.dx, dy.Shape...)
+	l.dx.Resize(dy.Shape...)
 	if !l.masked {
 		copy(l.dx.Data, dy.Data)
 		return &l.dx, nil

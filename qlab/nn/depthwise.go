@@ -129,7 +129,7 @@ func (l *DepthwiseConv2D) Forward(x *tensor.Tensor) (*tensor.Tensor, error) {
 	co := l.cfg.Channels * l.mult
 	l.x = x
 	l.h, l.w, l.oh, l.ow = h, w, oh, ow
-	resize(&l.y, x.Shape[0], co, oh, ow)
+	l.y.Resize(x.Shape[0], co, oh, ow)
 	if len(l.zero) < w {
 		l.zero = make([]float32, w)
 	}
@@ -201,7 +201,7 @@ func (l *DepthwiseConv2D) Backward(dy *tensor.Tensor) (*tensor.Tensor, error) {
 		return nil, fmt.Errorf("%w: DepthwiseConv2D %q: gradient shape %v, want %v", ErrShape, l.name, dy.Shape, l.y.Shape)
 	}
 	l.dy = dy
-	resize(&l.dx, l.x.Shape...)
+	l.dx.Resize(l.x.Shape...)
 	parallel(l.cfg.Channels, l.bwdTask)
 	return &l.dx, nil
 }

@@ -34,7 +34,7 @@ func (s *SoftmaxCrossEntropy) Forward(logits *tensor.Tensor, labels []int) (floa
 	if len(labels) != n {
 		return 0, fmt.Errorf("%w: SoftmaxCrossEntropy: %d labels for %d logit rows", ErrShape, len(labels), n)
 	}
-	resize(&s.probs, n, k)
+	s.probs.Resize(n, k)
 	s.lbl = append(s.lbl[:0], labels...)
 	var total float64
 	for i := 0; i < n; i++ {
@@ -74,7 +74,7 @@ func (s *SoftmaxCrossEntropy) Backward() *tensor.Tensor {
 		return nil
 	}
 	n, k := s.probs.Shape[0], s.probs.Shape[1]
-	resize(&s.grad, n, k)
+	s.grad.Resize(n, k)
 	inv := 1 / float32(n)
 	for i := 0; i < n; i++ {
 		p := s.probs.Data[i*k : (i+1)*k]

@@ -96,7 +96,7 @@ func (p *pool2D) Forward(x *tensor.Tensor) (*tensor.Tensor, error) {
 	p.x = x
 	p.h, p.w = x.Shape[2], x.Shape[3]
 	p.oh, p.ow = convOut(p.h, p.k, p.s, 0), convOut(p.w, p.k, p.s, 0)
-	resize(&p.y, x.Shape[0], x.Shape[1], p.oh, p.ow)
+	p.y.Resize(x.Shape[0], x.Shape[1], p.oh, p.ow)
 	if p.isMax {
 		if cap(p.arg) < len(p.y.Data) {
 			p.arg = make([]int32, len(p.y.Data))
@@ -186,7 +186,7 @@ func (p *pool2D) Backward(dy *tensor.Tensor) (*tensor.Tensor, error) {
 		return nil, fmt.Errorf("%w: %s %q: gradient shape %v, want %v", ErrShape, p.kind, p.name, dy.Shape, p.y.Shape)
 	}
 	p.dy = dy
-	resize(&p.dx, p.x.Shape...)
+	p.dx.Resize(p.x.Shape...)
 	parallel(p.x.Shape[0]*p.x.Shape[1], p.bwd)
 	return &p.dx, nil
 }
@@ -263,7 +263,7 @@ func (l *GlobalAvgPool) Forward(x *tensor.Tensor) (*tensor.Tensor, error) {
 	}
 	l.x = x
 	l.hw = x.Shape[2] * x.Shape[3]
-	resize(&l.y, x.Shape[0], x.Shape[1])
+	l.y.Resize(x.Shape[0], x.Shape[1])
 	parallel(chunks(len(l.y.Data), 64), l.fwd)
 	return &l.y, nil
 }
@@ -286,7 +286,7 @@ func (l *GlobalAvgPool) Backward(dy *tensor.Tensor) (*tensor.Tensor, error) {
 		return nil, fmt.Errorf("%w: GlobalAvgPool %q: gradient shape %v, want %v", ErrShape, l.name, dy.Shape, l.y.Shape)
 	}
 	l.dy = dy
-	resize(&l.dx, l.x.Shape...)
+	l.dx.Resize(l.x.Shape...)
 	parallel(chunks(len(l.y.Data), 64), l.bwd)
 	return &l.dx, nil
 }
