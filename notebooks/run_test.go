@@ -222,7 +222,7 @@ func TestNBClient(t *testing.T) {
 	}
 	py := testenv.Python(t, "python3-nbclient", "nbclient", "nbformat")
 	setup(t)
-	env := installSpec(t)
+	env := testenv.JupyterEnv(t, kernelBin)
 	for _, path := range notebookPaths(t) {
 		t.Run(path, func(t *testing.T) {
 			nb, err := notebook.ReadFile(path)
@@ -268,24 +268,6 @@ nbformat.validate(nb)
 outs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
 print(json.dumps({"PNG": sum("image/png" in o.get("data", {}) for o in outs),
                   "Errors": sum(o.output_type == "error" for o in outs)}))`
-
-// installSpec installs the kernelspec into a temporary prefix and returns an
-// environment in which Jupyter finds it and nothing of the user's setup (as
-// kernel/cmd/qlab-kernel's own nbclient test does).
-func installSpec(t *testing.T) []string {
-	t.Helper()
-	prefix := t.TempDir()
-	if b, err := exec.Command(kernelBin, "install", "--prefix", prefix).CombinedOutput(); err != nil {
-		t.Fatalf("qlab-kernel install: %v\n%s", err, b)
-	}
-	return append(os.Environ(),
-		"JUPYTER_PATH="+filepath.Join(prefix, "share", "jupyter"),
-		"JUPYTER_DATA_DIR="+filepath.Join(prefix, "data"),
-		"JUPYTER_RUNTIME_DIR="+filepath.Join(prefix, "runtime"),
-		"JUPYTER_CONFIG_DIR="+filepath.Join(prefix, "config"),
-		"JUPYTER_PLATFORM_DIRS=1",
-		"IPYTHONDIR="+filepath.Join(prefix, "ipython"))
-}
 
 // TestInstallScript runs docker/install.sh outside Docker, with the test's
 // kernel binary, into temporary directories: the kernelspec, the notebooks

@@ -8,6 +8,7 @@ package testenv
 import (
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -67,4 +68,23 @@ func Command(t testing.TB, name, install string) string {
 		return ""
 	}
 	return p
+}
+
+// JupyterEnv installs the kernelspec of the qlab-kernel binary bin into a
+// temporary prefix and returns the environment (os.Environ plus Jupyter's
+// path variables) under which Jupyter finds that kernel and nothing of the
+// user's own Jupyter setup.
+func JupyterEnv(t testing.TB, bin string) []string {
+	t.Helper()
+	prefix := t.TempDir()
+	if b, err := exec.Command(bin, "install", "--prefix", prefix).CombinedOutput(); err != nil {
+		t.Fatalf("qlab-kernel install: %v\n%s", err, b)
+	}
+	return append(os.Environ(),
+		"JUPYTER_PATH="+filepath.Join(prefix, "share", "jupyter"),
+		"JUPYTER_DATA_DIR="+filepath.Join(prefix, "data"),
+		"JUPYTER_RUNTIME_DIR="+filepath.Join(prefix, "runtime"),
+		"JUPYTER_CONFIG_DIR="+filepath.Join(prefix, "config"),
+		"JUPYTER_PLATFORM_DIRS=1",
+		"IPYTHONDIR="+filepath.Join(prefix, "ipython"))
 }

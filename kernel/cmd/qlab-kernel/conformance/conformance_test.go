@@ -56,26 +56,6 @@ func code(src string) *notebook.Cell {
 	return &notebook.Cell{Type: notebook.Code, Source: src, Metadata: map[string]any{}}
 }
 
-// installSpec installs the kernelspec of bin into a temporary prefix and
-// returns the environment under which Jupyter finds it (and nothing of the
-// user's own Jupyter setup).
-func installSpec(t *testing.T, bin string) []string {
-	t.Helper()
-	prefix := t.TempDir()
-	if b, err := exec.Command(bin, "install", "--prefix", prefix).CombinedOutput(); err != nil {
-		t.Fatalf("qlab-kernel install: %v\n%s", err, b)
-	}
-	env := []string{
-		"JUPYTER_PATH=" + filepath.Join(prefix, "share", "jupyter"),
-		"JUPYTER_DATA_DIR=" + filepath.Join(prefix, "data"),
-		"JUPYTER_RUNTIME_DIR=" + filepath.Join(prefix, "runtime"),
-		"JUPYTER_CONFIG_DIR=" + filepath.Join(prefix, "config"),
-		"JUPYTER_PLATFORM_DIRS=1",
-		"IPYTHONDIR=" + filepath.Join(prefix, "ipython"),
-	}
-	return append(os.Environ(), env...)
-}
-
 // TestConformance runs Jupyter's official kernel test suite,
 // jupyter_kernel_test, on kernel/testdata/test_qlab_kernel.py, which fills
 // every sample category: every test must pass and none may be skipped.
@@ -84,7 +64,7 @@ func TestConformance(t *testing.T) {
 		t.Skip("starts Jupyter and the kernel")
 	}
 	py := testenv.Python(t, "python3-jupyter-kernel-test", "jupyter_kernel_test")
-	env := installSpec(t, binary(t))
+	env := testenv.JupyterEnv(t, binary(t))
 	testdata, err := filepath.Abs(filepath.Join("..", "..", "..", "testdata"))
 	if err != nil {
 		t.Fatal(err)
@@ -145,7 +125,7 @@ func TestNBClient(t *testing.T) {
 		t.Skip("starts Jupyter and the kernel")
 	}
 	py := testenv.Python(t, "python3-nbclient", "nbclient", "nbformat")
-	env := installSpec(t, binary(t))
+	env := testenv.JupyterEnv(t, binary(t))
 	dir := t.TempDir()
 	in := filepath.Join(dir, "plot.ipynb")
 	nb := &notebook.Notebook{NBFormat: 4, NBFormatMinor: 5, Cells: []*notebook.Cell{
