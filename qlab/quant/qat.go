@@ -22,6 +22,12 @@ type QATOptions struct {
 	LR, Momentum float64
 	// Seed of the per-epoch shuffling.
 	Seed uint64
+	// PlainSTE passes weight and bias gradients through their quantizers
+	// unchanged (the plain straight-through estimator). The default
+	// (false) is PyTorch's clipped estimator (QParams.FakeQuantGrad): the
+	// gradient of an element whose code falls outside [QMin, QMax] before
+	// clamping is zeroed.
+	PlainSTE bool
 }
 
 // TrainQAT fine-tunes m with quantization in the loop and returns the
@@ -33,9 +39,12 @@ type QATOptions struct {
 // fake-quantizing it, and steps SGD on the master weights with the
 // gradient taken at the quantized ones.
 //
-// Gradients pass straight through the quantizers (the straight-through
-// estimator) without PyTorch's zeroing outside the clipping range: the
-// layers of package nn see fake-quantized values as ordinary outputs.
+// Weight and bias gradients go through PyTorch's clipped straight-through
+// estimator (zero where the master value falls outside the quantization
+// range; see QATOptions.PlainSTE). Activation gradients pass through their
+// quantizers unclipped (the plain estimator): package nn has no backward
+// hook at which the mask could be applied, so the layers see fake-quantized
+// outputs as ordinary ones.
 func TrainQAT(ctx context.Context, m *nn.Model, trainSet *data.Dataset, o QATOptions) (*Model, error) {
 	opt := o.Options
 	if opt.Config.Activations.PerChannel {
@@ -147,6 +156,11 @@ func TrainQAT(ctx context.Context, m *nn.Model, trainSet *data.Dataset, o QATOpt
 			if _, err := q.Net.Backward(loss.Backward()); err != nil {
 				return err
 			}
+			if !o.PlainSTE {
+				if err := q.clipWeightGrads(master); err != nil {
+					return err
+				}
+			}
 			for p, w := range master {
 				v := velocity[p]
 				if v == nil {
@@ -206,6 +220,32 @@ func (q *Model) requantizeWeights(master map[*nn.Param][]float32) error {
 		lq.Weight, lq.Bias = nil, nil
 		if err := q.quantizeParams(lq, w, b); err != nil {
 			return fmt.Errorf("layer %q: %w", lq.Layer, err)
+		}
+	}
+	return nil
+}
+
+// clipWeightGrads zeroes the gradient of every quantized weight and bias
+// element whose master value lies outside its quantization range (the
+// clipped straight-through estimator, QParams.FakeQuantGrad).
+func (q *Model) clipWeightGrads(master map[*nn.Param][]float32) error {
+	for i := range q.Layers {
+		lq := &q.Layers[i]
+		if lq.WeightShape == nil {
+			continue
+		}
+		w, b := weightOf(q.Net.Layer(lq.Layer))
+		for _, pq := range []struct {
+			p  *nn.Param
+			qp *QParams
+		}{{w, lq.Weight}, {b, lq.Bias}} {
+			if pq.p == nil || pq.qp == nil {
+				continue
+			}
+			x := &tensor.Tensor{Shape: pq.p.Value.Shape, Data: master[pq.p]}
+			if err := pq.qp.FakeQuantGrad(pq.p.Grad, x, pq.p.Grad); err != nil {
+				return fmt.Errorf("layer %q: %q gradient: %w", lq.Layer, pq.p.Name, err)
+			}
 		}
 	}
 	return nil

@@ -245,3 +245,53 @@ func (t *QTensor) Dequantize() (*tensor.Tensor, error) {
 	}
 	return out, nil
 }
+
+// FakeQuantGrad writes into dx (resized to dy's shape) the gradient of the
+// loss with respect to FakeQuant's input x, given dy, the gradient with
+// respect to its output: the clipped straight-through estimator of
+// PyTorch's fake_quantize_per_tensor_affine / per_channel_affine backward.
+// dy passes where the element's code before clamping,
+// zero_point + nearbyint(x / scale), lies in [QMin, QMax] and is zeroed
+// elsewhere; with Nudged it passes where x lies within TensorFlow's nudged
+// [min, max] (fake_quant_with_min_max_vars_gradient). x and dy must have
+// the same shape; dx may be dy. A NaN in x is an error naming its index.
+func (q *QParams) FakeQuantGrad(dx, x, dy *tensor.Tensor) error {
+	inner, channels, err := q.check(x.Shape)
+	if err != nil {
+		return err
+	}
+	if !tensor.SameShape(x.Shape, dy.Shape) || len(x.Data) != len(dy.Data) {
+		return fmt.Errorf("%w: gradient shape %v for input shape %v", tensor.ErrShape, dy.Shape, x.Shape)
+	}
+	if dx != dy {
+		dx.Resize(dy.Shape...)
+	}
+	for i, v := range x.Data {
+		if v != v {
+			return fmt.Errorf("%w: NaN at element %d", ErrNaN, i)
+		}
+		c := 0
+		if channels > 1 {
+			c = (i / inner) % channels
+		}
+		if q.inRange(v, c) {
+			dx.Data[i] = dy.Data[i]
+		} else {
+			dx.Data[i] = 0
+		}
+	}
+	return nil
+}
+
+// inRange reports whether x lies within channel c's quantization range, the
+// condition under which FakeQuantGrad passes the gradient.
+func (q *QParams) inRange(x float32, c int) bool {
+	scale, zp := q.Scale[c], q.ZeroPoint[c]
+	if q.Nudged {
+		nmin, nmax := tfNudged(scale, zp, q.QMin, q.QMax)
+		return x >= nmin && x <= nmax
+	}
+	inv := 1 / scale
+	r := math.RoundToEven(float64(float32(x*inv))) + float64(zp)
+	return r >= float64(q.QMin) && r <= float64(q.QMax)
+}

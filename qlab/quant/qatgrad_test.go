@@ -1,0 +1,161 @@
+package quant
+
+import (
+	"context"
+	"errors"
+	"math"
+	"testing"
+
+	"github.com/qlab-dev/qlab/qlab/nn"
+	"github.com/qlab-dev/qlab/qlab/tensor"
+)
+
+// FakeQuantGrad against hand-computed masks: the code before clamping is
+// zp + nearbyint(x/scale) (ties to even), the gradient passes iff it lies
+// in [qmin, qmax]; Nudged passes iff x lies in the nudged [min, max].
+func TestFakeQuantGradMask(t *testing.T) {
+	tests := []struct {
+		name  string
+		q     QParams
+		shape []int
+		x     []float32
+		want  []float32 // 1 where the gradient passes
+	}{
+		{
+			// scale 0.5, codes [-4, 3]: -2.25 → -4.5 → -4 (tie to even) in;
+			// -2.3 → -4.6 → -5 out; 1.74 → 3.48 → 3 in; 1.75 → 3.5 → 4 out.
+			name:  "per tensor",
+			q:     QParams{Scale: []float32{0.5}, ZeroPoint: []int32{0}, QMin: -4, QMax: 3, Axis: -1},
+			shape: []int{8},
+			x:     []float32{-2.25, -2.3, 1.74, 1.75, 1.5, 0, 100, -100},
+			want:  []float32{1, 0, 1, 0, 1, 1, 0, 0},
+		},
+		{
+			// channel 0: scale 1, zp 0, codes [0, 3]; channel 1: scale 0.125,
+			// zp 2: 0.125 → 1+2 = 3 in; 0.1875 → 1.5 → 2+2 = 4 out;
+			// -0.25 → -2+2 = 0 in; -0.3125 → -2.5 → -2+2 = 0 in (tie to even);
+			// -0.34375 → -2.75 → -3+2 = -1 out.
+			name:  "per channel",
+			q:     QParams{Scale: []float32{1, 0.125}, ZeroPoint: []int32{0, 2}, QMin: 0, QMax: 3, Axis: 0},
+			shape: []int{2, 5},
+			x:     []float32{3.4, 3.6, -0.4, -0.6, 3.5, 0.125, 0.1875, -0.25, -0.3125, -0.34375},
+			want:  []float32{1, 0, 1, 0, 0, 1, 0, 1, 1, 0},
+		},
+		{
+			// nudged min = (0-1)·0.5 = -0.5, max = (3-1)·0.5 = 1.
+			name:  "nudged",
+			q:     QParams{Scale: []float32{0.5}, ZeroPoint: []int32{1}, QMin: 0, QMax: 3, Axis: -1, Nudged: true},
+			shape: []int{4},
+			x:     []float32{-0.5, -0.51, 1, 1.01},
+			want:  []float32{1, 0, 1, 0},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			x := &tensor.Tensor{Shape: tt.shape, Data: tt.x}
+			dy := tensor.New(tt.shape...)
+			for i := range dy.Data {
+				dy.Data[i] = float32(i + 1)
+			}
+			dx := &tensor.Tensor{}
+			if err := tt.q.FakeQuantGrad(dx, x, dy); err != nil {
+				t.Fatal(err)
+			}
+			for i := range tt.want {
+				if want := tt.want[i] * dy.Data[i]; dx.Data[i] != want {
+					t.Errorf("x[%d] = %v: got gradient %v; want %v", i, tt.x[i], dx.Data[i], want)
+				}
+			}
+			// In place (dx = dy) gives the same.
+			if err := tt.q.FakeQuantGrad(dy, x, dy); err != nil {
+				t.Fatal(err)
+			}
+			for i := range dy.Data {
+				if dy.Data[i] != dx.Data[i] {
+					t.Errorf("in place: element %d got %v; want %v", i, dy.Data[i], dx.Data[i])
+				}
+			}
+		})
+	}
+}
+
+func TestFakeQuantGradErrors(t *testing.T) {
+	q := QParams{Scale: []float32{0.5}, ZeroPoint: []int32{0}, QMin: -4, QMax: 3, Axis: -1}
+	nan := float32(math.NaN())
+	if err := q.FakeQuantGrad(&tensor.Tensor{}, &tensor.Tensor{Shape: []int{2}, Data: []float32{0, nan}}, tensor.New(2)); !errors.Is(err, ErrNaN) {
+		t.Errorf("NaN input: got %v; want ErrNaN", err)
+	}
+	if err := q.FakeQuantGrad(&tensor.Tensor{}, tensor.New(2), tensor.New(3)); !errors.Is(err, tensor.ErrShape) {
+		t.Errorf("shape mismatch: got %v; want ErrShape", err)
+	}
+}
+
+// With signed symmetric 3-bit weights ([-4, 3], scale = max|w|/3.5) the
+// largest positive weight of a channel sits at code 3.5, which rounds (to
+// even) to 4, outside the range: PyTorch's clipped estimator zeroes its
+// gradient, and every other weight keeps it. Each channel's master weights
+// are set to 1.75 (scale 0.5 exactly, code 3.5), -1 (code -2) and small
+// values, so the codes are exact.
+func TestClipWeightGrads(t *testing.T) {
+	m := smallNet(t, false)
+	d := selfLabelled(t, m, 32, 41)
+	cfg := Config{
+		Weights:     TensorConfig{Bits: 3, Signed: true, Symmetric: true, PerChannel: true},
+		Activations: TensorConfig{},
+		Biases:      TensorConfig{Float: true},
+	}
+	q, err := Quantize(context.Background(), m, d, Options{Config: cfg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	master := map[*nn.Param][]float32{}
+	for _, lq := range q.Layers {
+		if lq.WeightShape == nil {
+			continue
+		}
+		w, b := weightOf(q.Net.Layer(lq.Layer))
+		x := make([]float32, len(w.Value.Data))
+		inner := len(x) / lq.WeightShape[0]
+		for i := range x {
+			switch i % inner {
+			case 0:
+				x[i] = 1.75
+			case 1:
+				x[i] = -1
+			default:
+				x[i] = float32(i%7) / 16
+			}
+		}
+		master[w] = x
+		if b != nil {
+			master[b] = append([]float32(nil), b.Value.Data...)
+		}
+	}
+	if err := q.requantizeWeights(master); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range q.Net.Params() {
+		for i := range p.Grad.Data {
+			p.Grad.Data[i] = 1
+		}
+	}
+	if err := q.clipWeightGrads(master); err != nil {
+		t.Fatal(err)
+	}
+	for _, lq := range q.Layers {
+		if lq.WeightShape == nil {
+			continue
+		}
+		w, _ := weightOf(q.Net.Layer(lq.Layer))
+		inner := len(w.Grad.Data) / lq.WeightShape[0]
+		for i, g := range w.Grad.Data {
+			var want float32 = 1
+			if i%inner == 0 {
+				want = 0
+			}
+			if g != want {
+				t.Errorf("%s weight %d = %v: got gradient %v; want %v", w.Name, i, master[w][i], g, want)
+			}
+		}
+	}
+}
