@@ -2,8 +2,10 @@ package quant
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"math"
+	"os"
 	"testing"
 
 	"github.com/qlab-dev/qlab/qlab/nn"
@@ -157,5 +159,65 @@ func TestClipWeightGrads(t *testing.T) {
 				t.Errorf("%s weight %d = %v: got gradient %v; want %v", w.Name, i, master[w][i], g, want)
 			}
 		}
+	}
+}
+
+// FakeQuantGrad agrees exactly with the backward of PyTorch's
+// fake_quantize_per_tensor_affine / per_channel_affine on vectors from
+// testdata/gen_torch_grad.py (ties at qmin-0.5 and qmax+0.5 included).
+func TestFakeQuantGradTorch(t *testing.T) {
+	raw, err := os.ReadFile("testdata/torch_fqgrad.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v struct {
+		PerTensor []struct {
+			Name       string
+			X, Dy, Dx  []float32
+			Scale      float32
+			ZeroPoint  int32 `json:"zero_point"`
+			QMin, QMax int32
+		} `json:"per_tensor"`
+		PerChannel []struct {
+			Name       string
+			Shape      []int
+			Axis       int
+			X, Dy, Dx  []float32
+			Scales     []float32
+			ZeroPoints []int32 `json:"zero_points"`
+			QMin, QMax int32
+		} `json:"per_channel"`
+	}
+	if err := json.Unmarshal(raw, &v); err != nil {
+		t.Fatal(err)
+	}
+	if len(v.PerTensor) == 0 || len(v.PerChannel) == 0 {
+		t.Fatal("no vectors")
+	}
+	check := func(t *testing.T, q *QParams, shape []int, x, dy, want []float32) {
+		dx := &tensor.Tensor{}
+		if err := q.FakeQuantGrad(dx, &tensor.Tensor{Shape: shape, Data: x}, &tensor.Tensor{Shape: shape, Data: dy}); err != nil {
+			t.Fatal(err)
+		}
+		if len(want) != len(x) {
+			t.Fatalf("got %d torch gradients; want %d", len(want), len(x))
+		}
+		for i := range want {
+			if dx.Data[i] != want[i] {
+				t.Errorf("x[%d] = %v: got gradient %v; want %v (torch)", i, x[i], dx.Data[i], want[i])
+			}
+		}
+	}
+	for _, c := range v.PerTensor {
+		t.Run(c.Name, func(t *testing.T) {
+			q := &QParams{Scale: []float32{c.Scale}, ZeroPoint: []int32{c.ZeroPoint}, QMin: c.QMin, QMax: c.QMax, Axis: -1}
+			check(t, q, []int{len(c.X)}, c.X, c.Dy, c.Dx)
+		})
+	}
+	for _, c := range v.PerChannel {
+		t.Run(c.Name, func(t *testing.T) {
+			q := &QParams{Scale: c.Scales, ZeroPoint: c.ZeroPoints, QMin: c.QMin, QMax: c.QMax, Axis: c.Axis}
+			check(t, q, c.Shape, c.X, c.Dy, c.Dx)
+		})
 	}
 }
