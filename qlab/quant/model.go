@@ -336,6 +336,13 @@ func (q *Model) quantizeParams(lq *LayerQuant, w, b *nn.Param) error {
 			return fmt.Errorf("weight %q: %w", w.Name, err)
 		}
 	}
+	return q.quantizeBias(lq, b)
+}
+
+// quantizeBias fake-quantizes a layer's bias in place (after its weight
+// params are set) and records its params.
+func (q *Model) quantizeBias(lq *LayerQuant, b *nn.Param) error {
+	cfg := q.Options.Config
 	if b == nil || cfg.Biases.Float {
 		return nil
 	}

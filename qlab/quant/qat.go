@@ -3,6 +3,7 @@ package quant
 import (
 	"context"
 	"fmt"
+	"math"
 
 	"github.com/qlab-dev/qlab/qlab/data"
 	"github.com/qlab-dev/qlab/qlab/nn"
@@ -28,7 +29,31 @@ type QATOptions struct {
 	// gradient of an element whose code falls outside [QMin, QMax] before
 	// clamping is zeroed.
 	PlainSTE bool
+	// Ranges selects how weight ranges move during fine-tuning: Observed
+	// (the default) recomputes them from the master weights every step;
+	// Learned learns the weight scales (one per channel or per tensor, as
+	// Options.Config.Weights says) with LSQ. Activation ranges are always
+	// observed (moving average).
+	Ranges Ranges
 }
+
+// Ranges selects observed or learned quantization ranges in TrainQAT.
+type Ranges int
+
+const (
+	// Observed ranges follow the tensors' min/max (PyTorch's FakeQuantize
+	// with its observers).
+	Observed Ranges = iota
+	// Learned weight scales are trained by gradient descent with Learned
+	// Step Size Quantization (Esser et al., "Learned Step Size
+	// Quantization", ICLR 2020), initialised from the observed params,
+	// zero points kept. The scale gradient of an element with u = w/s is
+	// round(u)-u inside the range and the bound (qmin-zp or qmax-zp)
+	// outside, scaled by 1/sqrt(N·(qmax-zp)), N being the number of
+	// elements sharing the scale; the scale gets the weights' SGD step
+	// (learning rate and momentum) and is kept at least Eps.
+	Learned
+)
 
 // TrainQAT fine-tunes m with quantization in the loop and returns the
 // quantized model (m is not modified). It starts from Quantize (folded
@@ -49,6 +74,12 @@ func TrainQAT(ctx context.Context, m *nn.Model, trainSet *data.Dataset, o QATOpt
 	opt := o.Options
 	if opt.Config.Activations.PerChannel {
 		return nil, fmt.Errorf("%w: TrainQAT needs per-tensor activations", ErrConfig)
+	}
+	switch {
+	case o.Ranges != Observed && o.Ranges != Learned:
+		return nil, fmt.Errorf("%w: QAT ranges %d", ErrConfig, o.Ranges)
+	case o.Ranges == Learned && (opt.Config.Weights.Nudged || opt.Config.Weights.PowerOfTwoScale):
+		return nil, fmt.Errorf("%w: learned weight ranges need scales free of Nudged and PowerOfTwoScale", ErrConfig)
 	}
 	q, err := Quantize(ctx, m, trainSet, opt)
 	if err != nil {
@@ -123,6 +154,19 @@ func TrainQAT(ctx context.Context, m *nn.Model, trainSet *data.Dataset, o QATOpt
 	// step), w -= lr·v, on the master weights.
 	velocity := map[*nn.Param][]float32{}
 	first := true
+	// Learned weight params (LSQ), starting from those Quantize observed;
+	// nil under observed ranges.
+	var learned map[string]*lsqScale
+	if o.Ranges == Learned && !opt.Config.Weights.Float {
+		learned = map[string]*lsqScale{}
+		for _, lq := range q.Layers {
+			if lq.Weight != nil {
+				p := *lq.Weight
+				p.Scale = append([]float32(nil), p.Scale...)
+				learned[lq.Layer] = &lsqScale{p: &p, grad: make([]float64, len(p.Scale)), v: make([]float64, len(p.Scale))}
+			}
+		}
+	}
 	var loss nn.SoftmaxCrossEntropy
 	epochs := max(o.Epochs, 1)
 	q.Net.Train()
@@ -131,7 +175,7 @@ func TrainQAT(ctx context.Context, m *nn.Model, trainSet *data.Dataset, o QATOpt
 			for p, v := range master {
 				copy(p.Value.Data, v)
 			}
-			if err := q.requantizeWeights(master); err != nil {
+			if err := q.requantizeWeights(master, learned); err != nil {
 				return err
 			}
 			if q.input != nil {
@@ -154,6 +198,9 @@ func TrainQAT(ctx context.Context, m *nn.Model, trainSet *data.Dataset, o QATOpt
 				return err
 			}
 			if _, err := q.Net.Backward(loss.Backward()); err != nil {
+				return err
+			}
+			if err := q.stepScales(master, learned, lr, mom, first); err != nil {
 				return err
 			}
 			if !o.PlainSTE {
@@ -187,7 +234,7 @@ func TrainQAT(ctx context.Context, m *nn.Model, trainSet *data.Dataset, o QATOpt
 		for p, v := range master {
 			copy(p.Value.Data, v)
 		}
-		err = q.requantizeWeights(master)
+		err = q.requantizeWeights(master, learned)
 	}
 	q.removeHook = q.Net.Observe(q.hook)
 	if err != nil {
@@ -205,8 +252,9 @@ func TrainQAT(ctx context.Context, m *nn.Model, trainSet *data.Dataset, o QATOpt
 }
 
 // requantizeWeights sets every quantized weight (and bias) from its master
-// value and quantizes it again with params computed afresh.
-func (q *Model) requantizeWeights(master map[*nn.Param][]float32) error {
+// value and quantizes it again with params computed afresh, or for weights
+// with the learned params in learned (keyed by layer name; may be nil).
+func (q *Model) requantizeWeights(master map[*nn.Param][]float32, learned map[string]*lsqScale) error {
 	for i := range q.Layers {
 		lq := &q.Layers[i]
 		if lq.WeightShape == nil {
@@ -218,6 +266,18 @@ func (q *Model) requantizeWeights(master map[*nn.Param][]float32) error {
 			copy(b.Value.Data, master[b])
 		}
 		lq.Weight, lq.Bias = nil, nil
+		if l := learned[lq.Layer]; l != nil {
+			p := *l.p
+			p.Scale = append([]float32(nil), l.p.Scale...)
+			lq.Weight = &p
+			if err := p.FakeQuant(w.Value, w.Value); err != nil {
+				return fmt.Errorf("layer %q: weight %q: %w", lq.Layer, w.Name, err)
+			}
+			if err := q.quantizeBias(lq, b); err != nil {
+				return fmt.Errorf("layer %q: %w", lq.Layer, err)
+			}
+			continue
+		}
 		if err := q.quantizeParams(lq, w, b); err != nil {
 			return fmt.Errorf("layer %q: %w", lq.Layer, err)
 		}
@@ -247,6 +307,84 @@ func (q *Model) clipWeightGrads(master map[*nn.Param][]float32) error {
 				return fmt.Errorf("layer %q: %q gradient: %w", lq.Layer, pq.p.Name, err)
 			}
 		}
+	}
+	return nil
+}
+
+// lsqScale is one learned weight quantizer: its params (scales updated in
+// place), the scale gradient of the current step and the SGD velocity.
+type lsqScale struct {
+	p       *QParams
+	grad, v []float64
+}
+
+// stepScales adds the LSQ gradient of every learned weight scale (from the
+// gradient at the quantized weights and the master values) and steps SGD
+// on it: v = mom·v + g (v = g on the first step), s -= lr·v, s >= Eps.
+func (q *Model) stepScales(master map[*nn.Param][]float32, learned map[string]*lsqScale, lr, mom float64, first bool) error {
+	for i := range q.Layers {
+		lq := &q.Layers[i]
+		l := learned[lq.Layer]
+		if l == nil {
+			continue
+		}
+		w, _ := weightOf(q.Net.Layer(lq.Layer))
+		x := &tensor.Tensor{Shape: w.Value.Shape, Data: master[w]}
+		if err := l.p.lsqScaleGrad(l.grad, x, w.Grad); err != nil {
+			return fmt.Errorf("layer %q: weight scale: %w", lq.Layer, err)
+		}
+		for c, g := range l.grad {
+			if first {
+				l.v[c] = g
+			} else {
+				l.v[c] = mom*l.v[c] + g
+			}
+			l.p.Scale[c] = max(float32(float64(l.p.Scale[c])-lr*l.v[c]), Eps)
+		}
+	}
+	return nil
+}
+
+// lsqScaleGrad writes into grad (one per channel) the LSQ gradient of the
+// loss with respect to each scale of q, given the fake-quantized tensor's
+// input x and dy, the loss gradient at its output: the sum over the
+// channel of dy·(round(u)-u) for u = x/scale inside [qmin-zp, qmax-zp]
+// and dy·bound outside, times the grad scale 1/sqrt(N·(qmax-zp)).
+func (q *QParams) lsqScaleGrad(grad []float64, x, dy *tensor.Tensor) error {
+	inner, channels, err := q.check(x.Shape)
+	if err != nil {
+		return err
+	}
+	if !tensor.SameShape(x.Shape, dy.Shape) || len(x.Data) != len(dy.Data) || len(grad) != channels {
+		return fmt.Errorf("%w: gradient shape %v for input shape %v, %d channels", tensor.ErrShape, dy.Shape, x.Shape, len(grad))
+	}
+	clear(grad)
+	for i, v := range x.Data {
+		if v != v {
+			return fmt.Errorf("%w: NaN at element %d", ErrNaN, i)
+		}
+		c := 0
+		if channels > 1 {
+			c = (i / inner) % channels
+		}
+		zp := q.ZeroPoint[c]
+		lo, hi := float64(q.QMin-zp), float64(q.QMax-zp)
+		u := float64(v) / float64(q.Scale[c])
+		var d float64
+		switch {
+		case u <= lo:
+			d = lo
+		case u >= hi:
+			d = hi
+		default:
+			d = math.RoundToEven(u) - u
+		}
+		grad[c] += float64(dy.Data[i]) * d
+	}
+	n := float64(len(x.Data) / channels)
+	for c := range grad {
+		qp := float64(q.QMax - q.ZeroPoint[c])
+		grad[c] /= math.Sqrt(n * max(qp, 1))
 	}
 	return nil
 }

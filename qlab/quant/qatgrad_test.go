@@ -133,7 +133,7 @@ func TestClipWeightGrads(t *testing.T) {
 			master[b] = append([]float32(nil), b.Value.Data...)
 		}
 	}
-	if err := q.requantizeWeights(master); err != nil {
+	if err := q.requantizeWeights(master, nil); err != nil {
 		t.Fatal(err)
 	}
 	for _, p := range q.Net.Params() {
@@ -219,5 +219,134 @@ func TestFakeQuantGradTorch(t *testing.T) {
 			q := &QParams{Scale: c.Scales, ZeroPoint: c.ZeroPoints, QMin: c.QMin, QMax: c.QMax, Axis: c.Axis}
 			check(t, q, c.Shape, c.X, c.Dy, c.Dx)
 		})
+	}
+}
+
+// The LSQ scale gradient is the derivative of the loss L(s) = Σ dy·x̂(s)
+// of the straight-through surrogate of fake quantization, in which
+// rounding is replaced by its value at s0 plus the identity slope:
+// x̂(s) = (round(u0) + clamp(x/s) - clamp(u0))·s, u0 = clamp(x/s0). Central
+// finite differences of that surrogate (float64) must match lsqScaleGrad
+// times sqrt(N·(qmax-zp)), per channel and per tensor.
+func TestLSQScaleGrad(t *testing.T) {
+	tests := []struct {
+		name  string
+		q     QParams
+		shape []int
+	}{
+		{"per tensor int4", QParams{Scale: []float32{0.3}, ZeroPoint: []int32{0}, QMin: -8, QMax: 7, Axis: -1}, []int{40}},
+		{"per tensor uint3 zp", QParams{Scale: []float32{0.2}, ZeroPoint: []int32{2}, QMin: 0, QMax: 7, Axis: -1}, []int{40}},
+		{"per channel int3", QParams{Scale: []float32{0.25, 0.6, 0.1}, ZeroPoint: []int32{0, 0, 1}, QMin: -4, QMax: 3, Axis: 0}, []int{3, 2, 7}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			x, dy := randomInput(7, tt.shape...), randomInput(8, tt.shape...)
+			for i := range x.Data {
+				x.Data[i] *= 1.5 // some elements beyond the range
+			}
+			grad := make([]float64, len(tt.q.Scale))
+			if err := tt.q.lsqScaleGrad(grad, x, dy); err != nil {
+				t.Fatal(err)
+			}
+			channels := len(tt.q.Scale)
+			inner := len(x.Data) / tt.shape[0]
+			if channels == 1 {
+				inner = len(x.Data)
+			}
+			clampU := func(u float64, c int) float64 {
+				lo, hi := float64(tt.q.QMin-tt.q.ZeroPoint[c]), float64(tt.q.QMax-tt.q.ZeroPoint[c])
+				return min(max(u, lo), hi)
+			}
+			for c := 0; c < channels; c++ {
+				s0 := float64(tt.q.Scale[c])
+				loss := func(s float64) float64 {
+					var l float64
+					for i := c * inner; i < (c+1)*inner; i++ {
+						u0 := clampU(float64(x.Data[i])/s0, c)
+						r := math.RoundToEven(u0)
+						l += float64(dy.Data[i]) * (r + clampU(float64(x.Data[i])/s, c) - u0) * s
+					}
+					return l
+				}
+				const h = 1e-6
+				fd := (loss(s0+h) - loss(s0-h)) / (2 * h)
+				qp := float64(tt.q.QMax - tt.q.ZeroPoint[c])
+				got := grad[c] * math.Sqrt(float64(inner)*qp)
+				if math.Abs(got-fd) > 1e-5*max(1, math.Abs(fd)) {
+					t.Errorf("channel %d: got scale gradient %v; want %v (finite differences)", c, got, fd)
+				}
+			}
+		})
+	}
+}
+
+// Fine-tuning 3-bit weights with learned (LSQ) scales must recover part of
+// what post-training quantization loses, and keep the weights on the grid
+// of their learned params.
+func TestTrainQATLearned(t *testing.T) {
+	m := smallNet(t, false)
+	d := selfLabelled(t, m, 256, 40)
+	cfg := Config{
+		Weights:     TensorConfig{Bits: 3, Signed: true, Symmetric: true, PerChannel: true},
+		Activations: TensorConfig{},
+		Biases:      TensorConfig{Float: true},
+	}
+	ctx := context.Background()
+	ptq, err := Quantize(ctx, m, d, Options{Config: cfg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, ptqAcc, ptqLoss, err := score(ctx, ptq.Forward, d, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	qat, err := TrainQAT(ctx, m, d, QATOptions{Options: Options{Config: cfg, BatchSize: 32}, Epochs: 4, LR: 0.01, Seed: 1, Ranges: Learned})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, qatAcc, qatLoss, err := score(ctx, qat.Forward, d, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("3-bit weights: PTQ acc %.3f loss %.4f; LSQ QAT acc %.3f loss %.4f", ptqAcc, ptqLoss, qatAcc, qatLoss)
+	if !(qatLoss < ptqLoss && qatAcc >= ptqAcc) {
+		t.Errorf("learned-range QAT did not improve on PTQ: loss %.4f vs %.4f, accuracy %.3f vs %.3f", qatLoss, ptqLoss, qatAcc, ptqAcc)
+	}
+	moved := false
+	for _, lq := range qat.Layers {
+		if lq.Weight == nil {
+			continue
+		}
+		w, _ := weightOf(qat.Net.Layer(lq.Layer))
+		again := w.Value.Clone()
+		if err := lq.Weight.FakeQuant(again, w.Value); err != nil {
+			t.Fatal(err)
+		}
+		for i := range again.Data {
+			if again.Data[i] != w.Value.Data[i] {
+				t.Fatalf("%q weight %d off its learned grid: %v vs %v", lq.Layer, i, w.Value.Data[i], again.Data[i])
+			}
+		}
+		// Observed params of the final weights differ from learned ones
+		// unless the scales never moved.
+		o, err := NewObserver(w.Name, cfg.Weights)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := o.Observe(w.Value); err != nil {
+			t.Fatal(err)
+		}
+		obs, err := o.QParams()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for c := range obs.Scale {
+			if obs.Scale[c] != lq.Weight.Scale[c] {
+				moved = true
+			}
+		}
+	}
+	if !moved {
+		t.Error("no learned scale differs from the observed one")
 	}
 }
