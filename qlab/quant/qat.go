@@ -35,6 +35,19 @@ type QATOptions struct {
 	// Options.Config.Weights says) with LSQ. Activation ranges are always
 	// observed (moving average).
 	Ranges Ranges
+	// BNInTraining keeps each batch norm that follows a convolution
+	// unfolded during fine-tuning and folds it at every step the way
+	// PyTorch's ConvBn2d / ConvBnReLU2d QAT modules do: the convolution
+	// runs with fake-quantized weights w·gamma/sqrt(running var + eps),
+	// its output is divided by that factor (and the float bias added), and
+	// the batch norm normalises it with batch statistics, updating its
+	// running statistics. The gradient of gamma through the folding factor
+	// is left out (it is zero under the plain straight-through estimator).
+	// The result is folded with the final running statistics and
+	// quantized. The default (false) folds batch norm once, before
+	// fine-tuning. It needs observed ranges and folding (Config.NoFoldBN
+	// false).
+	BNInTraining bool
 }
 
 // Ranges selects observed or learned quantization ranges in TrainQAT.
@@ -81,9 +94,19 @@ func TrainQAT(ctx context.Context, m *nn.Model, trainSet *data.Dataset, o QATOpt
 	case o.Ranges == Learned && (opt.Config.Weights.Nudged || opt.Config.Weights.PowerOfTwoScale):
 		return nil, fmt.Errorf("%w: learned weight ranges need scales free of Nudged and PowerOfTwoScale", ErrConfig)
 	}
+	if o.BNInTraining && (o.Ranges != Observed || opt.Config.NoFoldBN) {
+		return nil, fmt.Errorf("%w: BNInTraining needs observed ranges and batch-norm folding", ErrConfig)
+	}
 	q, err := Quantize(ctx, m, trainSet, opt)
 	if err != nil {
 		return nil, err
+	}
+	if o.BNInTraining {
+		if _, err := trainQATBN(ctx, m, trainSet, o, q); err != nil {
+			return nil, err
+		}
+		q.recordActs()
+		return q, nil
 	}
 	var ref *nn.Model
 	if opt.Config.NoFoldBN {
@@ -240,7 +263,12 @@ func TrainQAT(ctx context.Context, m *nn.Model, trainSet *data.Dataset, o QATOpt
 	if err != nil {
 		return nil, fmt.Errorf("quant: QAT of %q: %w", m.Name(), err)
 	}
-	// Record the final activation params.
+	q.recordActs()
+	return q, nil
+}
+
+// recordActs records the final activation params in q.Layers.
+func (q *Model) recordActs() {
 	for i := range q.Layers {
 		if i == 0 {
 			q.Layers[0].Output = q.input
@@ -248,7 +276,6 @@ func TrainQAT(ctx context.Context, m *nn.Model, trainSet *data.Dataset, o QATOpt
 			q.Layers[i].Output = q.acts[q.Layers[i].Layer]
 		}
 	}
-	return q, nil
 }
 
 // requantizeWeights sets every quantized weight (and bias) from its master

@@ -55,11 +55,20 @@ func TestTrainQAT(t *testing.T) {
 }
 
 // After QAT under TFLite int8 (int32 biases tied to the moving activation
-// scales) the model still runs integer-only within a step of fake quant.
+// scales), with batch norm folded before or during fine-tuning, the model
+// still runs integer-only within a step of fake quant.
 func TestTrainQATInteger(t *testing.T) {
+	for _, bnTrain := range []bool{false, true} {
+		t.Run(map[bool]string{false: "folded before", true: "BN in training"}[bnTrain], func(t *testing.T) {
+			testTrainQATInteger(t, bnTrain)
+		})
+	}
+}
+
+func testTrainQATInteger(t *testing.T, bnTrain bool) {
 	m := smallNet(t, true)
 	d := selfLabelled(t, m, 64, 41)
-	q, err := TrainQAT(context.Background(), m, d, QATOptions{Options: Options{Config: TFLiteInt8(), BatchSize: 16}, Epochs: 2, LR: 0.005})
+	q, err := TrainQAT(context.Background(), m, d, QATOptions{Options: Options{Config: TFLiteInt8(), BatchSize: 16}, Epochs: 2, LR: 0.005, BNInTraining: bnTrain})
 	if err != nil {
 		t.Fatal(err)
 	}

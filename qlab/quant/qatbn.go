@@ -1,0 +1,300 @@
+package quant
+
+import (
+	"context"
+	"fmt"
+	"math"
+
+	"github.com/qlab-dev/qlab/qlab/data"
+	"github.com/qlab-dev/qlab/qlab/nn"
+	"github.com/qlab-dev/qlab/qlab/tensor"
+)
+
+// bnFold is one convolution whose following batch norm TrainQAT folds at
+// every step, as PyTorch's ConvBn2d QAT module does.
+type bnFold struct {
+	w, b *nn.Param // the convolution's weight and bias (b may be nil)
+	bn   *nn.BatchNorm2D
+	sf   []float32      // gamma / sqrt(running var + eps) at this step
+	fold *tensor.Tensor // master weight times sf: the fake quantizer's input
+	wq   []float32      // fake-quantized fold
+	qp   *QParams       // weight params of this step (nil: float weights)
+}
+
+// trainQATBN is TrainQAT with BNInTraining: q is the model Quantize
+// returned (folded), updated in place and returned.
+func trainQATBN(ctx context.Context, m *nn.Model, trainSet *data.Dataset, o QATOptions, q *Model) (*Model, error) {
+	opt := o.Options
+	cfg := opt.Config
+	tn, err := m.Clone()
+	if err != nil {
+		return nil, err
+	}
+	var folds []fold
+	if _, err := foldList(tn.TopLayers(), &folds); err != nil {
+		return nil, err
+	}
+	pairs := map[string]*bnFold{} // by convolution name
+	byBN := map[string]string{}   // batch norm name -> convolution name
+	for _, f := range folds {
+		w, b := weightOf(tn.Layer(f.conv))
+		pairs[f.conv] = &bnFold{w: w, b: b, bn: f.bn, sf: make([]float32, f.bn.Config().Channels), fold: &tensor.Tensor{}}
+		byBN[f.bn.Name()] = f.conv
+	}
+	master := map[*nn.Param][]float32{}
+	for _, p := range tn.Params() {
+		master[p] = append([]float32(nil), p.Value.Data...)
+	}
+	// Moving-average activation ranges keyed by the folded model's names.
+	mas := map[string]*MovingAverageCalibrator{}
+	seed := func(name string, p *QParams) {
+		c := NewMovingAverage(name, 0.01)
+		c.lo = float32(p.QMin-p.ZeroPoint[0]) * p.Scale[0]
+		c.hi = float32(p.QMax-p.ZeroPoint[0]) * p.Scale[0]
+		c.seen = true
+		mas[name] = c
+	}
+	if q.input != nil {
+		seed(InputName, q.input)
+	}
+	for name, p := range q.acts {
+		seed(name, p)
+	}
+	update := func(name string, x []float32) (*QParams, error) {
+		c := mas[name]
+		if err := c.Observe(x); err != nil {
+			return nil, err
+		}
+		lo, hi, _ := c.Range()
+		return cfg.Activations.QParamsFromRange(lo, hi)
+	}
+	// plain are the weighted layers without a batch norm to fold, with
+	// their params of this step.
+	var plain []LayerQuant
+	for _, lq := range q.Layers {
+		if lq.WeightShape != nil && pairs[lq.Layer] == nil {
+			plain = append(plain, lq)
+		}
+	}
+	var hookErr error
+	remove := tn.Observe(func(l nn.Layer, out *tensor.Tensor) {
+		if hookErr != nil {
+			return
+		}
+		name := l.Name()
+		if p := pairs[name]; p != nil {
+			// conv(fq(w·sf), x) / sf: the unscaled convolution output the
+			// batch norm normalises with batch statistics.
+			c := len(p.sf)
+			per := len(out.Data) / (out.Shape[0] * c)
+			for i := range out.Data {
+				out.Data[i] /= p.sf[(i/per)%c]
+			}
+			return
+		}
+		if conv, ok := byBN[name]; ok {
+			name = conv // the folded convolution's output point
+		}
+		if _, ok := mas[name]; !ok {
+			return
+		}
+		qp, err := update(name, out.Data)
+		if err == nil {
+			q.acts[name] = qp
+			err = qp.FakeQuant(out, out)
+		}
+		if err != nil {
+			hookErr = fmt.Errorf("quant: QAT: layer %q: %w", l.Name(), err)
+		}
+	})
+	defer remove()
+
+	lr, mom := o.LR, o.Momentum
+	if lr == 0 {
+		lr = 1e-3
+	}
+	if mom == 0 {
+		mom = 0.9
+	}
+	velocity := map[*nn.Param][]float32{}
+	first := true
+	var loss nn.SoftmaxCrossEntropy
+	var in tensor.Tensor
+	tn.Train()
+	for e := 0; e < max(o.Epochs, 1) && err == nil; e++ {
+		err = forEachBatch(ctx, trainSet.Shuffle(o.Seed+uint64(e)), 0, batchSize(opt), func(b *data.Dataset) error {
+			for p, v := range master {
+				copy(p.Value.Data, v)
+			}
+			for name, p := range pairs {
+				if err := p.quantize(name, cfg.Weights); err != nil {
+					return err
+				}
+			}
+			for i := range plain {
+				lq := &plain[i]
+				w, b := weightOf(tn.Layer(lq.Layer))
+				lq.Weight, lq.Bias = nil, nil
+				if err := q.quantizeParams(lq, w, b); err != nil {
+					return fmt.Errorf("layer %q: %w", lq.Layer, err)
+				}
+			}
+			x := b.Images
+			if q.input != nil {
+				p, err := update(InputName, x.Data)
+				if err != nil {
+					return err
+				}
+				q.input = p
+				if err := p.FakeQuant(&in, x); err != nil {
+					return fmt.Errorf("input: %w", err)
+				}
+				x = &in
+			}
+			tn.ZeroGrad()
+			hookErr = nil
+			y, err := tn.Forward(x)
+			if err == nil {
+				err = hookErr
+			}
+			if err != nil {
+				return err
+			}
+			if _, err := loss.Forward(y, b.Labels); err != nil {
+				return err
+			}
+			// The backward pass sees dL/d(conv/sf); with the weight set to
+			// fq(w·sf)/sf the convolution's input gradient is exact and its
+			// weight gradient is the straight-through gradient of the master
+			// weight w (the sf factors cancel).
+			for _, p := range pairs {
+				c := len(p.sf)
+				per := len(p.wq) / c
+				for k, v := range p.wq {
+					p.w.Value.Data[k] = v / p.sf[k/per]
+				}
+			}
+			if _, err := tn.Backward(loss.Backward()); err != nil {
+				return err
+			}
+			if !o.PlainSTE {
+				for name, p := range pairs {
+					if p.qp != nil {
+						if err := p.qp.FakeQuantGrad(p.w.Grad, p.fold, p.w.Grad); err != nil {
+							return fmt.Errorf("layer %q: %w", name, err)
+						}
+					}
+				}
+				for _, lq := range plain {
+					w, b := weightOf(tn.Layer(lq.Layer))
+					for _, pq := range []struct {
+						p  *nn.Param
+						qp *QParams
+					}{{w, lq.Weight}, {b, lq.Bias}} {
+						if pq.p == nil || pq.qp == nil {
+							continue
+						}
+						x := &tensor.Tensor{Shape: pq.p.Value.Shape, Data: master[pq.p]}
+						if err := pq.qp.FakeQuantGrad(pq.p.Grad, x, pq.p.Grad); err != nil {
+							return fmt.Errorf("layer %q: %w", lq.Layer, err)
+						}
+					}
+				}
+			}
+			for p, w := range master {
+				v := velocity[p]
+				if v == nil {
+					v = make([]float32, len(w))
+					velocity[p] = v
+				}
+				for k, g := range p.Grad.Data {
+					if first {
+						v[k] = g
+					} else {
+						v[k] = float32(mom)*v[k] + g
+					}
+					w[k] -= float32(lr) * v[k]
+				}
+			}
+			first = false
+			return nil
+		})
+	}
+	if err != nil {
+		return nil, fmt.Errorf("quant: QAT of %q: %w", m.Name(), err)
+	}
+	// Fold the trained batch norms (running statistics) and quantize the
+	// result as deployment would.
+	for p, v := range master {
+		copy(p.Value.Data, v)
+	}
+	tn.Eval()
+	folded, err := FoldBatchNorm(tn)
+	if err != nil {
+		return nil, err
+	}
+	qmaster := map[*nn.Param][]float32{}
+	for _, p := range q.Net.Params() {
+		fp := folded.Param(p.Name)
+		if fp == nil || fp.Value.Len() != p.Value.Len() {
+			return nil, fmt.Errorf("quant: QAT: parameter %q missing from the folded model", p.Name)
+		}
+		qmaster[p] = append([]float32(nil), fp.Value.Data...)
+	}
+	if err := q.requantizeWeights(qmaster, nil); err != nil {
+		return nil, fmt.Errorf("quant: QAT of %q: %w", m.Name(), err)
+	}
+	return q, nil
+}
+
+// quantize sets the convolution's weight to fq(w·sf) (and its bias to
+// b·sf, since the output is divided by sf) from the master values now in
+// w and b, with sf from the batch norm's gamma and running variance.
+func (p *bnFold) quantize(name string, wc TensorConfig) error {
+	bn := p.bn
+	gamma, vr := bn.Gamma().Value.Data, bn.RunningVar().Value.Data
+	eps := float64(bn.Config().Eps)
+	if eps == 0 {
+		eps = 1e-5
+	}
+	for c := range p.sf {
+		s := float32(float64(gamma[c]) / math.Sqrt(float64(vr[c])+eps))
+		if s == 0 || !finite(s) {
+			return fmt.Errorf("layer %q: batch norm %q channel %d: gamma/sqrt(var+eps) = %v cannot be folded during training", name, bn.Name(), c, s)
+		}
+		p.sf[c] = s
+	}
+	w := p.w.Value
+	p.fold.Resize(w.Shape...)
+	per := len(w.Data) / len(p.sf)
+	for k, v := range w.Data {
+		p.fold.Data[k] = v * p.sf[k/per]
+	}
+	if p.b != nil {
+		for c := range p.b.Value.Data {
+			p.b.Value.Data[c] *= p.sf[c]
+		}
+	}
+	p.qp = nil
+	if !wc.Float {
+		o, err := NewObserver(p.w.Name, wc)
+		if err != nil {
+			return err
+		}
+		if err := o.Observe(p.fold); err != nil {
+			return err
+		}
+		if p.qp, err = o.QParams(); err != nil {
+			return err
+		}
+	}
+	p.wq = append(p.wq[:0], p.fold.Data...)
+	if p.qp != nil {
+		t := &tensor.Tensor{Shape: w.Shape, Data: p.wq}
+		if err := p.qp.FakeQuant(t, t); err != nil {
+			return fmt.Errorf("layer %q: weight: %w", name, err)
+		}
+	}
+	copy(w.Data, p.wq)
+	return nil
+}
