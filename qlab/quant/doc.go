@@ -39,7 +39,11 @@
 // Boundary: quant reads models through package nn (parameters, layer
 // outputs via Model.Observe) and data sets through package data, and never
 // changes the model it is given: folding and quantization work on copies.
-// It does not train: quantization-aware training is out of its scope.
+// It trains only to fine-tune with quantization in the loop (TrainQAT:
+// straight-through estimators clipped as PyTorch's fake quant, observed or
+// LSQ-learned weight ranges, batch norm folded before or during
+// fine-tuning, plain SGD with momentum of its own); float training belongs
+// elsewhere.
 // Statistics of weights and activations beyond quantization error belong to
 // package analysis.
 package quant
