@@ -43,7 +43,7 @@
 // straight-through estimators clipped as PyTorch's fake quant, observed or
 // LSQ-learned weight ranges, batch norm folded before or during
 // fine-tuning, plain SGD with momentum of its own); float training belongs
-// elsewhere.
+// to package train.
 // Statistics of weights and activations beyond quantization error belong to
 // package analysis.
 package quant
