@@ -12,7 +12,9 @@ import (
 
 // QATOptions configure TrainQAT. The zero value fine-tunes for one epoch
 // with SGD (learning rate 1e-3, momentum 0.9), batches of 64, shuffled with
-// seed 0, under the zero Options.
+// seed 0, under the zero Options, with the clipped straight-through
+// estimator on weights, observed ranges and batch norm folded before
+// fine-tuning.
 type QATOptions struct {
 	// Options give the scheme, mode, float layers and batch size; the
 	// activations must be per tensor.
@@ -27,7 +29,8 @@ type QATOptions struct {
 	// unchanged (the plain straight-through estimator). The default
 	// (false) is PyTorch's clipped estimator (QParams.FakeQuantGrad): the
 	// gradient of an element whose code falls outside [QMin, QMax] before
-	// clamping is zeroed.
+	// clamping is zeroed. Activation gradients always pass unclipped:
+	// package nn has no backward hook at the activation points.
 	PlainSTE bool
 	// Ranges selects how weight ranges move during fine-tuning: Observed
 	// (the default) recomputes them from the master weights every step;
