@@ -130,28 +130,9 @@ func TrainQAT(ctx context.Context, m *nn.Model, trainSet *data.Dataset, o QATOpt
 		master[p] = append([]float32(nil), rp.Value.Data...)
 	}
 	// Moving-average activation ranges, starting from the calibrated ones.
-	mas := map[string]*MovingAverageCalibrator{}
-	seed := func(name string, p *QParams) {
-		c := NewMovingAverage(name, 0.01)
-		c.lo = float32(p.QMin-p.ZeroPoint[0]) * p.Scale[0]
-		c.hi = float32(p.QMax-p.ZeroPoint[0]) * p.Scale[0]
-		c.seen = true
-		mas[name] = c
-	}
-	if q.input != nil {
-		seed(InputName, q.input)
-	}
-	for name, p := range q.acts {
-		seed(name, p)
-	}
-	ac := opt.Config.Activations
+	mas := newActRanges(q)
 	update := func(name string, x []float32) (*QParams, error) {
-		c := mas[name]
-		if err := c.Observe(x); err != nil {
-			return nil, err
-		}
-		lo, hi, _ := c.Range()
-		return ac.QParamsFromRange(lo, hi)
+		return mas.update(opt.Config.Activations, name, x)
 	}
 	var hookErr error
 	q.removeHook()
@@ -417,4 +398,40 @@ func (q *QParams) lsqScaleGrad(grad []float64, x, dy *tensor.Tensor) error {
 		grad[c] /= math.Sqrt(n * max(qp, 1))
 	}
 	return nil
+}
+
+// actRanges are QAT's moving-average activation ranges (PyTorch's QAT
+// default, averaging constant 0.01), one per activation point of a
+// quantized model, seeded from its calibrated QParams.
+type actRanges map[string]*MovingAverageCalibrator
+
+// newActRanges seeds a moving average for the input and for every
+// activation point of q from the range its calibrated params cover.
+func newActRanges(q *Model) actRanges {
+	r := actRanges{}
+	seed := func(name string, p *QParams) {
+		c := NewMovingAverage(name, 0.01)
+		c.lo = float32(p.QMin-p.ZeroPoint[0]) * p.Scale[0]
+		c.hi = float32(p.QMax-p.ZeroPoint[0]) * p.Scale[0]
+		c.seen = true
+		r[name] = c
+	}
+	if q.input != nil {
+		seed(InputName, q.input)
+	}
+	for name, p := range q.acts {
+		seed(name, p)
+	}
+	return r
+}
+
+// update folds x into the named range and returns the params it now gives
+// under the activation config c.
+func (r actRanges) update(c TensorConfig, name string, x []float32) (*QParams, error) {
+	m := r[name]
+	if err := m.Observe(x); err != nil {
+		return nil, err
+	}
+	lo, hi, _ := m.Range()
+	return c.QParamsFromRange(lo, hi)
 }

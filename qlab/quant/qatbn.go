@@ -46,27 +46,9 @@ func trainQATBN(ctx context.Context, m *nn.Model, trainSet *data.Dataset, o QATO
 		master[p] = append([]float32(nil), p.Value.Data...)
 	}
 	// Moving-average activation ranges keyed by the folded model's names.
-	mas := map[string]*MovingAverageCalibrator{}
-	seed := func(name string, p *QParams) {
-		c := NewMovingAverage(name, 0.01)
-		c.lo = float32(p.QMin-p.ZeroPoint[0]) * p.Scale[0]
-		c.hi = float32(p.QMax-p.ZeroPoint[0]) * p.Scale[0]
-		c.seen = true
-		mas[name] = c
-	}
-	if q.input != nil {
-		seed(InputName, q.input)
-	}
-	for name, p := range q.acts {
-		seed(name, p)
-	}
+	mas := newActRanges(q)
 	update := func(name string, x []float32) (*QParams, error) {
-		c := mas[name]
-		if err := c.Observe(x); err != nil {
-			return nil, err
-		}
-		lo, hi, _ := c.Range()
-		return cfg.Activations.QParamsFromRange(lo, hi)
+		return mas.update(cfg.Activations, name, x)
 	}
 	// plain are the weighted layers without a batch norm to fold, with
 	// their params of this step.
