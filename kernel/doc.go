@@ -8,7 +8,7 @@
 //     nothing of Go evaluation.
 //   - kernel/interp: the Evaluator — cells on the yaegi interpreter, output
 //     capture, completion, inspection.
-//   - kernel/display: MIME bundles and the display API notebook code calls.
+//   - qlab/display (outside kernel/, so the library can import it): MIME bundles and the display API notebook code calls.
 //   - kernel/cell: what a running cell can ask of the kernel (its context,
 //     input).
 //   - kernel/symbols: generated yaegi symbol tables of the packages cells

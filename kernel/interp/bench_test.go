@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/qlab-dev/qlab/kernel/display"
+	"github.com/qlab-dev/qlab/qlab/display"
 )
 
 func BenchmarkExecuteTrivial(b *testing.B) {
@@ -27,7 +27,7 @@ const histCell = `import (
 	"fmt"
 	"math/rand"
 
-	"github.com/qlab-dev/qlab/kernel/display"
+	"github.com/qlab-dev/qlab/qlab/display"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"

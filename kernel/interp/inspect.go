@@ -15,8 +15,8 @@ import (
 	"sync"
 	"unicode/utf8"
 
-	"github.com/qlab-dev/qlab/kernel/display"
 	"github.com/qlab-dev/qlab/kernel/symbols"
+	"github.com/qlab-dev/qlab/qlab/display"
 )
 
 // Inspect returns the documentation of the symbol under (or just before) the

@@ -16,9 +16,9 @@ import (
 	"time"
 
 	"github.com/qlab-dev/qlab/kernel/cell"
-	"github.com/qlab-dev/qlab/kernel/display"
 	"github.com/qlab-dev/qlab/kernel/jupyter"
 	"github.com/qlab-dev/qlab/kernel/symbols"
+	"github.com/qlab-dev/qlab/qlab/display"
 	yaegi "github.com/traefik/yaegi/interp"
 )
 
@@ -81,7 +81,7 @@ type cellState struct {
 // composite literal straight to a variadic ...any (non-call expressions are
 // therefore first assigned to _qlabV).
 const helperSrc = `
-import _qlabdisplay "github.com/qlab-dev/qlab/kernel/display"
+import _qlabdisplay "github.com/qlab-dev/qlab/qlab/display"
 import _qlabfmt "fmt"
 
 func _qlabShow(vs ...any) []_qlabdisplay.Data {
@@ -209,12 +209,15 @@ func merge(parts []display.Data) []rendered {
 }
 
 // New returns an Interpreter with the standard library, qlab, gonum/plot and
-// the kernel's display and cell packages importable.
+// the display and cell packages importable.
 func New(opt Options) (*Interpreter, error) {
 	if opt.FlushTimeout <= 0 {
 		opt.FlushTimeout = 2 * time.Second
 	}
 	in := &Interpreter{opt: opt, idx: newIndex()}
+	// Values of cell-declared types reach compiled code wrapped by yaegi;
+	// display formats what they wrap.
+	display.SetUnwrapper(unwrapYaegi)
 	if opt.CaptureFD {
 		c, err := startCapture()
 		if err != nil {

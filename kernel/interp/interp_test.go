@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/qlab-dev/qlab/kernel/display"
+	"github.com/qlab-dev/qlab/qlab/display"
 )
 
 func newInterp(t testing.TB, opt Options) *Interpreter {
@@ -297,7 +297,7 @@ func TestInput(t *testing.T) {
 
 func TestDisplayFromCell(t *testing.T) {
 	in := newInterp(t, Options{})
-	_, err, r := run(t, in, `import "github.com/qlab-dev/qlab/kernel/display"
+	_, err, r := run(t, in, `import "github.com/qlab-dev/qlab/qlab/display"
 h := display.NewHandle()
 h.Display(display.HTML("<i>one</i>"))
 h.Update(display.Markdown("two"))
@@ -384,7 +384,7 @@ func TestUnsupportedSyntax(t *testing.T) {
 
 func TestDisplayOfCellValue(t *testing.T) {
 	in := newInterp(t, Options{})
-	_, err, r := run(t, in, "import \"github.com/qlab-dev/qlab/kernel/display\"\ntype P struct{ A, B int }\ndisplay.Display(P{1, 2})\nvar a any = P{3, 4}\ndisplay.Display(a)")
+	_, err, r := run(t, in, "import \"github.com/qlab-dev/qlab/qlab/display\"\ntype P struct{ A, B int }\ndisplay.Display(P{1, 2})\nvar a any = P{3, 4}\ndisplay.Display(a)")
 	if err != nil {
 		t.Fatal(err)
 	}

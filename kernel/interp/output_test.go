@@ -5,7 +5,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/qlab-dev/qlab/kernel/display"
+	"github.com/qlab-dev/qlab/qlab/display"
 )
 
 // recorder is an in-memory jupyter.Output.

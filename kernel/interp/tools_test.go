@@ -9,7 +9,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/qlab-dev/qlab/kernel/display"
+	"github.com/qlab-dev/qlab/qlab/display"
 )
 
 func TestCaptureFD(t *testing.T) {
@@ -145,7 +145,7 @@ func compute() int { return 1 }`)
 func TestInspect(t *testing.T) {
 	in := newInterp(t, Options{})
 	run(t, in, `import "strings"
-import "github.com/qlab-dev/qlab/kernel/display"
+import "github.com/qlab-dev/qlab/qlab/display"
 import "qlab/tensor"
 // Area is the area of a w by h rectangle.
 func Area(w, h float64) float64 { return w * h }

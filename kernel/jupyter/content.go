@@ -4,7 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 
-	"github.com/qlab-dev/qlab/kernel/display"
+	"github.com/qlab-dev/qlab/qlab/display"
 )
 
 // Content structs of the messages the kernel handles, field for field as

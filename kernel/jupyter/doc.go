@@ -8,7 +8,7 @@
 // execution counting, history and stop-on-error aborts. It does not evaluate
 // code: Evaluator does (kernel/interp implements it), and what a cell emits
 // comes back through the Output it is handed. MIME bundles are
-// kernel/display's Data.
+// qlab/display's Data.
 //
 // Shell and control are served by separate goroutines, so an
 // interrupt_request or shutdown_request on control is answered while a cell

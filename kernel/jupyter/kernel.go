@@ -18,7 +18,7 @@ import (
 
 	"github.com/go-zeromq/zmq4"
 
-	"github.com/qlab-dev/qlab/kernel/display"
+	"github.com/qlab-dev/qlab/qlab/display"
 )
 
 // Output receives what a running cell emits, in order, while it runs.

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/qlab-dev/qlab/kernel/display"
+	"github.com/qlab-dev/qlab/qlab/display"
 )
 
 // memSocket is an in-memory socket: the kernel receives what the test puts

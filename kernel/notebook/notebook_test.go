@@ -13,8 +13,8 @@ import (
 	"time"
 
 	"github.com/qlab-dev/qlab/internal/testenv"
-	"github.com/qlab-dev/qlab/kernel/display"
 	"github.com/qlab-dev/qlab/kernel/jupyter"
+	"github.com/qlab-dev/qlab/qlab/display"
 )
 
 // A notebook as nbformat 4.2 writes it: no cell ids, multi-line strings as

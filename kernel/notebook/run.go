@@ -7,8 +7,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/qlab-dev/qlab/kernel/display"
 	"github.com/qlab-dev/qlab/kernel/jupyter"
+	"github.com/qlab-dev/qlab/qlab/display"
 )
 
 // RunOptions configure Run. The zero value runs every code cell with no

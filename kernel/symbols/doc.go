@@ -1,7 +1,7 @@
 // Package symbols holds the yaegi symbol tables of the compiled packages a
 // notebook cell can import: every qlab package (qlab/..., internal ones
 // excluded), gonum/plot and its vg backends, gonum's stat, mat and floats,
-// kernel/display and kernel/cell; and the doc comments of qlab's and the plot
+// qlab/display and kernel/cell; and the doc comments of qlab's and the plot
 // packages' exported symbols, for inspection (shift-tab) in the notebook.
 //
 // The tables are generated: `go generate ./kernel/symbols` discovers the qlab

@@ -16,10 +16,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/qlab-dev/qlab/kernel/display"
 	"github.com/qlab-dev/qlab/kernel/interp"
 	"github.com/qlab-dev/qlab/kernel/symbols"
 	"github.com/qlab-dev/qlab/kernel/symbols/internal/gen"
+	"github.com/qlab-dev/qlab/qlab/display"
 )
 
 // qlabTables returns the generated qlab tables by import path.
@@ -184,7 +184,7 @@ func TestShortImportPaths(t *testing.T) {
 
 func TestLookupDoc(t *testing.T) {
 	for _, tc := range []struct{ path, sym, decl, text string }{
-		{gen.Module + "/kernel/display", "HTML", "func HTML(s string) Data", "text/html"},
+		{gen.Module + "/qlab/display", "HTML", "func HTML(s string) Data", "text/html"},
 		{gen.Module + "/kernel/cell", "Context", "func Context() context.Context", "interrupt"},
 		{"qlab/tensor", "New", "func New(", ""},
 		{"gonum.org/v1/plot", "New", "func New() *Plot", ""},

@@ -8,7 +8,7 @@
 //
 // Its boundary: the browser and the Notebook frontend. The kernel protocol is
 // tested in kernel/jupyter and kernel/cmd/qlab-kernel/conformance, the
-// display bundles in kernel/display.
+// display bundles in qlab/display.
 //
 // Outside tools: node (18 or newer), chromium and jupyter-notebook from
 // Debian, and playwright-core installed here with `npm ci`. Locally a missing

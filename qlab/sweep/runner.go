@@ -9,7 +9,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/qlab-dev/qlab/kernel/display"
+	"github.com/qlab-dev/qlab/qlab/display"
 )
 
 // ErrTrialsFailed is wrapped by Run's error when trials failed; the

@@ -5,7 +5,7 @@ import (
 	"io"
 	"time"
 
-	"github.com/qlab-dev/qlab/kernel/display"
+	"github.com/qlab-dev/qlab/qlab/display"
 )
 
 // String renders p on one line, e.g.

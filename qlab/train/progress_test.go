@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/qlab-dev/qlab/kernel/display"
+	"github.com/qlab-dev/qlab/qlab/display"
 )
 
 // TestProgressBar runs Fit with the display.ProgressBar callback under a

@@ -103,7 +103,7 @@ const histSetup = `import (
 	"bytes"
 	"math/rand"
 
-	"github.com/qlab-dev/qlab/kernel/display"
+	"github.com/qlab-dev/qlab/qlab/display"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"

@@ -37,7 +37,6 @@ var Fixed = []string{
 	"gonum.org/v1/gonum/stat",
 	"gonum.org/v1/gonum/mat",
 	"gonum.org/v1/gonum/floats",
-	Module + "/kernel/display",
 	Module + "/kernel/cell",
 }
 
@@ -49,7 +48,6 @@ var DocPackages = []string{
 	"gonum.org/v1/plot/vg",
 	"gonum.org/v1/plot/vg/draw",
 	"gonum.org/v1/gonum/stat",
-	Module + "/kernel/display",
 	Module + "/kernel/cell",
 }
 

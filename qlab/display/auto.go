@@ -146,7 +146,7 @@ func Auto(v any) Data {
 // AutoErr is Auto, returning rendering errors (of images and plots) instead
 // of folding them into the text.
 func AutoErr(v any) (Data, error) {
-	v = unwrapInterpreted(v)
+	v = unwrap(v)
 	switch x := v.(type) {
 	case nil:
 		return Text("<nil>"), nil
@@ -210,7 +210,7 @@ func isRich(v any) bool {
 // with strings quoted (%q) so "" and " " are visible, as Go users expect
 // from a REPL.
 func PlainText(v any) string {
-	v = unwrapInterpreted(v)
+	v = unwrap(v)
 	switch x := v.(type) {
 	case nil:
 		return "<nil>"

@@ -1,18 +1,18 @@
-package display
+package interp
 
 import (
 	"reflect"
 	"unsafe"
 )
 
-// unwrapInterpreted returns the Go value inside the yaegi interpreter's
+// unwrapYaegi returns the Go value inside the yaegi interpreter's
 // valueInterface, the form an interpreted value stored in an interface
 // takes when it reaches compiled code as any (display.Display(v) called
 // from a cell with a value of a cell-declared type). Formatting the wrapper
 // would print the interpreter's internals. The check is by type name and
-// package path, so this package does not import yaegi. Other values are
+// package path, so the check needs no access to yaegi's unexported types. Other values are
 // returned as they are.
-func unwrapInterpreted(v any) any {
+func unwrapYaegi(v any) any {
 	rv := reflect.ValueOf(v)
 	if !rv.IsValid() || rv.Kind() != reflect.Struct || rv.Type().Name() != "valueInterface" ||
 		rv.Type().PkgPath() != "github.com/traefik/yaegi/interp" {
@@ -29,5 +29,5 @@ func unwrapInterpreted(v any) any {
 	if !inner.IsValid() || !inner.CanInterface() {
 		return v
 	}
-	return unwrapInterpreted(inner.Interface())
+	return unwrapYaegi(inner.Interface())
 }
