@@ -28,9 +28,9 @@ var loadCases = map[string]arch.Spec{
 	"mobilenet_v1-bn": arch.MobileNetV1Spec{Input: []int{3, 8, 8}, StemWidth: 4,
 		Blocks: []arch.DWSBlock{{Out: 8, Stride: 1}, {Out: 8, Stride: 2}}, BatchNorm: true},
 	"mobilenet_v2-bn": arch.MobileNetV2Spec{Input: []int{3, 16, 16}, StemWidth: 8,
-		Blocks: []arch.Bottleneck{{1, 4, 1, 1}, {6, 8, 2, 2}, {6, 8, 1, 2}}, HeadWidth: 16, BatchNorm: true},
+		Blocks: []arch.Bottleneck{{Expansion: 1, Out: 4, Repeats: 1, Stride: 1}, {Expansion: 6, Out: 8, Repeats: 2, Stride: 2}, {Expansion: 6, Out: 8, Repeats: 1, Stride: 2}}, HeadWidth: 16, BatchNorm: true},
 	"mobilenet_v2-nobn": arch.MobileNetV2Spec{Input: []int{3, 8, 8}, StemWidth: 4,
-		Blocks: []arch.Bottleneck{{1, 4, 1, 1}, {2, 4, 2, 1}}, HeadWidth: -1},
+		Blocks: []arch.Bottleneck{{Expansion: 1, Out: 4, Repeats: 1, Stride: 1}, {Expansion: 2, Out: 4, Repeats: 2, Stride: 1}}, HeadWidth: -1},
 }
 
 func withStages(s arch.VGGSpec, stages [][]int, ch, hw int) arch.VGGSpec {

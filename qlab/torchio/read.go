@@ -78,6 +78,9 @@ func ReadSafetensors(b []byte) (sd *StateDict, err error) {
 		return nil, fmt.Errorf("%w: safetensors: %v", ErrFormat, err)
 	}
 	sd = NewStateDict()
+	if _, md, err := safetensors.ReadMetadata(b); err == nil {
+		sd.metadata = md.Metadata()
+	}
 	// Names() follows the header's data order; keep it.
 	for _, name := range st.Names() {
 		v, _ := st.Tensor(name)

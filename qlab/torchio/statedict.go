@@ -82,9 +82,14 @@ func (t *Tensor) check() error {
 // StateDict is an ordered list of named tensors: what torch.save of a
 // module's state_dict() holds, or a safetensors file.
 type StateDict struct {
-	tensors []*Tensor
-	index   map[string]int
+	tensors  []*Tensor
+	index    map[string]int
+	metadata map[string]string
 }
+
+// Metadata returns a safetensors file's "__metadata__" (string to
+// string), or nil.
+func (s *StateDict) Metadata() map[string]string { return s.metadata }
 
 // NewStateDict returns an empty state_dict.
 func NewStateDict() *StateDict { return &StateDict{index: map[string]int{}} }
