@@ -150,7 +150,7 @@ type stepper struct {
 	// float32 rounding, the two libraries may put the element on
 	// different sides, and its gradient then flows in one and not in the
 	// other.
-	kink float64
+	kink  float64
 	feeds map[string]string // layers whose output is an activation's input: its kind
 }
 
