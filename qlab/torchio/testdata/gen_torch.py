@@ -17,8 +17,12 @@ Steps (each writes into this directory unless said otherwise):
               batch 8, 50 SGD-momentum steps in a fixed batch order) at
               lr 0.05 (every state and momentum buffer), 0.01 and 0.001
               (losses and a few states); traj_data.safetensors the images.
- 3. notebooks/models/refnet_dws_mnist.pt  RefNet-DWS trained one epoch on
-              MNIST by reference/qlab_models.py (skipped with --skip-mnist).
+ 3. ../reference/refnet_dws_mnist.pt  RefNet-DWS (1x28x28, the real
+              widths) trained by reference/qlab_models.py, one epoch over the
+              first 12,000 MNIST training images, batch 32, lr 0.05, one
+              thread, seed 1; embedded in package torchio as
+              ReferenceCheckpoint, loaded by notebook 08 (skipped with
+              --skip-mnist).
  4. runs `go test ./qlab/torchio -run TestExportForTorch -regen`, which
               writes fromgo/: the load/ models saved by qlab, and the MNIST
               checkpoint BN-folded with quint8 fake-quant parameters
@@ -169,13 +173,13 @@ def mnist_dir():
     return os.path.join(d.strip(), "data")
 
 
-CHECKPOINT = os.path.join(ROOT, "notebooks", "models", "refnet_dws_mnist.pt")
+CHECKPOINT = os.path.join(HERE, "..", "reference", "refnet_dws_mnist.pt")
 
 
 def step_mnist():
     os.makedirs(os.path.dirname(CHECKPOINT), exist_ok=True)
-    Q.main(["train", "--arch", "refnet-dws", "--widths", "16,16/32,32/64", "--mnist", mnist_dir(),
-            "--epochs", "1", "--batch", "64", "--lr", "0.05", "--seed", "1", "--out", CHECKPOINT])
+    Q.main(["train", "--arch", "refnet-dws", "--mnist", mnist_dir(), "--train-n", "12000", "--batch", "32",
+            "--epochs", "1", "--lr", "0.05", "--seed", "1", "--out", CHECKPOINT])
 
 
 def step_go():
@@ -202,7 +206,7 @@ def step_fromgo():
     for scheme in ("per_tensor", "per_channel"):
         with open(os.path.join(HERE, "fromgo", "mnist_fakequant_%s.json" % scheme)) as f:
             spec = json.load(f)
-        m = Q.build("refnet-dws", in_ch=1, stages=((16, 16), (32, 32), (64,)), batch_norm=False)
+        m = Q.build("refnet-dws", in_ch=1, batch_norm=False)
         m.load_state_dict(torch.load(os.path.join(HERE, "fromgo", "mnist_folded.pt")))
         m.eval()
         fwd = Q.apply_fake_quant(m, spec)
