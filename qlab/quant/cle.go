@@ -189,9 +189,7 @@ type link struct {
 // linkLists appends the chains of pairs of every list under ls: a chain is
 // a run of pairs sharing layers (a→b, b→c, ...).
 func linkLists(ls []nn.Layer, chains *[][]link) {
-	var flat []nn.Layer
-	var flush func()
-	flush = func() {
+	for _, flat := range segments(ls) {
 		var chain []link
 		for i := 0; i < len(flat); i++ {
 			if !equalizable(flat[i]) {
@@ -214,6 +212,20 @@ func linkLists(ls []nn.Layer, chains *[][]link) {
 		if len(chain) > 0 {
 			*chains = append(*chains, chain)
 		}
+	}
+}
+
+// segments splits the leaves under ls into runs that execute one after the
+// other on a single path: Sequential containers are transparent, a
+// residual block ends the run and its body and shortcut are runs of their
+// own.
+func segments(ls []nn.Layer) [][]nn.Layer {
+	var out [][]nn.Layer
+	var flat []nn.Layer
+	flush := func() {
+		if len(flat) > 0 {
+			out = append(out, flat)
+		}
 		flat = nil
 	}
 	var walk func(ls []nn.Layer)
@@ -223,8 +235,6 @@ func linkLists(ls []nn.Layer, chains *[][]link) {
 			case *nn.Sequential:
 				walk(t.Children())
 			case *nn.Residual:
-				// A residual block ends the chain; its branches are
-				// chains of their own.
 				saved := flat
 				flat = nil
 				walk(t.Body())
@@ -240,6 +250,7 @@ func linkLists(ls []nn.Layer, chains *[][]link) {
 	}
 	walk(ls)
 	flush()
+	return out
 }
 
 func equalizable(l nn.Layer) bool {
