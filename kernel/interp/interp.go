@@ -241,7 +241,7 @@ func New(opt Options) (*Interpreter, error) {
 		Stderr: &cellWriter{in: in, name: "stderr", frames: true},
 		Stdin:  os.Stdin,
 	})
-	if err := in.yi.Use(symbols.Exports()); err != nil {
+	if err := in.yi.Use(withExit(symbols.Exports())); err != nil {
 		in.Close()
 		return nil, fmt.Errorf("interp: loading symbols: %w", err)
 	}
@@ -593,7 +593,13 @@ func (in *Interpreter) cellError(ctx context.Context, err error, cs *cellState) 
 			// panics are Go's runtime errors in compiled code.
 			name = ErrRuntime
 		}
-		return explainYaegi(&CellError{Name: name, Value: mapPositions(fmt.Sprint(p.Value), cs.lines), Trace: trace}, cs.code)
+		msg := fmt.Sprint(p.Value)
+		if e, ok := p.Value.(ExitError); ok {
+			name, msg = "os.Exit", e.Error()
+		} else if m, ok := goErrors[msg]; ok {
+			name, msg = ErrRuntime, m
+		}
+		return explainYaegi(&CellError{Name: name, Value: mapPositions(msg, cs.lines), Trace: trace}, cs.code)
 	}
 	msg := mapPositions(err.Error(), cs.lines)
 	return explainYaegi(&CellError{Name: ErrCompile, Value: msg, Trace: trace}, cs.code)
@@ -736,4 +742,15 @@ func printLike(call *ast.CallExpr) bool {
 		}
 	}
 	return name == "print" || name == "println"
+}
+
+// goErrors maps the reflect panics by which yaegi reports Go's run-time
+// errors to the error Go reports.
+var goErrors = map[string]string{
+	"reflect: call of reflect.Value.Field on zero Value":       "invalid memory address or nil pointer dereference",
+	"reflect: call of reflect.Value.Elem on zero Value":        "invalid memory address or nil pointer dereference",
+	"reflect: call of reflect.Value.FieldByName on zero Value": "invalid memory address or nil pointer dereference",
+	"reflect: slice index out of range":                        "index out of range",
+	"reflect: array index out of range":                        "index out of range",
+	"reflect: string index out of range":                       "index out of range",
 }

@@ -2,6 +2,7 @@ package interp
 
 import (
 	"cmp"
+	"fmt"
 	"reflect"
 
 	yaegi "github.com/traefik/yaegi/interp"
@@ -29,6 +30,29 @@ var runtimeSymbols = yaegi.Exports{
 		"MinFloat64": reflect.ValueOf(minOf[float64]), "MaxFloat64": reflect.ValueOf(maxOf[float64]),
 		"MinString": reflect.ValueOf(minOf[string]), "MaxString": reflect.ValueOf(maxOf[string]),
 	},
+}
+
+// ExitError is the panic value of os.Exit called by a cell: the kernel
+// keeps running (and its state), and the cell fails with this error.
+type ExitError struct{ Code int }
+
+func (e ExitError) Error() string {
+	return fmt.Sprintf("os.Exit(%d) called by the cell: the kernel does not exit; the cell stopped here", e.Code)
+}
+
+// withExit returns exports with os.Exit replaced by a panic with ExitError.
+func withExit(exports yaegi.Exports) yaegi.Exports {
+	osSyms, ok := exports["os/os"]
+	if !ok {
+		return exports
+	}
+	cp := make(map[string]reflect.Value, len(osSyms))
+	for k, v := range osSyms {
+		cp[k] = v
+	}
+	cp["Exit"] = reflect.ValueOf(func(code int) { panic(ExitError{code}) })
+	exports["os/os"] = cp
+	return exports
 }
 
 // minOf and maxOf are the builtins min and max (NaN and signed zeros as
