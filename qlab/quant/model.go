@@ -55,6 +55,10 @@ type Options struct {
 	// CalibrationSamples uses only the first n calibration samples; 0 means
 	// all.
 	CalibrationSamples int
+	// PTQ selects post-training methods (batch-norm re-estimation,
+	// cross-layer equalization, bias correction, AdaRound) applied around
+	// quantization; the zero value applies none. See PTQ.
+	PTQ PTQ
 }
 
 // LayerQuant describes how one leaf layer is quantized.
@@ -98,6 +102,7 @@ type Model struct {
 	input      *QParams
 	acts       map[string]*QParams
 	layerCfg   *layerConfigs
+	ptq        *PTQReport
 	inBuf      tensor.Tensor
 	hookEr     error
 	removeHook func()
@@ -218,11 +223,16 @@ func forEachBatch(ctx context.Context, d *data.Dataset, n, bs int, fn func(b *da
 // opt.Config.NoFoldBN), calibrates every activation point on calib (in
 // inference mode, float weights, as PyTorch's and TFLite's post-training
 // calibration do), then quantizes weights and biases. m is not modified.
-// calib may be nil in WeightsOnly mode.
+// calib may be nil in WeightsOnly mode. Options.PTQ adds batch-norm
+// re-estimation, cross-layer equalization, AdaRound and bias correction
+// around these steps (see PTQ); Model.PTQ reports what they did.
 func Quantize(ctx context.Context, m *nn.Model, calib *data.Dataset, opt Options) (*Model, error) {
 	cfg := opt.Config
 	if err := cfg.Validate(); err != nil {
 		return nil, err
+	}
+	if opt.PTQ.active() {
+		return quantizePTQ(ctx, m, calib, opt)
 	}
 	if opt.Mode < Full || opt.Mode > ActivationsOnly {
 		return nil, fmt.Errorf("%w: unknown mode %v", ErrConfig, opt.Mode)
