@@ -96,9 +96,10 @@ type Model struct {
 	// Options as given (after defaults).
 	Options Options
 
-	input *QParams
-	acts  map[string]*QParams
-	inBuf tensor.Tensor
+	input    *QParams
+	acts     map[string]*QParams
+	layerCfg *layerConfigs
+	inBuf    tensor.Tensor
 	// tap fake-quantizes every activation point's output in Net's forward
 	// passes (nil while TrainQAT has it closed).
 	tap *train.Tap
@@ -219,7 +220,14 @@ func Quantize(ctx context.Context, m *nn.Model, calib *data.Dataset, opt Options
 	if err != nil {
 		return nil, fmt.Errorf("quant: model %q: %w", m.Name(), err)
 	}
+	lc, err := cfg.resolve(fm)
+	if err != nil {
+		return nil, fmt.Errorf("quant: model %q: %w", m.Name(), err)
+	}
 	float := map[string]bool{}
+	for _, n := range lc.floats() {
+		float[n] = true
+	}
 	for _, n := range opt.Float {
 		if fm.Layer(n) == nil && m.Layer(n) == nil {
 			return nil, fmt.Errorf("quant: model %q: Float names unknown layer %q", m.Name(), n)
@@ -229,8 +237,8 @@ func Quantize(ctx context.Context, m *nn.Model, calib *data.Dataset, opt Options
 	p := &plan{input: map[string]string{}, point: map[string]bool{}}
 	p.walk(fm.TopLayers(), InputName, float)
 
-	q := &Model{Net: fm, Options: opt, acts: map[string]*QParams{}}
-	quantActs := opt.Mode != WeightsOnly && !cfg.Activations.Float
+	q := &Model{Net: fm, Options: opt, acts: map[string]*QParams{}, layerCfg: lc}
+	quantActs := opt.Mode != WeightsOnly && q.anyActs(p)
 	if quantActs {
 		if err := q.calibrate(ctx, fm, calib, p); err != nil {
 			return nil, fmt.Errorf("quant: model %q: %w", m.Name(), err)
@@ -239,7 +247,7 @@ func Quantize(ctx context.Context, m *nn.Model, calib *data.Dataset, opt Options
 	q.Layers = append(q.Layers, LayerQuant{Layer: InputName, Kind: "Input", Output: q.input})
 	for _, l := range p.order {
 		lq := LayerQuant{Layer: l.Name(), Kind: l.Kind(), Input: p.input[l.Name()], Output: q.acts[l.Name()]}
-		if !quantActs {
+		if !quantActs || !q.quantized(lq.Input) {
 			lq.Input = ""
 		}
 		if w, b := weightOf(l); w != nil && !float[l.Name()] && opt.Mode != ActivationsOnly {
@@ -259,21 +267,26 @@ func (q *Model) calibrate(ctx context.Context, fm *nn.Model, calib *data.Dataset
 	if calib == nil || calib.Len() == 0 {
 		return fmt.Errorf("%w: empty calibration dataset", ErrNoData)
 	}
-	ac := q.Options.Config.Activations
-	in, err := NewObserver(InputName, ac)
-	if err != nil {
-		return err
-	}
-	obs := map[string]*Observer{}
-	for name := range p.point {
-		if obs[name], err = NewObserver(name, ac); err != nil {
+	var in *Observer
+	var err error
+	if ac := q.actConfig(InputName); !ac.Float {
+		if in, err = NewObserver(InputName, ac); err != nil {
 			return err
 		}
 	}
-	err = train.Observe(ctx, fm, calib, train.ObserveOptions{
-		BatchSize: batchSize(q.Options), Samples: q.Options.CalibrationSamples,
-		Input: in.Observe,
-	}, func(l nn.Layer, out *tensor.Tensor) error {
+	obs := map[string]*Observer{}
+	for name := range p.point {
+		if ac := q.actConfig(name); !ac.Float {
+			if obs[name], err = NewObserver(name, ac); err != nil {
+				return err
+			}
+		}
+	}
+	oo := train.ObserveOptions{BatchSize: batchSize(q.Options), Samples: q.Options.CalibrationSamples}
+	if in != nil {
+		oo.Input = in.Observe
+	}
+	err = train.Observe(ctx, fm, calib, oo, func(l nn.Layer, out *tensor.Tensor) error {
 		if o := obs[l.Name()]; o != nil {
 			return o.Observe(out)
 		}
@@ -282,8 +295,10 @@ func (q *Model) calibrate(ctx context.Context, fm *nn.Model, calib *data.Dataset
 	if err != nil {
 		return fmt.Errorf("calibration: %w", err)
 	}
-	if q.input, err = in.QParams(); err != nil {
-		return err
+	if in != nil {
+		if q.input, err = in.QParams(); err != nil {
+			return err
+		}
 	}
 	for name, o := range obs {
 		if q.acts[name], err = o.QParams(); err != nil {
@@ -296,7 +311,7 @@ func (q *Model) calibrate(ctx context.Context, fm *nn.Model, calib *data.Dataset
 // quantizeParams fake-quantizes a layer's weight and bias in place and
 // records their params.
 func (q *Model) quantizeParams(lq *LayerQuant, w, b *nn.Param) error {
-	cfg := q.Options.Config
+	cfg := q.config(lq.Layer)
 	if !cfg.Weights.Float {
 		o, err := NewObserver(w.Name, cfg.Weights)
 		if err != nil {
@@ -318,7 +333,7 @@ func (q *Model) quantizeParams(lq *LayerQuant, w, b *nn.Param) error {
 // quantizeBias fake-quantizes a layer's bias in place (after its weight
 // params are set) and records its params.
 func (q *Model) quantizeBias(lq *LayerQuant, b *nn.Param) error {
-	cfg := q.Options.Config
+	cfg := q.config(lq.Layer)
 	if b == nil || cfg.Biases.Float {
 		return nil
 	}
