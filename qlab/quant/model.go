@@ -56,6 +56,10 @@ type Options struct {
 	// CalibrationSamples uses only the first n calibration samples; 0 means
 	// all.
 	CalibrationSamples int
+	// PTQ selects post-training methods (batch-norm re-estimation,
+	// cross-layer equalization, bias correction, AdaRound) applied around
+	// quantization; the zero value applies none. See PTQ.
+	PTQ PTQ
 }
 
 // LayerQuant describes how one leaf layer is quantized.
@@ -99,6 +103,7 @@ type Model struct {
 	input    *QParams
 	acts     map[string]*QParams
 	layerCfg *layerConfigs
+	ptq      *PTQReport
 	inBuf    tensor.Tensor
 	// tap fake-quantizes every activation point's output in Net's forward
 	// passes (nil while TrainQAT has it closed).
@@ -198,11 +203,16 @@ func batchSize(o Options) int {
 // opt.Config.NoFoldBN), calibrates every activation point on calib (in
 // inference mode, float weights, as PyTorch's and TFLite's post-training
 // calibration do), then quantizes weights and biases. m is not modified.
-// calib may be nil in WeightsOnly mode.
+// calib may be nil in WeightsOnly mode. Options.PTQ adds batch-norm
+// re-estimation, cross-layer equalization, AdaRound and bias correction
+// around these steps (see PTQ); Model.PTQ reports what they did.
 func Quantize(ctx context.Context, m *nn.Model, calib *data.Dataset, opt Options) (*Model, error) {
 	cfg := opt.Config
 	if err := cfg.Validate(); err != nil {
 		return nil, err
+	}
+	if opt.PTQ.active() {
+		return quantizePTQ(ctx, m, calib, opt)
 	}
 	if opt.Mode < Full || opt.Mode > ActivationsOnly {
 		return nil, fmt.Errorf("%w: unknown mode %v", ErrConfig, opt.Mode)
@@ -370,14 +380,17 @@ func (q *Model) quantizeBias(lq *LayerQuant, b *nn.Param) error {
 
 // openTap attaches the activations' fake quantization to q.Net.
 func (q *Model) openTap() {
-	q.tap = train.Attach(q.Net, func(l nn.Layer, out *tensor.Tensor) error {
-		if p := q.acts[l.Name()]; p != nil {
-			if err := p.FakeQuant(out, out); err != nil {
-				return fmt.Errorf("quant: layer %q output: %w", l.Name(), err)
-			}
+	q.tap = train.Attach(q.Net, q.quantizeAct)
+}
+
+// quantizeAct fake-quantizes out in place when l is an activation point.
+func (q *Model) quantizeAct(l nn.Layer, out *tensor.Tensor) error {
+	if p := q.acts[l.Name()]; p != nil {
+		if err := p.FakeQuant(out, out); err != nil {
+			return fmt.Errorf("quant: layer %q output: %w", l.Name(), err)
 		}
-		return nil
-	})
+	}
+	return nil
 }
 
 // closeTap detaches it.
