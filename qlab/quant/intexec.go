@@ -229,6 +229,8 @@ type convStep struct {
 	clamp                     outClamp
 	tab                       *rqTable
 
+	direct *directConv // nil: im2col and GemmU8S8Serial
+
 	y      intAct
 	x      *intAct
 	oh, ow int
@@ -304,6 +306,7 @@ func newConvStep(name string, inC, outC, k, stride, pad int, in *QParams, wq *QT
 	}
 	c.tab = newRQTable(c.rq, c.clamp)
 	c.fn = c.chunk
+	c.direct = newDirectConv(c)
 	return c, nil
 }
 
@@ -329,7 +332,11 @@ func (c *convStep) run(x *intAct) (*intAct, error) {
 	rows := x.n * oh * ow
 	c.y = intAct{n: x.n, h: oh, w: ow, c: c.outC, flat: c.dense, u: resize(c.y.u, rows*c.outC), p: c.out, off: codeOffset(c.out)}
 	c.x, c.oh, c.ow = x, oh, ow
-	gemm.ParallelFor(rows, chunkRows(c.k*c.k*c.inC), c.fn)
+	if c.direct != nil {
+		c.runDirect()
+	} else {
+		gemm.ParallelFor(rows, chunkRows(c.k*c.k*c.inC), c.fn)
+	}
 	c.x = nil
 	return &c.y, nil
 }

@@ -41,6 +41,7 @@ func main() {
 	emitVNNI(&out, "gemmU8S8KernelVNNI", false)
 	emitVNNI(&out, "gemmU8S8KernelVNNIRowA", true)
 	emitPairsAVX2(&out)
+	emitTaps(&out)
 	if err := os.WriteFile("kernels_amd64.s", out.Bytes(), 0o644); err != nil {
 		log.Fatal(err)
 	}
@@ -413,6 +414,140 @@ func emitPairsAVX2(w *bytes.Buffer) {
 			p("\tADDQ R9, R8")
 		}
 	}
+	p("\tVZEROUPPER")
+	p("\tRET")
+}
+
+// emitTaps writes tapsKernelVNNI, the implicit-GEMM tile of GemmU8S8Taps:
+// an 8x32 int32 tile accumulated over a list of taps (offsets into A) with
+// VPDPBUSD, then either stored as int32 or requantized in registers to
+// uint8 (gemmlowp's SaturatingRoundingDoublingHighMul and
+// RoundingDivideByPOT, clamp, zero point). The argument block is tapsArgs
+// (taps.go); field offsets below must match it.
+func emitTaps(w *bytes.Buffer) {
+	p := func(f string, a ...any) { fmt.Fprintf(w, f+"\n", a...) }
+	const mr = 8
+	p("\n// func tapsKernelVNNI(args *tapsArgs)")
+	p("// acc[r][c] = sum over taps t and groups q < kq of the 4 bytes at")
+	p("// a + r*lda + taps[t] + 4q times the packed B group (t*kq + q), for an")
+	p("// 8x32 tile; then the output stage of tapsArgs. See taps.go.")
+	p("TEXT ·tapsKernelVNNI(SB), NOSPLIT, $0-8")
+	p("\tMOVQ args+0(FP), R15")
+	p("\tMOVQ 0(R15), SI")  // a
+	p("\tMOVQ 8(R15), R10") // lda
+	p("\tLEAQ (R10)(R10*2), R13")
+	p("\tMOVQ 16(R15), R11") // taps
+	p("\tMOVQ 24(R15), R12") // ntaps
+	p("\tMOVQ 40(R15), BX")  // b
+	for i := 0; i < 2*mr; i++ {
+		p("\tVPXORD Z%d, Z%d, Z%d", i, i, i)
+	}
+	p("tapsloop:")
+	p("\tMOVQ (R11), AX")
+	p("\tADDQ SI, AX")
+	p("\tLEAQ (AX)(R10*4), DI")
+	p("\tMOVQ 32(R15), CX") // kq
+	p("tapsk:")
+	p("\tVMOVDQU32 (BX), Z16")
+	p("\tVMOVDQU32 64(BX), Z17")
+	for r := 0; r < mr; r++ {
+		base := []string{"(AX)", "(DI)"}[r/4]
+		idx := []string{"", "(R10*1)", "(R10*2)", "(R13*1)"}[r%4]
+		t := 18 + r%4
+		p("\tVPBROADCASTD %s%s, Z%d", base, idx, t)
+		p("\tVPDPBUSD Z16, Z%d, Z%d", t, 2*r)
+		p("\tVPDPBUSD Z17, Z%d, Z%d", t, 2*r+1)
+	}
+	p("\tADDQ $4, AX")
+	p("\tADDQ $4, DI")
+	p("\tADDQ $128, BX")
+	p("\tDECQ CX")
+	p("\tJNZ tapsk")
+	p("\tADDQ $8, R11")
+	p("\tDECQ R12")
+	p("\tJNZ tapsloop")
+
+	// Output stage. K1/K2: column masks of the two 16-column halves.
+	p("\tKMOVW 88(R15), K1")
+	p("\tKMOVW 96(R15), K2")
+	p("\tMOVQ 64(R15), R8")  // dst
+	p("\tMOVQ 72(R15), R9")  // ldd (elements)
+	p("\tMOVQ 80(R15), DX")  // rows
+	p("\tMOVQ 48(R15), R14") // tab
+	p("\tTESTQ R14, R14")
+	p("\tJNZ tapsrq")
+	// int32 output
+	p("\tSHLQ $2, R9")
+	for r := 0; r < mr; r++ {
+		p("\tVMOVDQU32 Z%d, K1, (R8)", 2*r)
+		p("\tVMOVDQU32 Z%d, K2, 64(R8)", 2*r+1)
+		if r < mr-1 {
+			p("\tCMPQ DX, $%d", r+2)
+			p("\tJLT tapsdone")
+			p("\tADDQ R9, R8")
+		}
+	}
+	p("\tJMP tapsdone")
+
+	// Requantization: tab points at the 32-column block
+	// [bias, mult, rs, mask, thr, zb] x 32 int32 (tapsTable in taps.go).
+	p("tapsrq:")
+	p("\tMOVQ 104(R15), AX") // consts: lo, hi, zu
+	p("\tVPBROADCASTD 0(AX), Z25")
+	p("\tVPBROADCASTD 4(AX), Z26")
+	p("\tVPBROADCASTD 8(AX), Z27")
+	p("\tMOVQ $0x40000000, CX")
+	p("\tVPBROADCASTQ CX, Z24")
+	p("\tMOVL $1, CX")
+	p("\tVPBROADCASTD CX, Z28")
+	p("\tMOVL $0xAAAA, CX")
+	p("\tKMOVW CX, K3")
+	p("\tMOVQ 56(R15), BX") // rowsum or nil
+	for r := 0; r < mr; r++ {
+		if r > 0 {
+			p("\tCMPQ DX, $%d", r+1)
+			p("\tJLT tapsdone")
+		}
+		for v := 0; v < 2; v++ {
+			acc := 2*r + v
+			o := 64 * v
+			p("\tVPADDD %d(R14), Z%d, Z%d", o, acc, acc)
+			p("\tTESTQ BX, BX")
+			p("\tJZ tapsnors%d_%d", r, v)
+			p("\tVPBROADCASTD %d(BX), Z16", 4*r)
+			p("\tVPMULLD %d(R14), Z16, Z16", o+5*128)
+			p("\tVPSUBD Z16, Z%d, Z%d", acc, acc)
+			p("tapsnors%d_%d:", r, v)
+			// h = (v*mult + 2^30) >> 31 per lane, even and odd lanes apart.
+			p("\tVMOVDQU32 %d(R14), Z17", o+128)
+			p("\tVPMULDQ Z17, Z%d, Z18", acc)
+			p("\tVPSRLQ $32, Z%d, Z19", acc)
+			p("\tVPSRLQ $32, Z17, Z17")
+			p("\tVPMULDQ Z17, Z19, Z19")
+			p("\tVPADDQ Z24, Z18, Z18")
+			p("\tVPADDQ Z24, Z19, Z19")
+			p("\tVPSRLQ $31, Z18, Z18")
+			p("\tVPSLLQ $1, Z19, Z19")
+			p("\tVPBLENDMD Z19, Z18, K3, Z18")
+			// q = (h >> rs) + ((h & mask) > (mask>>1) + (h < 0))
+			p("\tVPSRAVD %d(R14), Z18, Z19", o+2*128)
+			p("\tVPANDD %d(R14), Z18, Z20", o+3*128)
+			p("\tVPSRAD $31, Z18, Z18")
+			p("\tVMOVDQU32 %d(R14), Z21", o+4*128)
+			p("\tVPSUBD Z18, Z21, Z21")
+			p("\tVPCMPGTD Z21, Z20, K4")
+			p("\tVPADDD Z28, Z19, K4, Z19")
+			p("\tVPMAXSD Z25, Z19, Z19")
+			p("\tVPMINSD Z26, Z19, Z19")
+			p("\tVPADDD Z27, Z19, Z19")
+			p("\tVPMOVDB Z19, X19")
+			p("\tVMOVDQU8 X19, K%d, %d(R8)", 1+v, 16*v)
+		}
+		if r < mr-1 {
+			p("\tADDQ R9, R8")
+		}
+	}
+	p("tapsdone:")
 	p("\tVZEROUPPER")
 	p("\tRET")
 }

@@ -24,3 +24,8 @@ func interleave4(dst *int8, src *int8, ld int, n int) {
 		}
 	}
 }
+
+// hasTapsKernel is false: GemmU8S8Taps runs its portable Go path.
+var hasTapsKernel = false
+
+func tapsKernelVNNI(args *tapsArgs) { panic("gemm: tapsKernelVNNI without AVX-512 VNNI") }
