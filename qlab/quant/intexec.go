@@ -442,6 +442,7 @@ type dwStep struct {
 	out                      *QParams
 	tab                      *rqTable
 	simd                     bool // dwPixelAVX512 and the AVX-512 requantization
+	direct                   *directDW
 
 	y      intAct
 	x      *intAct
@@ -460,7 +461,11 @@ func (d *dwStep) run(x *intAct) (*intAct, error) {
 	co := d.ch * d.mult
 	d.y = intAct{n: x.n, h: oh, w: ow, c: co, u: resize(d.y.u, x.n*oh*ow*co), p: d.out, off: codeOffset(d.out)}
 	d.x, d.oh, d.ow = x, oh, ow
-	gemm.ParallelFor(x.n*oh, max(1, (1<<15)/(ow*co*d.k*d.k)), d.fn)
+	if d.direct != nil {
+		d.runDirect()
+	} else {
+		gemm.ParallelFor(x.n*oh, max(1, (1<<15)/(ow*co*d.k*d.k)), d.fn)
+	}
 	d.x = nil
 	return &d.y, nil
 }
@@ -564,6 +569,7 @@ func newDWStep(name string, ch, mult, k, stride, pad int, in *QParams, wq *QTens
 	d.tab = newRQTable(d.rq, d.clamp)
 	d.simd = d.tab.simd && mult == 1 && ch%16 == 0
 	d.fn = d.chunk
+	d.direct = newDirectDW(d)
 	return d, nil
 }
 

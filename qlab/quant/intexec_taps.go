@@ -20,12 +20,47 @@ type directConv struct {
 	b    *gemm.PackedS8
 	rq   *gemm.RequantS8
 	taps []int
-	tapW int // padded input width taps was built for
 
-	xpad                  []uint8 // padded input, when the layer pads or c4 > inC
-	hp, wp                int
-	src                   []uint8 // what the kernel reads: xpad or the input itself
-	padFn, rowFn, pixelFn func(lo, hi int)
+	in             padder
+	rowFn, pixelFn func(lo, hi int)
+}
+
+// padder copies an activation into a plane padded by pad pixels of the
+// zero point on every side, with c4 >= C channels per pixel (the extra ones
+// 0), for kernels that read every tap in place.
+type padder struct {
+	buf    []uint8
+	hp, wp int
+	c4     int
+	pad    int
+	za     uint8
+	src    []uint8 // what the kernel reads: buf, or the input itself
+	x      *intAct
+	fn     func(lo, hi int)
+	// The border (and padding channels) of buf depend only on the shape:
+	// written for bordered, kept while the shape stays.
+	bordered    [3]int
+	writeBorder bool
+}
+
+// build makes p.src the padded x (x itself when nothing needs padding).
+func (p *padder) build(x *intAct) {
+	if p.pad == 0 && p.c4 == x.c {
+		p.src, p.hp, p.wp = x.u, x.h, x.w
+		return
+	}
+	if p.fn == nil {
+		p.fn = p.chunk
+	}
+	p.hp, p.wp = x.h+2*p.pad, x.w+2*p.pad
+	size := x.n * p.hp * p.wp * p.c4
+	shape := [3]int{x.n, x.h, x.w}
+	p.writeBorder = shape != p.bordered || cap(p.buf) < size
+	p.buf = resize(p.buf, size)
+	p.bordered = shape
+	p.src, p.x = p.buf, x
+	gemm.ParallelFor(x.n, max(1, (1<<16)/(p.hp*p.wp*p.c4)), p.fn)
+	p.x = nil
 }
 
 // newDirectConv prepares the direct path of c, or returns nil when it does
@@ -54,6 +89,7 @@ func newDirectConv(c *convStep) *directConv {
 	if c.dense {
 		d.c4 = c.inC // a flat input is never copied; odd widths are gathered by gemm
 	}
+	d.in = padder{c4: d.c4, pad: c.pad, za: uint8(c.za)}
 	// Weights as [(t*c4 + ci), out] with zero rows for padding channels.
 	kk := c.k * c.k
 	b := make([]int8, kk*d.c4*c.outC)
@@ -63,36 +99,19 @@ func newDirectConv(c *convStep) *directConv {
 		}
 	}
 	d.b = gemm.PackS8Taps(kk, d.c4, c.outC, b, c.outC)
-	d.padFn, d.rowFn, d.pixelFn = c.padChunk, c.rowChunk, c.pixelChunk
+	d.rowFn, d.pixelFn = c.rowChunk, c.pixelChunk
 	return d
-}
-
-// inPlace reports whether the kernel reads c's input as it is: no padding
-// and whole groups of 4 channels (or a flat input).
-func (d *directConv) inPlace(c *convStep) bool {
-	return c.dense || (c.pad == 0 && d.c4 == c.inC)
 }
 
 // runDirect computes c.y from c.x on the direct path (c.y sized by run).
 func (c *convStep) runDirect() {
 	d, x := c.direct, c.x
-	if d.inPlace(c) {
-		d.src, d.hp, d.wp = x.u, x.h, x.w
+	if c.dense {
+		d.in.src, d.in.hp, d.in.wp = x.u, 1, 1
 	} else {
-		d.hp, d.wp = x.h+2*c.pad, x.w+2*c.pad
-		d.xpad = resize(d.xpad, x.n*d.hp*d.wp*d.c4)
-		d.src = d.xpad
-		gemm.ParallelFor(x.n, max(1, (1<<16)/(d.hp*d.wp*d.c4)), d.padFn)
+		d.in.build(x)
 	}
-	if d.tapW != d.wp || d.taps == nil {
-		d.taps = d.taps[:0]
-		for ky := 0; ky < c.k; ky++ {
-			for kx := 0; kx < c.k; kx++ {
-				d.taps = append(d.taps, (ky*d.wp+kx)*d.c4)
-			}
-		}
-		d.tapW = d.wp
-	}
+	d.taps = tapOffsets(d.taps, c.k, d.in.wp, d.c4)
 	macs := c.k * c.k * c.inC * c.outC
 	if c.k == 1 && c.stride == 1 && c.pad == 0 {
 		// Pixels are independent rows: chunks of whole tiles.
@@ -103,30 +122,50 @@ func (c *convStep) runDirect() {
 	gemm.ParallelFor(x.n*c.oh, max(1, (1<<18)/max(c.ow*macs, 1)), d.rowFn)
 }
 
-// padChunk copies samples [lo, hi) of c.x into the padded plane.
-func (c *convStep) padChunk(lo, hi int) {
-	d, x := c.direct, c.x
-	pv := uint8(c.za)
-	C, c4, p := x.c, d.c4, c.pad
+// tapOffsets returns the byte offsets of the k x k taps in a plane of
+// width wp with c4 bytes per pixel, reusing s.
+func tapOffsets(s []int, k, wp, c4 int) []int {
+	s = s[:0]
+	for ky := 0; ky < k; ky++ {
+		for kx := 0; kx < k; kx++ {
+			s = append(s, (ky*wp+kx)*c4)
+		}
+	}
+	return s
+}
+
+// chunk copies samples [lo, hi) of p.x into the padded plane.
+func (p *padder) chunk(lo, hi int) {
+	x, pv, C, c4, pd, hp, wp := p.x, p.za, p.x.c, p.c4, p.pad, p.hp, p.wp
 	for b := lo; b < hi; b++ {
-		plane := d.xpad[b*d.hp*d.wp*c4:][:d.hp*d.wp*c4]
-		fillPixels(plane[:p*d.wp*c4], pv, C, c4)
-		fillPixels(plane[(p+x.h)*d.wp*c4:], pv, C, c4)
+		plane := p.buf[b*hp*wp*c4:][:hp*wp*c4]
+		if p.writeBorder {
+			fillPixels(plane[:pd*wp*c4], pv, C, c4)
+			fillPixels(plane[(pd+x.h)*wp*c4:], pv, C, c4)
+		}
 		for y := 0; y < x.h; y++ {
-			row := plane[(p+y)*d.wp*c4:][:d.wp*c4]
-			fillPixels(row[:p*c4], pv, C, c4)
-			fillPixels(row[(p+x.w)*c4:], pv, C, c4)
+			row := plane[(pd+y)*wp*c4:][:wp*c4]
+			if p.writeBorder {
+				fillPixels(row[:pd*c4], pv, C, c4)
+				fillPixels(row[(pd+x.w)*c4:], pv, C, c4)
+			}
 			src := x.u[(b*x.h+y)*x.w*C:][:x.w*C]
 			if c4 == C {
-				copy(row[p*c4:], src)
+				copy(row[pd*c4:], src)
 				continue
 			}
-			dst := row[p*c4 : (p+x.w)*c4]
+			// Padding channels hold 0 (written with the border): their
+			// weights are 0, and the row sums of asymmetric weights must
+			// not see them.
+			dst := row[pd*c4 : (pd+x.w)*c4]
+			if p.writeBorder {
+				clear(dst)
+			}
 			for i := 0; i < x.w; i++ {
-				// Padding channels hold 0: their weights are 0, and the
-				// row sums of asymmetric weights must not see them.
-				copy(dst[i*c4:i*c4+C], src[i*C:])
-				clear(dst[i*c4+C : (i+1)*c4])
+				d, s := dst[i*c4:i*c4+C], src[i*C:i*C+C]
+				for j := range d {
+					d[j] = s[j]
+				}
 			}
 		}
 	}
@@ -143,7 +182,7 @@ func (c *convStep) rowChunk(lo, hi int) {
 	lda := c.stride * d.c4
 	for r := lo; r < hi; r++ {
 		b, oy := r/c.oh, r%c.oh
-		a := d.src[((b*d.hp+oy*c.stride)*d.wp)*d.c4:]
+		a := d.in.src[((b*d.in.hp+oy*c.stride)*d.in.wp)*d.c4:]
 		dst := c.y.u[r*c.ow*c.outC:][:c.ow*c.outC]
 		var rowsum []int32
 		if s != nil {
@@ -162,7 +201,7 @@ func (c *convStep) rowChunk(lo, hi int) {
 func (c *convStep) pixelChunk(lo, hi int) {
 	d := c.direct
 	C := d.c4
-	a := d.src[lo*C : hi*C]
+	a := d.in.src[lo*C : hi*C]
 	dst := c.y.u[lo*c.outC : hi*c.outC]
 	var rowsum []int32
 	var s *convScratch
@@ -188,5 +227,65 @@ func fillPixels(s []uint8, v uint8, C, c4 int) {
 	for i := 0; i+c4 <= len(s); i += c4 {
 		fill(s[i:i+C], v)
 		clear(s[i+C : i+c4])
+	}
+}
+
+// directDW is the state of dwStep's direct path: gemm.DepthwiseTapsRequant
+// on a zero-point-padded copy of the input, the zero point folded into the
+// bias (padding taps then add 0), requantization in registers.
+type directDW struct {
+	w     *gemm.PackedDW
+	rq    *gemm.RequantS8
+	in    padder
+	taps  []int
+	rowFn func(lo, hi int)
+}
+
+// newDirectDW prepares d's direct path, or returns nil when it does not
+// apply (no fast kernel, a channel multiplier, a multiplier >= 1).
+func newDirectDW(d *dwStep) *directDW {
+	if !gemm.U8S8TapsFast() || d.mult != 1 {
+		return nil
+	}
+	kk, C := d.k*d.k, d.ch
+	mult, shift, bias := make([]int32, C), make([]int, C), make([]int32, C)
+	for o, r := range d.rq {
+		if r.shift > 0 {
+			return nil
+		}
+		mult[o], shift[o] = r.mult, int(r.rs)
+		bias[o] = d.bias[o]
+		for t := 0; t < kk; t++ {
+			bias[o] -= d.za * d.w[t*C+o]
+		}
+	}
+	rq, err := gemm.NewRequantS8(bias, mult, shift, nil, d.clamp.lo, d.clamp.hi, d.clamp.zu)
+	if err != nil {
+		return nil
+	}
+	w, err := gemm.PackDW(kk, C, d.w)
+	if err != nil {
+		return nil
+	}
+	dd := &directDW{w: w, rq: rq, in: padder{c4: C, pad: d.pad, za: uint8(d.za)}}
+	dd.rowFn = d.rowChunk
+	return dd
+}
+
+// runDirect computes d.y from d.x on the direct path.
+func (d *dwStep) runDirect() {
+	dd := d.direct
+	dd.in.build(d.x)
+	dd.taps = tapOffsets(dd.taps, d.k, dd.in.wp, d.ch)
+	gemm.ParallelFor(d.x.n*d.oh, max(1, (1<<15)/(d.ow*d.ch*d.k*d.k)), dd.rowFn)
+}
+
+// rowChunk computes output rows [lo, hi) of (sample, oy).
+func (d *dwStep) rowChunk(lo, hi int) {
+	dd, C := d.direct, d.ch
+	for r := lo; r < hi; r++ {
+		b, oy := r/d.oh, r%d.oh
+		a := dd.in.src[((b*dd.in.hp+oy*d.stride)*dd.in.wp)*C:]
+		gemm.DepthwiseTapsRequant(d.ow, a, d.stride*C, dd.taps, dd.w, dd.rq, d.y.u[r*d.ow*C:][:d.ow*C], C)
 	}
 }

@@ -42,6 +42,7 @@ func main() {
 	emitVNNI(&out, "gemmU8S8KernelVNNIRowA", true)
 	emitPairsAVX2(&out)
 	emitTaps(&out)
+	emitDW(&out)
 	if err := os.WriteFile("kernels_amd64.s", out.Bytes(), 0o644); err != nil {
 		log.Fatal(err)
 	}
@@ -518,29 +519,7 @@ func emitTaps(w *bytes.Buffer) {
 			p("\tVPMULLD %d(R14), Z16, Z16", o+5*128)
 			p("\tVPSUBD Z16, Z%d, Z%d", acc, acc)
 			p("tapsnors%d_%d:", r, v)
-			// h = (v*mult + 2^30) >> 31 per lane, even and odd lanes apart.
-			p("\tVMOVDQU32 %d(R14), Z17", o+128)
-			p("\tVPMULDQ Z17, Z%d, Z18", acc)
-			p("\tVPSRLQ $32, Z%d, Z19", acc)
-			p("\tVPSRLQ $32, Z17, Z17")
-			p("\tVPMULDQ Z17, Z19, Z19")
-			p("\tVPADDQ Z24, Z18, Z18")
-			p("\tVPADDQ Z24, Z19, Z19")
-			p("\tVPSRLQ $31, Z18, Z18")
-			p("\tVPSLLQ $1, Z19, Z19")
-			p("\tVPBLENDMD Z19, Z18, K3, Z18")
-			// q = (h >> rs) + ((h & mask) > (mask>>1) + (h < 0))
-			p("\tVPSRAVD %d(R14), Z18, Z19", o+2*128)
-			p("\tVPANDD %d(R14), Z18, Z20", o+3*128)
-			p("\tVPSRAD $31, Z18, Z18")
-			p("\tVMOVDQU32 %d(R14), Z21", o+4*128)
-			p("\tVPSUBD Z18, Z21, Z21")
-			p("\tVPCMPGTD Z21, Z20, K4")
-			p("\tVPADDD Z28, Z19, K4, Z19")
-			p("\tVPMAXSD Z25, Z19, Z19")
-			p("\tVPMINSD Z26, Z19, Z19")
-			p("\tVPADDD Z27, Z19, Z19")
-			p("\tVPMOVDB Z19, X19")
+			emitRequantZ(p, acc, o)
 			p("\tVMOVDQU8 X19, K%d, %d(R8)", 1+v, 16*v)
 		}
 		if r < mr-1 {
@@ -548,6 +527,114 @@ func emitTaps(w *bytes.Buffer) {
 		}
 	}
 	p("tapsdone:")
+	p("\tVZEROUPPER")
+	p("\tRET")
+}
+
+// emitRequantZ writes the output stage for the 16 int32 lanes of Z<acc>
+// (bias already added): the tables [mult, rs, mask, thr] are at
+// 128*(1..4)+o(R14); Z24 = 2^30 in each qword, Z25/Z26/Z27 = lo/hi/zu,
+// Z28 = 1 in each dword, K3 = 0xAAAA. The result codes are left in Z19.
+func emitRequantZ(p func(string, ...any), acc, o int) {
+	// h = (v*mult + 2^30) >> 31 per lane, even and odd lanes apart.
+	p("\tVMOVDQU32 %d(R14), Z17", o+128)
+	p("\tVPMULDQ Z17, Z%d, Z18", acc)
+	p("\tVPSRLQ $32, Z%d, Z19", acc)
+	p("\tVPSRLQ $32, Z17, Z17")
+	p("\tVPMULDQ Z17, Z19, Z19")
+	p("\tVPADDQ Z24, Z18, Z18")
+	p("\tVPADDQ Z24, Z19, Z19")
+	p("\tVPSRLQ $31, Z18, Z18")
+	p("\tVPSLLQ $1, Z19, Z19")
+	p("\tVPBLENDMD Z19, Z18, K3, Z18")
+	// q = (h >> rs) + ((h & mask) > (mask>>1) + (h < 0))
+	p("\tVPSRAVD %d(R14), Z18, Z19", o+2*128)
+	p("\tVPANDD %d(R14), Z18, Z20", o+3*128)
+	p("\tVPSRAD $31, Z18, Z18")
+	p("\tVMOVDQU32 %d(R14), Z21", o+4*128)
+	p("\tVPSUBD Z18, Z21, Z21")
+	p("\tVPCMPGTD Z21, Z20, K4")
+	p("\tVPADDD Z28, Z19, K4, Z19")
+	p("\tVPMAXSD Z25, Z19, Z19")
+	p("\tVPMINSD Z26, Z19, Z19")
+	p("\tVPADDD Z27, Z19, Z19")
+	p("\tVPMOVDB Z19, X19")
+}
+
+// emitDW writes dwKernelVNNI, the depthwise kernel of DepthwiseTapsRequant:
+// per output pixel and block of 16 channels, VPDPWSSD adds x·w for each tap
+// (x zero-extended to the low word of a dword lane, w an int16 in the low
+// word), then the output stage of emitRequantZ. The argument block is
+// dwArgs (taps.go).
+func emitDW(w *bytes.Buffer) {
+	p := func(f string, a ...any) { fmt.Fprintf(w, f+"\n", a...) }
+	p("\n// func dwKernelVNNI(args *dwArgs)")
+	p("TEXT ·dwKernelVNNI(SB), NOSPLIT, $0-8")
+	p("\tMOVQ args+0(FP), R15")
+	p("\tMOVQ 72(R15), AX") // consts
+	p("\tVPBROADCASTD 0(AX), Z25")
+	p("\tVPBROADCASTD 4(AX), Z26")
+	p("\tVPBROADCASTD 8(AX), Z27")
+	p("\tMOVQ $0x40000000, CX")
+	p("\tVPBROADCASTQ CX, Z24")
+	p("\tMOVL $1, CX")
+	p("\tVPBROADCASTD CX, Z28")
+	p("\tMOVL $0xAAAA, CX")
+	p("\tKMOVW CX, K3")
+	p("\tMOVQ 0(R15), SI")  // x
+	p("\tMOVQ 64(R15), DI") // dst
+	p("\tMOVQ 48(R15), R12") // pixels
+	p("\tMOVQ 40(R15), R13") // c
+	p("\tTESTQ R12, R12")
+	p("\tJZ dwkdone")
+	p("dwkpix:")
+	p("\tXORQ BX, BX")
+	p("dwkblk:")
+	p("\tMOVQ R13, CX")
+	p("\tSUBQ BX, CX")
+	p("\tMOVL $0xFFFF, DX")
+	p("\tCMPQ CX, $16")
+	p("\tJGE dwkfull")
+	p("\tMOVL $1, DX")
+	p("\tSHLL CX, DX")
+	p("\tDECL DX")
+	p("dwkfull:")
+	p("\tKMOVW DX, K1")
+	p("\tVPXORD Z0, Z0, Z0")
+	p("\tMOVQ 16(R15), R11") // taps
+	p("\tMOVQ 24(R15), R10") // ntaps
+	p("\tMOVQ 32(R15), R8")  // w
+	p("\tLEAQ (R8)(BX*4), R8")
+	p("\tMOVQ R13, R9")
+	p("\tSHLQ $2, R9")
+	p("dwktap:")
+	p("\tMOVQ (R11), AX")
+	p("\tADDQ SI, AX")
+	p("\tVPMOVZXBD.Z (AX)(BX*1), K1, Z1")
+	p("\tVPDPWSSD (R8), Z1, Z0")
+	p("\tADDQ R9, R8")
+	p("\tADDQ $8, R11")
+	p("\tDECQ R10")
+	p("\tJNZ dwktap")
+	// Table of this block: panel BX/32, lanes (BX%32).
+	p("\tMOVQ BX, AX")
+	p("\tSHRQ $5, AX")
+	p("\tIMULQ $768, AX")
+	p("\tMOVQ BX, CX")
+	p("\tANDQ $31, CX")
+	p("\tLEAQ (AX)(CX*4), R14")
+	p("\tADDQ 56(R15), R14")
+	p("\tVPADDD 0(R14), Z0, Z0")
+	emitRequantZ(p, 0, 0)
+	p("\tVMOVDQU8 X19, K1, (DI)(BX*1)")
+	p("\tADDQ $16, BX")
+	p("\tCMPQ BX, R13")
+	p("\tJLT dwkblk")
+	p("\tADDQ 8(R15), SI")
+	p("\tADDQ 80(R15), DI")
+	p("\tDECQ R12")
+	p("\tJNZ dwkpix")
+	p("dwkdone:")
 	p("\tVZEROUPPER")
 	p("\tRET")
 }

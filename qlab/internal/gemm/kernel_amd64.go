@@ -74,3 +74,8 @@ var hasTapsKernel = cpu.X86.HasAVX512F && cpu.X86.HasAVX512VNNI && cpu.X86.HasAV
 //
 //go:noescape
 func tapsKernelVNNI(args *tapsArgs)
+
+// dwKernelVNNI computes pixels of DepthwiseTapsRequant (see emitDW).
+//
+//go:noescape
+func dwKernelVNNI(args *dwArgs)

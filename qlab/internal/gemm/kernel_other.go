@@ -29,3 +29,5 @@ func interleave4(dst *int8, src *int8, ld int, n int) {
 var hasTapsKernel = false
 
 func tapsKernelVNNI(args *tapsArgs) { panic("gemm: tapsKernelVNNI without AVX-512 VNNI") }
+
+func dwKernelVNNI(args *dwArgs) { panic("gemm: dwKernelVNNI without AVX-512 VNNI") }

@@ -369,3 +369,89 @@ func resize8(s []uint8, n int) []uint8 {
 // an alternative (im2col with GemmU8S8, which has an AVX2 kernel) should
 // prefer that.
 func U8S8TapsFast() bool { return hasTapsKernel }
+
+// PackedDW holds depthwise weights for DepthwiseTapsRequant: one int16
+// weight per tap and channel, widened to int32 lanes.
+type PackedDW struct {
+	taps, c int
+	w       []int32 // [tap][channel]
+}
+
+// PackDW packs w ([tap][channel], taps·c values, each in [-32768, 32767]).
+func PackDW(taps, c int, w []int32) (*PackedDW, error) {
+	if taps <= 0 || c <= 0 || len(w) != taps*c {
+		return nil, fmt.Errorf("gemm: PackDW: %d weights for %d taps x %d channels", len(w), taps, c)
+	}
+	for i, v := range w {
+		if v < math.MinInt16 || v > math.MaxInt16 {
+			return nil, fmt.Errorf("gemm: PackDW: weight %d = %d outside int16", i, v)
+		}
+	}
+	return &PackedDW{taps: taps, c: c, w: append([]int32(nil), w...)}, nil
+}
+
+// dwArgs is the argument block of dwKernelVNNI; the assembly reads the
+// fields at the offsets noted.
+type dwArgs struct {
+	x      *uint8 // 0: first pixel's base
+	xstep  int    // 8: bytes between consecutive pixels' bases
+	taps   *int   // 16
+	ntaps  int    // 24
+	w      *int32 // 32
+	c      int    // 40
+	pixels int    // 48
+	tab    *int32 // 56
+	dst    *uint8 // 64
+	consts *int32 // 72
+	ldd    int    // 80
+}
+
+// DepthwiseTapsRequant is a depthwise convolution over in-place taps: for
+// pixels i < m and channels j < c,
+//
+//	acc = Σ_t a[i*lda + taps[t] + j] · W[t][j]
+//	dst[i*ldd + j] = rq(acc)   (rq's output stage, without a row-sum term)
+//
+// so with an input padded by its zero point za, rq's bias should hold
+// bias - za·Σ_t W[t][j]. It runs on the calling goroutine.
+func DepthwiseTapsRequant(m int, a []uint8, lda int, taps []int, w *PackedDW, rq *RequantS8, dst []uint8, ldd int) {
+	if len(taps) != w.taps || rq.n != w.c || rq.zb != nil {
+		panic(fmt.Sprintf("gemm: depthwise with %d taps, %d channels and an output stage for %d (row sums %v); weights for %d taps, %d channels",
+			len(taps), rq.n, rq.n, rq.zb != nil, w.taps, w.c))
+	}
+	if m <= 0 {
+		return
+	}
+	hi := 0
+	for _, t := range taps {
+		if t < 0 {
+			panic(fmt.Sprintf("gemm: negative tap offset %d", t))
+		}
+		hi = max(hi, t)
+	}
+	if need := (m-1)*lda + hi + w.c; len(a) < need {
+		panic(fmt.Sprintf("gemm: len(a)=%d, the taps of %d pixels need %d", len(a), m, need))
+	}
+	checkLen("dst", len(dst), m, w.c, ldd)
+	if !hasTapsKernel {
+		dwGo(m, a, lda, taps, w, rq, dst, ldd)
+		return
+	}
+	args := dwArgs{x: &a[0], xstep: lda, taps: &taps[0], ntaps: len(taps), w: &w.w[0], c: w.c,
+		pixels: m, tab: &rq.tab[0], dst: &dst[0], consts: &rq.consts[0], ldd: ldd}
+	dwKernelVNNI(&args)
+}
+
+// dwGo is the portable path of DepthwiseTapsRequant.
+func dwGo(m int, a []uint8, lda int, taps []int, w *PackedDW, rq *RequantS8, dst []uint8, ldd int) {
+	c := w.c
+	for i := 0; i < m; i++ {
+		for j := 0; j < c; j++ {
+			var acc int32
+			for t, off := range taps {
+				acc += int32(a[i*lda+off+j]) * w.w[t*c+j]
+			}
+			dst[i*ldd+j] = rq.apply(acc, j, 0)
+		}
+	}
+}

@@ -269,3 +269,71 @@ func BenchmarkGemmU8S8Taps(b *testing.B) {
 		})
 	}
 }
+
+func TestDepthwiseTapsRequant(t *testing.T) {
+	for _, tc := range []struct {
+		name                 string
+		ow, c, stride, ntaps int
+	}{
+		{"c32", 32, 32, 1, 9}, {"c64", 16, 64, 1, 9}, {"c20", 7, 20, 1, 9}, {"c5", 3, 5, 2, 9}, {"c128k1", 4, 128, 1, 1},
+	} {
+		r := rand.New(rand.NewPCG(uint64(tc.ow), uint64(tc.c)))
+		wp := tc.ow*tc.stride + 2
+		taps := make([]int, tc.ntaps)
+		for i := range taps {
+			taps[i] = ((i/3)*wp + i%3) * tc.c
+		}
+		a := make([]uint8, 3*wp*tc.c)
+		for i := range a {
+			a[i] = uint8(r.IntN(256))
+		}
+		a[0], a[1] = 255, 255
+		w := make([]int32, tc.ntaps*tc.c)
+		for i := range w {
+			w[i] = int32(r.IntN(511) - 255)
+		}
+		w[0] = -255
+		pw, err := PackDW(tc.ntaps, tc.c, w)
+		if err != nil {
+			t.Fatal(err)
+		}
+		bias, mult, shift := make([]int32, tc.c), make([]int32, tc.c), make([]int, tc.c)
+		for j := range bias {
+			bias[j] = int32(r.IntN(1<<16) - 1<<15)
+			mult[j] = int32(1<<30 + r.IntN(1<<30))
+			shift[j] = []int{0, 3, 9, 31}[j%4]
+		}
+		rq, err := NewRequantS8(bias, mult, shift, nil, 0, 255, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		withTapsPaths(t, func(t *testing.T) {
+			t.Run(tc.name, func(t *testing.T) {
+				ldd := tc.c + 5
+				dst := make([]uint8, tc.ow*ldd)
+				for i := range dst {
+					dst[i] = 77
+				}
+				DepthwiseTapsRequant(tc.ow, a, tc.stride*tc.c, taps, pw, rq, dst, ldd)
+				for i := 0; i < tc.ow; i++ {
+					for j := 0; j < ldd; j++ {
+						if j >= tc.c {
+							if dst[i*ldd+j] != 77 {
+								t.Fatalf("wrote past channel %d at pixel %d", tc.c, i)
+							}
+							continue
+						}
+						var acc int64
+						for k, off := range taps {
+							acc += int64(a[i*tc.stride*tc.c+off+j]) * int64(w[k*tc.c+j])
+						}
+						q := gemmlowpRequant(int32(acc)+bias[j], mult[j], shift[j])
+						if want := uint8(min(max(q, 0), 255)); dst[i*ldd+j] != want {
+							t.Fatalf("pixel %d channel %d: got %d; want %d", i, j, dst[i*ldd+j], want)
+						}
+					}
+				}
+			})
+		})
+	}
+}
