@@ -98,7 +98,9 @@ func newDirectConv(c *convStep) *directConv {
 			copy(b[(t*d.c4+ci)*c.outC:][:c.outC], c.b[(t*c.inC+ci)*c.outC:][:c.outC])
 		}
 	}
-	d.b = gemm.PackS8Taps(kk, d.c4, c.outC, b, c.outC)
+	// One tap per kernel row: the k pixels of a row are contiguous in the
+	// plane, so their k·c4 bytes are one run (row t·k·c4 + kx·c4 + ci of b).
+	d.b = gemm.PackS8Taps(c.k, c.k*d.c4, c.outC, b, c.outC)
 	d.rowFn, d.pixelFn = c.rowChunk, c.pixelChunk
 	return d
 }
@@ -111,7 +113,10 @@ func (c *convStep) runDirect() {
 	} else {
 		d.in.build(x)
 	}
-	d.taps = tapOffsets(d.taps, c.k, d.in.wp, d.c4)
+	d.taps = d.taps[:0]
+	for ky := 0; ky < c.k; ky++ {
+		d.taps = append(d.taps, ky*d.in.wp*d.c4)
+	}
 	macs := c.k * c.k * c.inC * c.outC
 	if c.k == 1 && c.stride == 1 && c.pad == 0 {
 		// Pixels are independent rows: chunks of whole tiles.
@@ -186,7 +191,7 @@ func (c *convStep) rowChunk(lo, hi int) {
 		dst := c.y.u[r*c.ow*c.outC:][:c.ow*c.outC]
 		var rowsum []int32
 		if s != nil {
-			gemm.RowSumsTaps(c.ow, a, lda, d.taps, d.c4, s.rows)
+			gemm.RowSumsTaps(c.ow, a, lda, d.taps, c.k*d.c4, s.rows)
 			rowsum = s.rows
 		}
 		gemm.GemmU8S8TapsRequant(c.ow, a, lda, d.taps, d.b, d.rq, rowsum, dst, c.outC)
@@ -208,7 +213,7 @@ func (c *convStep) pixelChunk(lo, hi int) {
 	if c.anyZb {
 		s = getScratch()
 		s.rows = resize(s.rows, hi-lo)
-		gemm.RowSumsTaps(hi-lo, a, C, d.taps, C, s.rows)
+		gemm.RowSumsTaps(hi-lo, a, C, d.taps, C, s.rows) // k = 1
 		rowsum = s.rows
 	}
 	gemm.GemmU8S8TapsRequant(hi-lo, a, C, d.taps, d.b, d.rq, rowsum, dst, c.outC)

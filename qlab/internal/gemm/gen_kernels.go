@@ -43,6 +43,7 @@ func main() {
 	emitPairsAVX2(&out)
 	emitTaps(&out)
 	emitDW(&out)
+	emitDW3x3(&out)
 	if err := os.WriteFile("kernels_amd64.s", out.Bytes(), 0o644); err != nil {
 		log.Fatal(err)
 	}
@@ -635,6 +636,121 @@ func emitDW(w *bytes.Buffer) {
 	p("\tDECQ R12")
 	p("\tJNZ dwkpix")
 	p("dwkdone:")
+	p("\tVZEROUPPER")
+	p("\tRET")
+}
+
+// emitRequantRegs is emitRequantZ with the tables in registers: Z10/Z11 the
+// multipliers of the even/odd lanes (each in the low dword of a qword),
+// Z12 rs, Z13 mask, Z14 thr; constants as in emitRequantZ. The result
+// codes are left in X19 (as bytes).
+func emitRequantRegs(p func(string, ...any), acc int) {
+	p("\tVPMULDQ Z10, Z%d, Z18", acc)
+	p("\tVPSRLQ $32, Z%d, Z19", acc)
+	p("\tVPMULDQ Z11, Z19, Z19")
+	p("\tVPADDQ Z24, Z18, Z18")
+	p("\tVPADDQ Z24, Z19, Z19")
+	p("\tVPSRLQ $31, Z18, Z18")
+	p("\tVPSLLQ $1, Z19, Z19")
+	p("\tVPBLENDMD Z19, Z18, K3, Z18")
+	p("\tVPSRAVD Z12, Z18, Z19")
+	p("\tVPANDD Z13, Z18, Z20")
+	p("\tVPSRAD $31, Z18, Z18")
+	p("\tVPSUBD Z18, Z14, Z21")
+	p("\tVPCMPGTD Z21, Z20, K4")
+	p("\tVPADDD Z28, Z19, K4, Z19")
+	p("\tVPMAXSD Z25, Z19, Z19")
+	p("\tVPMINSD Z26, Z19, Z19")
+	p("\tVPADDD Z27, Z19, Z19")
+	p("\tVPMOVDB Z19, X19")
+}
+
+// emitDW3x3 writes dw3x3KernelVNNI, DepthwiseTapsRequant's kernel for 3x3
+// taps: per block of 16 channels the nine weight vectors and the output
+// stage's tables stay in registers while it walks the pixels of the row.
+// The argument block is dw3Args (taps.go).
+func emitDW3x3(w *bytes.Buffer) {
+	p := func(f string, a ...any) { fmt.Fprintf(w, f+"\n", a...) }
+	p("\n// func dw3x3KernelVNNI(args *dw3Args)")
+	p("TEXT ·dw3x3KernelVNNI(SB), NOSPLIT, $0-8")
+	p("\tMOVQ args+0(FP), R15")
+	p("\tMOVQ 56(R15), AX") // consts
+	p("\tVPBROADCASTD 0(AX), Z25")
+	p("\tVPBROADCASTD 4(AX), Z26")
+	p("\tVPBROADCASTD 8(AX), Z27")
+	p("\tMOVQ $0x40000000, CX")
+	p("\tVPBROADCASTQ CX, Z24")
+	p("\tMOVL $1, CX")
+	p("\tVPBROADCASTD CX, Z28")
+	p("\tMOVL $0xAAAA, CX")
+	p("\tKMOVW CX, K3")
+	p("\tMOVQ 24(R15), R13") // c
+	p("\tMOVQ 16(R15), R9")  // rowb
+	p("\tXORQ BX, BX")       // channel block offset
+	p("dw3blk:")
+	p("\tMOVQ R13, CX")
+	p("\tSUBQ BX, CX")
+	p("\tMOVL $0xFFFF, DX")
+	p("\tCMPQ CX, $16")
+	p("\tJGE dw3full")
+	p("\tMOVL $1, DX")
+	p("\tSHLL CX, DX")
+	p("\tDECL DX")
+	p("dw3full:")
+	p("\tKMOVW DX, K1")
+	// Weights: w + (t*c + BX)*4.
+	p("\tMOVQ 40(R15), R8")
+	p("\tLEAQ (R8)(BX*4), R8")
+	p("\tMOVQ R13, R10")
+	p("\tSHLQ $2, R10")
+	for t := 0; t < 9; t++ {
+		p("\tVMOVDQU32 (R8), Z%d", t)
+		if t < 8 {
+			p("\tADDQ R10, R8")
+		}
+	}
+	// Tables: panel BX/32, lanes BX%32.
+	p("\tMOVQ BX, AX")
+	p("\tSHRQ $5, AX")
+	p("\tIMULQ $768, AX")
+	p("\tMOVQ BX, CX")
+	p("\tANDQ $31, CX")
+	p("\tLEAQ (AX)(CX*4), R14")
+	p("\tADDQ 48(R15), R14")
+	p("\tVMOVDQU32 0(R14), Z9")
+	p("\tVMOVDQU32 128(R14), Z10")
+	p("\tVPSRLQ $32, Z10, Z11")
+	p("\tVMOVDQU32 256(R14), Z12")
+	p("\tVMOVDQU32 384(R14), Z13")
+	p("\tVMOVDQU32 512(R14), Z14")
+	// Pixels.
+	p("\tMOVQ 0(R15), SI")  // x
+	p("\tADDQ BX, SI")
+	p("\tMOVQ 64(R15), DI") // dst
+	p("\tADDQ BX, DI")
+	p("\tMOVQ 32(R15), R12") // pixels
+	p("dw3pix:")
+	p("\tLEAQ (SI)(R9*1), R10")
+	p("\tLEAQ (R10)(R9*1), R11")
+	p("\tVMOVDQA32 Z9, Z15")
+	for ky := 0; ky < 3; ky++ {
+		base := []string{"SI", "R10", "R11"}[ky]
+		for kx := 0; kx < 3; kx++ {
+			idx := []string{"", "(R13*1)", "(R13*2)"}[kx]
+			t := 16 + (ky*3+kx)%2
+			p("\tVPMOVZXBD.Z (%s)%s, K1, Z%d", base, idx, t)
+			p("\tVPDPWSSD Z%d, Z%d, Z15", ky*3+kx, t)
+		}
+	}
+	emitRequantRegs(p, 15)
+	p("\tVMOVDQU8 X19, K1, (DI)")
+	p("\tADDQ 8(R15), SI")
+	p("\tADDQ 72(R15), DI")
+	p("\tDECQ R12")
+	p("\tJNZ dw3pix")
+	p("\tADDQ $16, BX")
+	p("\tCMPQ BX, R13")
+	p("\tJLT dw3blk")
 	p("\tVZEROUPPER")
 	p("\tRET")
 }

@@ -79,3 +79,8 @@ func tapsKernelVNNI(args *tapsArgs)
 //
 //go:noescape
 func dwKernelVNNI(args *dwArgs)
+
+// dw3x3KernelVNNI computes a row of a 3x3 DepthwiseTapsRequant (see emitDW3x3).
+//
+//go:noescape
+func dw3x3KernelVNNI(args *dw3Args)

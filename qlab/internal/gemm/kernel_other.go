@@ -31,3 +31,5 @@ var hasTapsKernel = false
 func tapsKernelVNNI(args *tapsArgs) { panic("gemm: tapsKernelVNNI without AVX-512 VNNI") }
 
 func dwKernelVNNI(args *dwArgs) { panic("gemm: dwKernelVNNI without AVX-512 VNNI") }
+
+func dw3x3KernelVNNI(args *dw3Args) { panic("gemm: dw3x3KernelVNNI without AVX-512 VNNI") }

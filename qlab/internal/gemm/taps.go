@@ -437,9 +437,32 @@ func DepthwiseTapsRequant(m int, a []uint8, lda int, taps []int, w *PackedDW, rq
 		dwGo(m, a, lda, taps, w, rq, dst, ldd)
 		return
 	}
+	if len(taps) == 9 && taps[0] == 0 && taps[1] > 0 && taps[2] == 2*taps[1] && taps[3] > 0 &&
+		taps[4] == taps[3]+taps[1] && taps[5] == taps[3]+2*taps[1] &&
+		taps[6] == 2*taps[3] && taps[7] == 2*taps[3]+taps[1] && taps[8] == 2*taps[3]+2*taps[1] && taps[1] == w.c {
+		// A 3x3 window over pixels of w.c channels, rows taps[3] apart.
+		args := dw3Args{x: &a[0], xstep: lda, rowb: taps[3], c: w.c, pixels: m, w: &w.w[0],
+			tab: &rq.tab[0], dst: &dst[0], consts: &rq.consts[0], ldd: ldd}
+		dw3x3KernelVNNI(&args)
+		return
+	}
 	args := dwArgs{x: &a[0], xstep: lda, taps: &taps[0], ntaps: len(taps), w: &w.w[0], c: w.c,
 		pixels: m, tab: &rq.tab[0], dst: &dst[0], consts: &rq.consts[0], ldd: ldd}
 	dwKernelVNNI(&args)
+}
+
+// dw3Args is the argument block of dw3x3KernelVNNI.
+type dw3Args struct {
+	x      *uint8 // 0
+	xstep  int    // 8
+	rowb   int    // 16: bytes between kernel rows
+	c      int    // 24
+	pixels int    // 32
+	w      *int32 // 40
+	tab    *int32 // 48
+	consts *int32 // 56
+	dst    *uint8 // 64
+	ldd    int    // 72
 }
 
 // dwGo is the portable path of DepthwiseTapsRequant.
