@@ -53,6 +53,12 @@
 //     methods when asserted to an interface;
 //   - a goroutine started by a cell that panics ends the process.
 //
+// Memory: yaegi keeps the top level of every cell in one global frame that
+// only grows (every temporary of a top-level expression has a slot, and a
+// variable defined again gets a new one). After each cell the slots no
+// symbol names are reset (memory.go), so what a cell no longer names is
+// collectable: re-running a cell that loads a data set does not add up.
+//
 // The value of a cell ending in an expression is its result, rendered with
 // display rules (see Execute for which trailing expressions display).
 //

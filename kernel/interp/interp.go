@@ -56,6 +56,12 @@ type Interpreter struct {
 	cell   *cellState // the running cell, nil between cells
 
 	idx *index // names declared by cells, for completion and inspection
+
+	// The global frame, to release what cells no longer name (memory.go):
+	// nil when yaegi's layout is not the expected one.
+	frame      *frameAccess
+	frameLen   int
+	frameNamed map[int]bool
 }
 
 var _ jupyter.Evaluator = (*Interpreter)(nil)
@@ -242,6 +248,9 @@ func New(opt Options) (*Interpreter, error) {
 		in.Close()
 		return nil, err
 	}
+	if in.frame = newFrameAccess(in.yi); in.frame != nil {
+		in.frameLen, in.frameNamed = in.frame.releaseUnnamed(0, nil)
+	}
 	return in, nil
 }
 
@@ -349,6 +358,9 @@ func (in *Interpreter) Execute(ctx context.Context, code string, out jupyter.Out
 	oldPub := display.SetPublisher(out.Display)
 	oldClear := display.SetClearer(out.ClearOutput)
 	defer func() {
+		if in.frame != nil {
+			in.frameLen, in.frameNamed = in.frame.releaseUnnamed(in.frameLen, in.frameNamed)
+		}
 		display.SetPublisher(oldPub)
 		display.SetClearer(oldClear)
 		restoreCell()

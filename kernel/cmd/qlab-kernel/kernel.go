@@ -27,10 +27,19 @@ func cmdKernel(connFile string) int {
 	}
 	defer ev.Close()
 	logw := ev.Stderr()
-	k := jupyter.NewKernel(ev, jupyter.Config{Log: logw, ImplementationVersion: version()})
+	logger := log.New(logw, "qlab-kernel: ", 0)
+	if orig, ok := logw.(*os.File); ok {
+		unblockFatalErrors(orig, logger)
+	}
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	socks, err := listen(ctx, ci, logger)
+	if err != nil {
+		logger.Print(err)
+		return 1
+	}
+	k := jupyter.NewKernel(ev, jupyter.Config{Log: logw, ImplementationVersion: version(), Key: []byte(ci.Key)})
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	defer signal.Stop(sigs)
@@ -43,8 +52,8 @@ func cmdKernel(connFile string) int {
 			cancel()
 		}
 	}()
-	if err := k.Serve(ctx, ci); err != nil {
-		log.New(logw, "qlab-kernel: ", 0).Print(err)
+	if err := k.Serve(ctx, socks); err != nil {
+		logger.Print(err)
 		return 1
 	}
 	return 0
