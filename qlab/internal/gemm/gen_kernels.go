@@ -582,8 +582,8 @@ func emitDW(w *bytes.Buffer) {
 	p("\tVPBROADCASTD CX, Z28")
 	p("\tMOVL $0xAAAA, CX")
 	p("\tKMOVW CX, K3")
-	p("\tMOVQ 0(R15), SI")  // x
-	p("\tMOVQ 64(R15), DI") // dst
+	p("\tMOVQ 0(R15), SI")   // x
+	p("\tMOVQ 64(R15), DI")  // dst
 	p("\tMOVQ 48(R15), R12") // pixels
 	p("\tMOVQ 40(R15), R13") // c
 	p("\tTESTQ R12, R12")
@@ -724,7 +724,7 @@ func emitDW3x3(w *bytes.Buffer) {
 	p("\tVMOVDQU32 384(R14), Z13")
 	p("\tVMOVDQU32 512(R14), Z14")
 	// Pixels.
-	p("\tMOVQ 0(R15), SI")  // x
+	p("\tMOVQ 0(R15), SI") // x
 	p("\tADDQ BX, SI")
 	p("\tMOVQ 64(R15), DI") // dst
 	p("\tADDQ BX, DI")
