@@ -348,6 +348,9 @@ type rewriter struct {
 	imports map[string]string
 	edits   []edit
 	n       int // fresh name counter
+	// ranges over integers rewritten: their variables are already per
+	// iteration (loopVars leaves them alone)
+	intRanges map[*ast.RangeStmt]bool
 }
 
 func (rw *rewriter) fresh(prefix string) string {
@@ -709,6 +712,10 @@ func (rw *rewriter) rangeInt(r *ast.RangeStmt, t types.Type, b *types.Basic) boo
 		}
 	}
 	rw.add(r.Pos(), r.Body.Lbrace+1, head)
+	if rw.intRanges == nil {
+		rw.intRanges = map[*ast.RangeStmt]bool{}
+	}
+	rw.intRanges[r] = true
 	return false // the body is visited by the caller
 }
 
@@ -731,7 +738,7 @@ func (rw *rewriter) loopVars(n ast.Node) {
 		}
 		body = n.Body
 	case *ast.RangeStmt:
-		if n.Tok != token.DEFINE {
+		if n.Tok != token.DEFINE || rw.intRanges[n] {
 			return
 		}
 		for _, l := range []ast.Expr{n.Key, n.Value} {
