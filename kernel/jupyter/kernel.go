@@ -97,6 +97,8 @@ type Kernel struct {
 	stop       context.CancelFunc // ends Serve
 	restart    bool
 
+	comm comms // comm.go
+
 	shellQ  chan *queued
 	stdinCh chan *Message
 	inputMu sync.Mutex
@@ -316,6 +318,9 @@ func (k *Kernel) dispatch(ctx context.Context, sock socket, q *queued, shell boo
 		return
 	}
 	m := q.msg
+	if shell {
+		k.setCommParent(m) // comm.go: what comms send now answers m
+	}
 	k.publish(m, Status, StatusContent{StateBusy})
 	var afterIdle func()
 	defer func() {
@@ -375,20 +380,8 @@ func (k *Kernel) dispatch(ctx context.Context, sock socket, q *queued, shell boo
 			return
 		}
 		k.reply(sock, m, HistoryReplyContent{Status: StatusOK, History: h})
-	case CommInfoRequest:
-		k.reply(sock, m, CommInfoReplyContent{Status: StatusOK, Comms: map[string]any{}})
-	case CommOpen:
-		// No comm target is registered, so the comm is closed right away,
-		// as ipykernel does for an unknown target_name.
-		var c CommContent
-		if err := decodeContent(m.Content, &c, "comm_id"); err != nil {
-			k.log.Printf("comm_open: %v", err)
-			return
-		}
-		k.log.Printf("comm_open: no target %q; closing comm %s", c.TargetName, c.CommID)
-		k.publish(m, CommClose, CommContent{CommID: c.CommID, Data: map[string]any{}})
-	case CommMsg, CommClose:
-		k.log.Printf("%s: no comms are open; ignored", t)
+	case CommInfoRequest, CommOpen, CommMsg, CommClose:
+		k.handleComm(sock, m) // comm.go
 	case InterruptRequest:
 		k.Interrupt()
 		k.reply(sock, m, statusReply{StatusOK})

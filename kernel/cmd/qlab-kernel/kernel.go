@@ -10,6 +10,7 @@ import (
 
 	"github.com/qlab-dev/qlab/kernel/interp"
 	"github.com/qlab-dev/qlab/kernel/jupyter"
+	"github.com/qlab-dev/qlab/qlab/display/widget"
 )
 
 func cmdKernel(connFile string) int {
@@ -28,6 +29,13 @@ func cmdKernel(connFile string) int {
 	defer ev.Close()
 	logw := ev.Stderr()
 	k := jupyter.NewKernel(ev, jupyter.Config{Log: logw, ImplementationVersion: version()})
+	// Jupyter widgets: the frontend's comms on the widget targets reach
+	// the widget models, which send through the kernel's comms.
+	k.RegisterCommTarget(widget.Target, widget.Handler{})
+	k.RegisterCommTarget(widget.ControlTarget, widget.Handler{})
+	widget.Attach(k.Comms())
+	widget.SetLog(logw)
+	defer widget.Attach(nil)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
