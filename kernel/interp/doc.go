@@ -39,12 +39,22 @@
 //     and k are names or literals); var ok bool; v, ok = rhs. A receive, an
 //     index of computed operands, and var v, ok = rhs are reported as
 //     "unsupported" with that rewrite;
-//   - range over an int or a func, and the builtins min, max and clear, are
-//     reported as "unsupported" with a rewrite hint;
+//   - Go 1.21–1.23 syntax yaegi lacks is rewritten before evaluation
+//     (rewrite.go), with types from go/types run on the cell and the
+//     declarations of earlier cells: range over an integer and over a
+//     func(yield ...) (break, continue and return included), min, max and
+//     clear, Go 1.22 per-iteration loop variables, explicit type arguments
+//     for generic calls yaegi cannot infer, func main (run once by the cell
+//     that declares it, by main() afterwards), and x := v of an existing
+//     global of the same type as an assignment, so that functions declared
+//     earlier see the new value. What cannot be rewritten (a labeled break
+//     out of a range over a func) is reported as "unsupported";
 //   - yaegi's generic slices and maps are partly broken: Sort, SortFunc,
-//     SortStableFunc, IsSorted, Max, Min, Reverse, Clone, Equal,
-//     BinarySearch and maps.Keys/Values (returning slices, not iterators)
-//     are provided over []E and map[K]V (see generics.go);
+//     SortStableFunc, IsSorted, Max, Min, Reverse, Clone, Equal and
+//     BinarySearch are provided over []E, and iter.Seq/Seq2 and the
+//     iterator functions of slices (All, Values, Backward, Collect,
+//     AppendSeq, Sorted, SortedFunc, Chunk) and maps (Keys, Values, All,
+//     Insert, Collect) are interpreted sources (see generics.go);
 //   - an interpreted value passed to compiled code loses the methods the
 //     wrapper of the compiled interface does not have; a cell type's
 //     HTML/PNG/SVG/... methods are found by interpreted code (the display
@@ -52,6 +62,12 @@
 //   - a pointer to a cell type does not have the value receiver's
 //     methods when asserted to an interface;
 //   - a goroutine started by a cell that panics ends the process.
+//
+// Memory: yaegi keeps the top level of every cell in one global frame that
+// only grows (every temporary of a top-level expression has a slot, and a
+// variable defined again gets a new one). After each cell the slots no
+// symbol names are reset (memory.go), so what a cell no longer names is
+// collectable: re-running a cell that loads a data set does not add up.
 //
 // The value of a cell ending in an expression is its result, rendered with
 // display rules (see Execute for which trailing expressions display).

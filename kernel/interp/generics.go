@@ -2,8 +2,10 @@ package interp
 
 import (
 	"fmt"
+	"strings"
 
 	yaegi "github.com/traefik/yaegi/interp"
+	gen "github.com/traefik/yaegi/stdlib/generic"
 )
 
 // yaegi's extracted standard library has no generic functions (the
@@ -109,27 +111,189 @@ func BinarySearch[E cmp.Ordered](q_x []E, q_target E) (int, bool) {
 }
 `
 
-const mapsExtra = `package maps
+// iterSrc is package iter (Go 1.23): the sequence types. iter.Pull is not
+// provided.
+const iterSrc = `package iter
 
-func Keys[K comparable, V any](q_m map[K]V) []K {
-	var q_r []K // make([]K, 0, len(q_m)) fails in yaegi: "undefined type for V"
-	for q_k := range q_m {
-		q_r = append(q_r, q_k)
+type Seq[V any] func(yield func(V) bool)
+
+type Seq2[K, V any] func(yield func(K, V) bool)
+`
+
+// slicesIter and mapsIter are the iterator functions of slices and maps (Go
+// 1.23), over plain []E, map[K]V and func types, which yaegi infers (the
+// type checker that rewrites cells passes explicit type arguments anyway,
+// see rewrite.go). Results are unnamed func types, assignable to iter.Seq
+// and iter.Seq2.
+const slicesIter = `package slices
+
+func All[E any](q_s []E) func(func(int, E) bool) {
+	return func(q_yield func(int, E) bool) {
+		for q_i := 0; q_i < len(q_s); q_i++ {
+			if !q_yield(q_i, q_s[q_i]) {
+				return
+			}
+		}
 	}
-	return q_r
 }
 
-func Values[K comparable, V any](q_m map[K]V) []V {
-	var q_r []V
-	for _, q_v := range q_m {
-		q_r = append(q_r, q_v)
+func Values[E any](q_s []E) func(func(E) bool) {
+	return func(q_yield func(E) bool) {
+		for q_i := 0; q_i < len(q_s); q_i++ {
+			if !q_yield(q_s[q_i]) {
+				return
+			}
+		}
+	}
+}
+
+func Backward[E any](q_s []E) func(func(int, E) bool) {
+	return func(q_yield func(int, E) bool) {
+		for q_i := len(q_s) - 1; q_i >= 0; q_i-- {
+			if !q_yield(q_i, q_s[q_i]) {
+				return
+			}
+		}
+	}
+}
+
+func AppendSeq[E any](q_s []E, q_seq func(func(E) bool)) []E {
+	q_seq(func(q_v E) bool {
+		q_s = append(q_s, q_v)
+		return true
+	})
+	return q_s
+}
+
+func Collect[E any](q_seq func(func(E) bool)) []E {
+	var q_s []E
+	q_seq(func(q_v E) bool {
+		q_s = append(q_s, q_v)
+		return true
+	})
+	return q_s
+}
+
+func Sorted[E cmp.Ordered](q_seq func(func(E) bool)) []E {
+	var q_s []E
+	q_seq(func(q_v E) bool {
+		q_s = append(q_s, q_v)
+		return true
+	})
+	Sort(q_s)
+	return q_s
+}
+
+func SortedFunc[E any](q_seq func(func(E) bool), q_cmp func(E, E) int) []E {
+	var q_s []E
+	q_seq(func(q_v E) bool {
+		q_s = append(q_s, q_v)
+		return true
+	})
+	SortFunc(q_s, q_cmp)
+	return q_s
+}
+
+func Chunk[E any](q_s []E, q_n int) func(func([]E) bool) {
+	if q_n < 1 {
+		panic("cannot be less than 1")
+	}
+	return func(q_yield func([]E) bool) {
+		for q_i := 0; q_i < len(q_s); q_i += q_n {
+			q_end := q_i + q_n
+			if q_end > len(q_s) {
+				q_end = len(q_s)
+			}
+			if !q_yield(q_s[q_i:q_end:q_end]) {
+				return
+			}
+		}
+	}
+}
+
+func Repeat[E any](q_x []E, q_count int) []E {
+	if q_count < 0 {
+		panic("cannot be negative")
+	}
+	var q_r []E
+	for q_i := 0; q_i < q_count; q_i++ {
+		q_r = append(q_r, q_x...)
 	}
 	return q_r
 }
 `
 
+const mapsIter = `package maps
+
+func Keys[K comparable, V any](q_m map[K]V) func(func(K) bool) {
+	return func(q_yield func(K) bool) {
+		for q_k := range q_m {
+			if !q_yield(q_k) {
+				return
+			}
+		}
+	}
+}
+
+func Values[K comparable, V any](q_m map[K]V) func(func(V) bool) {
+	return func(q_yield func(V) bool) {
+		for _, q_v := range q_m {
+			if !q_yield(q_v) {
+				return
+			}
+		}
+	}
+}
+
+func All[K comparable, V any](q_m map[K]V) func(func(K, V) bool) {
+	return func(q_yield func(K, V) bool) {
+		for q_k, q_v := range q_m {
+			if !q_yield(q_k, q_v) {
+				return
+			}
+		}
+	}
+}
+
+func Insert[K comparable, V any](q_m map[K]V, q_seq func(func(K, V) bool)) {
+	q_seq(func(q_k K, q_v V) bool {
+		q_m[q_k] = q_v
+		return true
+	})
+}
+
+func Collect[K comparable, V any](q_seq func(func(K, V) bool)) map[K]V {
+	q_m := map[K]V{}
+	q_seq(func(q_k K, q_v V) bool {
+		q_m[q_k] = q_v
+		return true
+	})
+	return q_m
+}
+`
+
+// sourcePkgs are the interpreted sources of generic packages, by import
+// path, as the cell type checker sees them (typesimport.go): yaegi's own
+// generic sources of cmp, maps and slices (Go 1.22) plus the iterator
+// functions above.
+// The kernel's versions come first: the checker keeps the first of two
+// declarations, as yaegi keeps the last loaded (the kernel's, loaded after
+// yaegi's own).
+var sourcePkgs = map[string][]string{
+	"iter":   {iterSrc},
+	"cmp":    {gen.Sources[0]},
+	"maps":   {mapsIter, gen.Sources[1]},
+	"slices": {withCmp(slicesExtra), withCmp(slicesIter), gen.Sources[2]},
+}
+
+// withCmp adds the import of cmp that the checker needs to a source of
+// package slices (yaegi resolves cmp from the package's other source).
+func withCmp(src string) string {
+	return strings.Replace(src, "package slices\n", "package slices\n\nimport \"cmp\"\n", 1)
+}
+
 func loadGenericHelpers(yi *yaegi.Interpreter) error {
-	for _, src := range []string{slicesExtra, mapsExtra} {
+	for _, src := range []string{iterSrc, slicesExtra, slicesIter, mapsIter} {
 		if _, err := yi.Compile(src); err != nil {
 			return fmt.Errorf("interp: loading generic helpers: %w", err)
 		}

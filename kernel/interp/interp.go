@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"go/ast"
 	"go/parser"
+
 	"go/token"
 	"io"
 	"os"
@@ -56,6 +57,15 @@ type Interpreter struct {
 	cell   *cellState // the running cell, nil between cells
 
 	idx *index // names declared by cells, for completion and inspection
+
+	// The global frame, to release what cells no longer name (memory.go):
+	// nil when yaegi's layout is not the expected one.
+	tsess *typeSession     // earlier cells' declarations, for the type checker
+	types *reflectImporter // packages for the type checker
+
+	frame      *frameAccess
+	frameLen   int
+	frameNamed map[int]bool
 }
 
 var _ jupyter.Evaluator = (*Interpreter)(nil)
@@ -83,6 +93,7 @@ type cellState struct {
 const helperSrc = `
 import _qlabdisplay "github.com/qlab-dev/qlab/qlab/display"
 import _qlabfmt "fmt"
+import _qlabrt "qlabrt"
 
 func _qlabShow(vs ...any) []_qlabdisplay.Data {
 	out := []_qlabdisplay.Data{}
@@ -214,7 +225,7 @@ func New(opt Options) (*Interpreter, error) {
 	if opt.FlushTimeout <= 0 {
 		opt.FlushTimeout = 2 * time.Second
 	}
-	in := &Interpreter{opt: opt, idx: newIndex()}
+	in := &Interpreter{opt: opt, idx: newIndex(), tsess: newTypeSession(), types: newReflectImporter(token.NewFileSet())}
 	// Values of cell-declared types reach compiled code wrapped by yaegi;
 	// display formats what they wrap.
 	display.SetUnwrapper(unwrapYaegi)
@@ -230,7 +241,11 @@ func New(opt Options) (*Interpreter, error) {
 		Stderr: &cellWriter{in: in, name: "stderr", frames: true},
 		Stdin:  os.Stdin,
 	})
-	if err := in.yi.Use(symbols.Exports()); err != nil {
+	if err := in.yi.Use(withExit(symbols.Exports())); err != nil {
+		in.Close()
+		return nil, fmt.Errorf("interp: loading symbols: %w", err)
+	}
+	if err := in.yi.Use(runtimeSymbols); err != nil {
 		in.Close()
 		return nil, fmt.Errorf("interp: loading symbols: %w", err)
 	}
@@ -241,6 +256,9 @@ func New(opt Options) (*Interpreter, error) {
 	if err := loadGenericHelpers(in.yi); err != nil {
 		in.Close()
 		return nil, err
+	}
+	if in.frame = newFrameAccess(in.yi); in.frame != nil {
+		in.frameLen, in.frameNamed = in.frame.releaseUnnamed(0, nil)
 	}
 	return in, nil
 }
@@ -349,6 +367,9 @@ func (in *Interpreter) Execute(ctx context.Context, code string, out jupyter.Out
 	oldPub := display.SetPublisher(out.Display)
 	oldClear := display.SetClearer(out.ClearOutput)
 	defer func() {
+		if in.frame != nil {
+			in.frameLen, in.frameNamed = in.frame.releaseUnnamed(in.frameLen, in.frameNamed)
+		}
 		display.SetPublisher(oldPub)
 		display.SetClearer(oldClear)
 		restoreCell()
@@ -361,6 +382,8 @@ func (in *Interpreter) Execute(ctx context.Context, code string, out jupyter.Out
 		in.cellMu.Unlock()
 	}()
 
+	code, _ = in.rewriteCell(code)
+	cs.code = code
 	chunks, trailing := split(code)
 	all := chunks
 	if trailing != nil {
@@ -384,6 +407,7 @@ func (in *Interpreter) Execute(ctx context.Context, code string, out jupyter.Out
 		}
 		in.idx.record(withComments(c, code))
 	}
+	in.tsess.record(code)
 	if trailing == nil {
 		return nil, nil
 	}
@@ -569,7 +593,13 @@ func (in *Interpreter) cellError(ctx context.Context, err error, cs *cellState) 
 			// panics are Go's runtime errors in compiled code.
 			name = ErrRuntime
 		}
-		return explainYaegi(&CellError{Name: name, Value: mapPositions(fmt.Sprint(p.Value), cs.lines), Trace: trace}, cs.code)
+		msg := fmt.Sprint(p.Value)
+		if e, ok := p.Value.(ExitError); ok {
+			name, msg = "os.Exit", e.Error()
+		} else if m, ok := goErrors[msg]; ok {
+			name, msg = ErrRuntime, m
+		}
+		return explainYaegi(&CellError{Name: name, Value: mapPositions(msg, cs.lines), Trace: trace}, cs.code)
 	}
 	msg := mapPositions(err.Error(), cs.lines)
 	return explainYaegi(&CellError{Name: ErrCompile, Value: msg, Trace: trace}, cs.code)
@@ -620,8 +650,16 @@ func (in *Interpreter) evalTrailing(ctx context.Context, c chunk, cs *cellState)
 		// because yaegi mishandles composite literals passed to ...any.
 		prog, err := in.compile(wrap("_qlabV := ("))
 		if err != nil {
-			_, err := in.evalChunk(ctx, c, cs)
-			return nil, err
+			// A non-call expression always has a value: failing to
+			// store it is the expression's error (an undefined name, a
+			// type error), which yaegi does not report when the
+			// expression is evaluated as a statement. yaegi's message
+			// for an undefined name is "constant definition loop": the
+			// type checker's is preferred when it has one.
+			if msg := in.typeError(cs.code); msg != "" {
+				return nil, &CellError{Name: ErrCompile, Value: msg}
+			}
+			return nil, in.cellError(ctx, err, cs)
 		}
 		if _, err := in.yi.ExecuteWithContext(ctx, prog); err != nil {
 			return nil, in.cellError(ctx, err, cs)
@@ -704,4 +742,15 @@ func printLike(call *ast.CallExpr) bool {
 		}
 	}
 	return name == "print" || name == "println"
+}
+
+// goErrors maps the reflect panics by which yaegi reports Go's run-time
+// errors to the error Go reports.
+var goErrors = map[string]string{
+	"reflect: call of reflect.Value.Field on zero Value":       "invalid memory address or nil pointer dereference",
+	"reflect: call of reflect.Value.Elem on zero Value":        "invalid memory address or nil pointer dereference",
+	"reflect: call of reflect.Value.FieldByName on zero Value": "invalid memory address or nil pointer dereference",
+	"reflect: slice index out of range":                        "index out of range",
+	"reflect: array index out of range":                        "index out of range",
+	"reflect: string index out of range":                       "index out of range",
 }

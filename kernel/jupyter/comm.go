@@ -41,12 +41,12 @@ type comms struct {
 // handler. Comms on targets nobody registered are closed right away, as
 // ipykernel does.
 func (k *Kernel) RegisterCommTarget(target string, h CommHandler) {
-	k.comm.mu.Lock()
-	defer k.comm.mu.Unlock()
-	if k.comm.targets == nil {
-		k.comm.targets = map[string]CommHandler{}
+	k.comms.mu.Lock()
+	defer k.comms.mu.Unlock()
+	if k.comms.targets == nil {
+		k.comms.targets = map[string]CommHandler{}
 	}
-	k.comm.targets[target] = h
+	k.comms.targets[target] = h
 }
 
 // Comms is the kernel's side of the comm protocol for code that opens
@@ -64,16 +64,16 @@ func (k *Kernel) Comms() Comms { return Comms{k} }
 // the comm reach its handler.
 func (c Comms) Open(commID, target string, data, metadata map[string]any) error {
 	k := c.k
-	k.comm.mu.Lock()
-	_, known := k.comm.targets[target]
+	k.comms.mu.Lock()
+	_, known := k.comms.targets[target]
 	if known {
-		if k.comm.open == nil {
-			k.comm.open = map[string]string{}
+		if k.comms.open == nil {
+			k.comms.open = map[string]string{}
 		}
-		k.comm.open[commID] = target
+		k.comms.open[commID] = target
 	}
-	parent := k.comm.parent
-	k.comm.mu.Unlock()
+	parent := k.comms.parent
+	k.comms.mu.Unlock()
 	if !known {
 		return fmt.Errorf("jupyter: comm_open %s: target %q is not registered", commID, target)
 	}
@@ -83,10 +83,10 @@ func (c Comms) Open(commID, target string, data, metadata map[string]any) error 
 // Send sends data on the open comm commID as a comm_msg.
 func (c Comms) Send(commID string, data map[string]any) error {
 	k := c.k
-	k.comm.mu.Lock()
-	_, ok := k.comm.open[commID]
-	parent := k.comm.parent
-	k.comm.mu.Unlock()
+	k.comms.mu.Lock()
+	_, ok := k.comms.open[commID]
+	parent := k.comms.parent
+	k.comms.mu.Unlock()
 	if !ok {
 		return fmt.Errorf("%w: %s", ErrNoComm, commID)
 	}
@@ -96,11 +96,11 @@ func (c Comms) Send(commID string, data map[string]any) error {
 // Close closes the open comm commID with a comm_close carrying data.
 func (c Comms) Close(commID string, data map[string]any) error {
 	k := c.k
-	k.comm.mu.Lock()
-	_, ok := k.comm.open[commID]
-	delete(k.comm.open, commID)
-	parent := k.comm.parent
-	k.comm.mu.Unlock()
+	k.comms.mu.Lock()
+	_, ok := k.comms.open[commID]
+	delete(k.comms.open, commID)
+	parent := k.comms.parent
+	k.comms.mu.Unlock()
 	if !ok {
 		return fmt.Errorf("%w: %s", ErrNoComm, commID)
 	}
@@ -117,9 +117,9 @@ func nonNil(m map[string]any) map[string]any {
 // setCommParent records the shell message being handled: what comms send
 // until the next one goes out with it as parent.
 func (k *Kernel) setCommParent(m *Message) {
-	k.comm.mu.Lock()
-	k.comm.parent = m
-	k.comm.mu.Unlock()
+	k.comms.mu.Lock()
+	k.comms.parent = m
+	k.comms.mu.Unlock()
 }
 
 // commInfoRequestContent is the content of a comm_info_request.
@@ -127,10 +127,10 @@ type commInfoRequestContent struct {
 	TargetName string `json:"target_name"`
 }
 
-// handleComm answers comm_info_request and routes comm_open, comm_msg and
+// comm answers comm_info_request and routes comm_open, comm_msg and
 // comm_close. Bad messages (no comm_id, an unknown comm, data that is not
 // an object, a handler's error) are logged; none of them ends the kernel.
-func (k *Kernel) handleComm(sock socket, m *Message) {
+func (k *Kernel) comm(sock Socket, m *Message) {
 	if m.Header.MsgType == CommInfoRequest {
 		var c commInfoRequestContent
 		if err := decodeContent(m.Content, &c); err != nil {
@@ -149,22 +149,22 @@ func (k *Kernel) handleComm(sock socket, m *Message) {
 		k.log.Printf("%s: empty comm_id; ignored", m.Header.MsgType)
 		return
 	}
-	k.comm.mu.Lock()
-	target, open := k.comm.open[c.CommID]
+	k.comms.mu.Lock()
+	target, open := k.comms.open[c.CommID]
 	if m.Header.MsgType == CommOpen {
 		target = c.TargetName
 	}
-	h := k.comm.targets[target]
+	h := k.comms.targets[target]
 	if m.Header.MsgType == CommOpen && h != nil && !open {
-		if k.comm.open == nil {
-			k.comm.open = map[string]string{}
+		if k.comms.open == nil {
+			k.comms.open = map[string]string{}
 		}
-		k.comm.open[c.CommID] = target
+		k.comms.open[c.CommID] = target
 	}
 	if m.Header.MsgType == CommClose {
-		delete(k.comm.open, c.CommID)
+		delete(k.comms.open, c.CommID)
 	}
-	k.comm.mu.Unlock()
+	k.comms.mu.Unlock()
 
 	switch m.Header.MsgType {
 	case CommOpen:
@@ -179,9 +179,9 @@ func (k *Kernel) handleComm(sock socket, m *Message) {
 		}
 		if err := h.CommOpen(target, c.CommID, nonNil(c.Data)); err != nil {
 			k.log.Printf("comm_open %s on %q: %v; closing it", c.CommID, target, err)
-			k.comm.mu.Lock()
-			delete(k.comm.open, c.CommID)
-			k.comm.mu.Unlock()
+			k.comms.mu.Lock()
+			delete(k.comms.open, c.CommID)
+			k.comms.mu.Unlock()
 			k.publish(m, CommClose, CommContent{CommID: c.CommID, Data: map[string]any{}})
 		}
 	case CommMsg:
@@ -203,10 +203,10 @@ func (k *Kernel) handleComm(sock socket, m *Message) {
 
 // commInfo lists the open comms, of target only when target is not "".
 func (k *Kernel) commInfo(target string) map[string]any {
-	k.comm.mu.Lock()
-	defer k.comm.mu.Unlock()
-	ids := make([]string, 0, len(k.comm.open))
-	for id, t := range k.comm.open {
+	k.comms.mu.Lock()
+	defer k.comms.mu.Unlock()
+	ids := make([]string, 0, len(k.comms.open))
+	for id, t := range k.comms.open {
 		if target == "" || t == target {
 			ids = append(ids, id)
 		}
@@ -214,7 +214,7 @@ func (k *Kernel) commInfo(target string) map[string]any {
 	sort.Strings(ids)
 	out := make(map[string]any, len(ids))
 	for _, id := range ids {
-		out[id] = map[string]string{"target_name": k.comm.open[id]}
+		out[id] = map[string]string{"target_name": k.comms.open[id]}
 	}
 	return out
 }
@@ -222,7 +222,7 @@ func (k *Kernel) commInfo(target string) map[string]any {
 // publishMeta is publish with the message's metadata set.
 func (k *Kernel) publishMeta(parent *Message, t MsgType, content any, metadata map[string]any) error {
 	k.mu.Lock()
-	iopub := k.socks.iopub
+	iopub := k.socks.IOPub
 	k.mu.Unlock()
 	if iopub == nil {
 		return errors.New("jupyter: not serving")

@@ -220,7 +220,7 @@ func newHarnessConfig(t *testing.T, ev Evaluator, cfg Config) *harness {
 	ctx, cancel := context.WithCancel(context.Background())
 	h.cancel = cancel
 	go func() {
-		h.done <- h.k.serve(ctx, sockets{shell: h.shell, control: h.control, stdin: h.stdin, iopub: h.iopub})
+		h.done <- h.k.serve(ctx, Sockets{Shell: h.shell, Control: h.control, Stdin: h.stdin, IOPub: h.iopub})
 	}()
 	st := h.next(h.iopub)
 	if st.Header.MsgType != Status {

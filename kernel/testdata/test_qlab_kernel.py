@@ -51,14 +51,14 @@ class QlabKernelTests(jupyter_kernel_test.KernelTests):
     ]
 
     code_display_data = [
-        {"code": 'import "github.com/qlab-dev/qlab/kernel/display"\n'
+        {"code": 'import "github.com/qlab-dev/qlab/qlab/display"\n'
                  '_ = display.Display(display.HTML("<b>bold</b>"))', "mime": "text/html"},
-        {"code": 'import "github.com/qlab-dev/qlab/kernel/display"\n'
+        {"code": 'import "github.com/qlab-dev/qlab/qlab/display"\n'
                  '_ = display.Display(display.SVG(`<svg xmlns="http://www.w3.org/2000/svg" width="4" height="4"/>`))',
          "mime": "image/svg+xml"},
-        {"code": 'import "github.com/qlab-dev/qlab/kernel/display"\n'
+        {"code": 'import "github.com/qlab-dev/qlab/qlab/display"\n'
                  '_ = display.Display(display.Markdown("# title"))', "mime": "text/markdown"},
-        {"code": 'import (\n\t"image"\n\t"github.com/qlab-dev/qlab/kernel/display"\n)\n'
+        {"code": 'import (\n\t"image"\n\t"github.com/qlab-dev/qlab/qlab/display"\n)\n'
                  "d, _ := display.Image(image.NewGray(image.Rect(0, 0, 4, 4)))\n"
                  "_ = display.Display(d)", "mime": "image/png"},
     ]
@@ -66,7 +66,7 @@ class QlabKernelTests(jupyter_kernel_test.KernelTests):
     code_history_pattern = "1?2*"
     supported_history_operations = ("tail", "range", "search")
 
-    code_clear_output = ('import (\n\t"fmt"\n\t"github.com/qlab-dev/qlab/kernel/display"\n)\n'
+    code_clear_output = ('import (\n\t"fmt"\n\t"github.com/qlab-dev/qlab/qlab/display"\n)\n'
                          'fmt.Println("soon gone")\ndisplay.Clear(false)')
 
 

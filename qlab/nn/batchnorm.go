@@ -86,6 +86,19 @@ func (l *BatchNorm2D) Config() BatchNormConfig {
 	return BatchNormConfig{Channels: l.cfg.Channels, Momentum: l.momentum, Eps: l.eps}
 }
 
+// SetMomentum sets the running-statistics update weight (PyTorch's
+// convention, see BatchNormConfig.Momentum) used by later training-mode
+// forwards; m must be in (0, 1]. Setting 1/k before the k-th batch gives
+// the cumulative average PyTorch computes with momentum=None (what
+// quant.ReestimateBN does). Config reports the current value.
+func (l *BatchNorm2D) SetMomentum(m float32) error {
+	if !(m > 0 && m <= 1) {
+		return fmt.Errorf("%w: BatchNorm2D %q: momentum %v not in (0, 1]", ErrConfig, l.name, m)
+	}
+	l.momentum = m
+	return nil
+}
+
 // Gamma, Beta, RunningMean and RunningVar return the per-channel tensors,
 // each of shape (C).
 func (l *BatchNorm2D) Gamma() *Param       { return l.gamma }

@@ -118,6 +118,14 @@ type Config struct {
 	// NoFoldBN keeps batch-norm layers instead of folding them into the
 	// preceding convolution before quantization.
 	NoFoldBN bool
+	// Layers are per-layer exceptions (PyTorch's QConfigMapping, AIMET's
+	// per-module settings): for each layer the last rule that matches it
+	// decides its scheme, or keeps it in float; layers no rule matches use
+	// the fields above. See LayerRule and Config.Assign. Every API that
+	// takes a Config honours them (Quantize, Evaluate, LayerErrors, the PTQ
+	// methods, the integer path as far as its arithmetic allows; see
+	// Model.Integer).
+	Layers []LayerRule `json:",omitempty" yaml:"layers,omitempty"`
 }
 
 // QUInt8 is the TensorFlow quint8 simulated quantization the Yun & Wong
@@ -217,6 +225,11 @@ func (c Config) Validate() error {
 	}
 	if c.Biases.Int32Bias && (c.Weights.Float || c.Activations.Float) {
 		return fmt.Errorf("%w: Int32Bias needs quantized weights and activations", ErrConfig)
+	}
+	for i, r := range c.Layers {
+		if err := r.validate(); err != nil {
+			return fmt.Errorf("Layers[%d] (%s): %w", i, r, err)
+		}
 	}
 	return nil
 }

@@ -14,6 +14,13 @@
 //   - the gemmlowp/TFLite fixed-point helpers (QuantizeMultiplier,
 //     SaturatingRoundingDoublingHighMul, RoundingDivideByPOT,
 //     MultiplyByQuantizedMultiplier);
+//   - per-layer schemes: Config.Layers, rules from layer-name globs and
+//     kinds (conv, pointwise, depthwise, dense, first, last) to a Config or
+//     float, honoured by every API that takes a Config;
+//   - the post-training toolbox, alone or through Options.PTQ:
+//     ReestimateBN (PyTorch's update_bn), Equalize (cross-layer
+//     equalization and high-bias absorption, Nagel et al. 2019), bias
+//     correction (empirical and analytic), AdaRound (Nagel et al. 2020);
 //   - model level: FoldBatchNorm, Quantize (a fake-quantized copy of an
 //     nn.Model), Evaluate (FP32 vs quantized accuracy and loss),
 //     LayerErrors (SQNR per activation point), Model.Export (JSON manifest

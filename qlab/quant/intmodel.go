@@ -42,6 +42,9 @@ func (q *Model) Integer() (*IntModel, error) {
 	if q.input == nil || q.Options.Mode != Full {
 		return nil, fmt.Errorf("quant: integer model: needs a Full-mode model with quantized activations")
 	}
+	if err := q.checkInteger(); err != nil {
+		return nil, err
+	}
 	if !is8Bit(q.input) {
 		return nil, fmt.Errorf("quant: integer model: input params %v are not 8-bit per tensor", q.input)
 	}

@@ -55,6 +55,10 @@ type Options struct {
 	// CalibrationSamples uses only the first n calibration samples; 0 means
 	// all.
 	CalibrationSamples int
+	// PTQ selects post-training methods (batch-norm re-estimation,
+	// cross-layer equalization, bias correction, AdaRound) applied around
+	// quantization; the zero value applies none. See PTQ.
+	PTQ PTQ
 }
 
 // LayerQuant describes how one leaf layer is quantized.
@@ -97,6 +101,8 @@ type Model struct {
 
 	input      *QParams
 	acts       map[string]*QParams
+	layerCfg   *layerConfigs
+	ptq        *PTQReport
 	inBuf      tensor.Tensor
 	hookEr     error
 	removeHook func()
@@ -217,11 +223,16 @@ func forEachBatch(ctx context.Context, d *data.Dataset, n, bs int, fn func(b *da
 // opt.Config.NoFoldBN), calibrates every activation point on calib (in
 // inference mode, float weights, as PyTorch's and TFLite's post-training
 // calibration do), then quantizes weights and biases. m is not modified.
-// calib may be nil in WeightsOnly mode.
+// calib may be nil in WeightsOnly mode. Options.PTQ adds batch-norm
+// re-estimation, cross-layer equalization, AdaRound and bias correction
+// around these steps (see PTQ); Model.PTQ reports what they did.
 func Quantize(ctx context.Context, m *nn.Model, calib *data.Dataset, opt Options) (*Model, error) {
 	cfg := opt.Config
 	if err := cfg.Validate(); err != nil {
 		return nil, err
+	}
+	if opt.PTQ.active() {
+		return quantizePTQ(ctx, m, calib, opt)
 	}
 	if opt.Mode < Full || opt.Mode > ActivationsOnly {
 		return nil, fmt.Errorf("%w: unknown mode %v", ErrConfig, opt.Mode)
@@ -239,7 +250,14 @@ func Quantize(ctx context.Context, m *nn.Model, calib *data.Dataset, opt Options
 	if err != nil {
 		return nil, fmt.Errorf("quant: model %q: %w", m.Name(), err)
 	}
+	lc, err := cfg.resolve(fm)
+	if err != nil {
+		return nil, fmt.Errorf("quant: model %q: %w", m.Name(), err)
+	}
 	float := map[string]bool{}
+	for _, n := range lc.floats() {
+		float[n] = true
+	}
 	for _, n := range opt.Float {
 		if fm.Layer(n) == nil && m.Layer(n) == nil {
 			return nil, fmt.Errorf("quant: model %q: Float names unknown layer %q", m.Name(), n)
@@ -249,8 +267,8 @@ func Quantize(ctx context.Context, m *nn.Model, calib *data.Dataset, opt Options
 	p := &plan{input: map[string]string{}, point: map[string]bool{}}
 	p.walk(fm.TopLayers(), InputName, float)
 
-	q := &Model{Net: fm, Options: opt, acts: map[string]*QParams{}}
-	quantActs := opt.Mode != WeightsOnly && !cfg.Activations.Float
+	q := &Model{Net: fm, Options: opt, acts: map[string]*QParams{}, layerCfg: lc}
+	quantActs := opt.Mode != WeightsOnly && q.anyActs(p)
 	if quantActs {
 		if err := q.calibrate(ctx, fm, calib, p); err != nil {
 			return nil, fmt.Errorf("quant: model %q: %w", m.Name(), err)
@@ -259,7 +277,7 @@ func Quantize(ctx context.Context, m *nn.Model, calib *data.Dataset, opt Options
 	q.Layers = append(q.Layers, LayerQuant{Layer: InputName, Kind: "Input", Output: q.input})
 	for _, l := range p.order {
 		lq := LayerQuant{Layer: l.Name(), Kind: l.Kind(), Input: p.input[l.Name()], Output: q.acts[l.Name()]}
-		if !quantActs {
+		if !quantActs || !q.quantized(lq.Input) {
 			lq.Input = ""
 		}
 		if w, b := weightOf(l); w != nil && !float[l.Name()] && opt.Mode != ActivationsOnly {
@@ -276,15 +294,19 @@ func Quantize(ctx context.Context, m *nn.Model, calib *data.Dataset, opt Options
 
 // calibrate runs calib through fm with an observer on every point.
 func (q *Model) calibrate(ctx context.Context, fm *nn.Model, calib *data.Dataset, p *plan) error {
-	ac := q.Options.Config.Activations
-	in, err := NewObserver(InputName, ac)
-	if err != nil {
-		return err
+	var in *Observer
+	var err error
+	if ac := q.actConfig(InputName); !ac.Float {
+		if in, err = NewObserver(InputName, ac); err != nil {
+			return err
+		}
 	}
 	obs := map[string]*Observer{}
 	for name := range p.point {
-		if obs[name], err = NewObserver(name, ac); err != nil {
-			return err
+		if ac := q.actConfig(name); !ac.Float {
+			if obs[name], err = NewObserver(name, ac); err != nil {
+				return err
+			}
 		}
 	}
 	var hookErr error
@@ -295,8 +317,10 @@ func (q *Model) calibrate(ctx context.Context, fm *nn.Model, calib *data.Dataset
 	})
 	defer remove()
 	err = forEachBatch(ctx, calib, q.Options.CalibrationSamples, batchSize(q.Options), func(b *data.Dataset) error {
-		if err := in.Observe(b.Images); err != nil {
-			return err
+		if in != nil {
+			if err := in.Observe(b.Images); err != nil {
+				return err
+			}
 		}
 		if _, err := fm.Forward(b.Images); err != nil {
 			return err
@@ -306,8 +330,10 @@ func (q *Model) calibrate(ctx context.Context, fm *nn.Model, calib *data.Dataset
 	if err != nil {
 		return fmt.Errorf("calibration: %w", err)
 	}
-	if q.input, err = in.QParams(); err != nil {
-		return err
+	if in != nil {
+		if q.input, err = in.QParams(); err != nil {
+			return err
+		}
 	}
 	for name, o := range obs {
 		if q.acts[name], err = o.QParams(); err != nil {
@@ -320,7 +346,7 @@ func (q *Model) calibrate(ctx context.Context, fm *nn.Model, calib *data.Dataset
 // quantizeParams fake-quantizes a layer's weight and bias in place and
 // records their params.
 func (q *Model) quantizeParams(lq *LayerQuant, w, b *nn.Param) error {
-	cfg := q.Options.Config
+	cfg := q.config(lq.Layer)
 	if !cfg.Weights.Float {
 		o, err := NewObserver(w.Name, cfg.Weights)
 		if err != nil {
@@ -342,7 +368,7 @@ func (q *Model) quantizeParams(lq *LayerQuant, w, b *nn.Param) error {
 // quantizeBias fake-quantizes a layer's bias in place (after its weight
 // params are set) and records its params.
 func (q *Model) quantizeBias(lq *LayerQuant, b *nn.Param) error {
-	cfg := q.Options.Config
+	cfg := q.config(lq.Layer)
 	if b == nil || cfg.Biases.Float {
 		return nil
 	}

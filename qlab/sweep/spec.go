@@ -16,6 +16,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/qlab-dev/qlab/qlab/arch"
+	"github.com/qlab-dev/qlab/qlab/data"
 	"github.com/qlab-dev/qlab/qlab/initializers"
 	"github.com/qlab-dev/qlab/qlab/quant"
 	"github.com/qlab-dev/qlab/qlab/train"
@@ -265,10 +266,10 @@ func (q QuantSpec) resolved() (QuantSpec, error) {
 
 // DataSpec selects the data of every trial.
 type DataSpec struct {
-	// Dataset is "mnist" (the default: the copy inside the GoMNIST Go
-	// module, or IDX files in Dir), "fashion-mnist" (IDX files in Dir,
-	// default /usr/share/datasets/fashion-mnist) or "cifar10" (the binary
-	// version in Dir).
+	// Dataset is a name data.Load reads: "mnist" (the default: the copy
+	// inside the GoMNIST Go module, or IDX files in Dir), "fashion-mnist"
+	// (IDX files in Dir, default data.FashionMNISTDir) or "cifar10" (the
+	// binary version in Dir, default data.DefaultCIFAR10Dir).
 	Dataset string `json:"dataset,omitempty" yaml:"dataset,omitempty"`
 	// Dir is where the files are; it is not part of trial IDs, so the same
 	// sweep can read its data from different paths on different machines.
@@ -284,18 +285,11 @@ type DataSpec struct {
 }
 
 func (d DataSpec) resolved() (DataSpec, error) {
-	d.Dataset = strings.ToLower(d.Dataset)
-	switch d.Dataset {
-	case "":
-		d.Dataset = "mnist"
-	case "mnist", "fashion-mnist", "cifar10":
-	case "fashion_mnist", "fashionmnist":
-		d.Dataset = "fashion-mnist"
-	case "cifar-10", "cifar_10":
-		d.Dataset = "cifar10"
-	default:
-		return d, fmt.Errorf("%w: unknown dataset %q (known: mnist, fashion-mnist, cifar10)", ErrSpec, d.Dataset)
+	name, err := data.CanonicalName(d.Dataset)
+	if err != nil {
+		return d, fmt.Errorf("%w: %v", ErrSpec, err)
 	}
+	d.Dataset = name
 	if d.TrainSubset < 0 || d.TestSubset < 0 || d.CalibrationSubset < 0 {
 		return d, fmt.Errorf("%w: data subsets train %d, test %d, calibration %d; want >= 0", ErrSpec, d.TrainSubset, d.TestSubset, d.CalibrationSubset)
 	}

@@ -94,7 +94,7 @@ func DefaultTrial(ctx context.Context, t TrialSpec, dir string) (*Record, error)
 
 // dataCache holds datasets read by this process: trials of one sweep share
 // them (read-only), instead of each reading and decoding the files again.
-var dataCache sync.Map // DataSpec (subsets zeroed) -> *loaded
+var dataCache sync.Map // DataSpec (calibration subset zeroed) -> *loaded
 
 type loaded struct {
 	once        sync.Once
@@ -102,34 +102,20 @@ type loaded struct {
 	err         error
 }
 
+// loadData reads the trial's data with data.Load (only the subsets'
+// images are decoded), once per process for each dataset, directory and
+// subset sizes.
 func loadData(d DataSpec) (trainSet, testSet *data.Dataset, err error) {
-	key := DataSpec{Dataset: d.Dataset, Dir: d.Dir}
-	v, _ := dataCache.LoadOrStore(key, &loaded{})
+	d.CalibrationSubset = 0
+	v, _ := dataCache.LoadOrStore(d, &loaded{})
 	l := v.(*loaded)
 	l.once.Do(func() {
-		switch d.Dataset {
-		case "mnist", "":
-			if d.Dir != "" {
-				l.train, l.test, l.err = data.MNISTFrom(d.Dir)
-			} else {
-				l.train, l.test, l.err = data.MNIST()
-			}
-		case "fashion-mnist":
-			dir := d.Dir
-			if dir == "" {
-				dir = "/usr/share/datasets/fashion-mnist"
-			}
-			l.train, l.test, l.err = data.FashionMNIST(dir)
-		case "cifar10":
-			l.train, l.test, l.err = data.CIFAR10(d.Dir)
-		default:
-			l.err = fmt.Errorf("%w: unknown dataset %q", ErrSpec, d.Dataset)
-		}
+		l.train, l.test, l.err = data.Load(d.Dataset, data.LoadOptions{Dir: d.Dir, TrainN: d.TrainSubset, TestN: d.TestSubset})
 	})
 	if l.err != nil {
 		return nil, nil, fmt.Errorf("sweep: data: %w", l.err)
 	}
-	return l.train.Subset(d.TrainSubset), l.test.Subset(d.TestSubset), nil
+	return l.train, l.test, nil
 }
 
 // forEachBatch runs model in inference mode over ds in batches.

@@ -28,7 +28,19 @@ func cmdKernel(connFile string) int {
 	}
 	defer ev.Close()
 	logw := ev.Stderr()
-	k := jupyter.NewKernel(ev, jupyter.Config{Log: logw, ImplementationVersion: version()})
+	logger := log.New(logw, "qlab-kernel: ", 0)
+	if orig, ok := logw.(*os.File); ok {
+		unblockFatalErrors(orig, logger)
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	socks, err := listen(ctx, ci, logger)
+	if err != nil {
+		logger.Print(err)
+		return 1
+	}
+	k := jupyter.NewKernel(ev, jupyter.Config{Log: logw, ImplementationVersion: version(), Key: []byte(ci.Key)})
 	// Jupyter widgets: the frontend's comms on the widget targets reach
 	// the widget models, which send through the kernel's comms.
 	k.RegisterCommTarget(widget.Target, widget.Handler{})
@@ -36,9 +48,6 @@ func cmdKernel(connFile string) int {
 	widget.Attach(k.Comms())
 	widget.SetLog(logw)
 	defer widget.Attach(nil)
-
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	defer signal.Stop(sigs)
@@ -51,8 +60,8 @@ func cmdKernel(connFile string) int {
 			cancel()
 		}
 	}()
-	if err := k.Serve(ctx, ci); err != nil {
-		log.New(logw, "qlab-kernel: ", 0).Print(err)
+	if err := k.Serve(ctx, socks); err != nil {
+		logger.Print(err)
 		return 1
 	}
 	return 0

@@ -1,0 +1,21 @@
+//go:build !linux
+
+package main
+
+import (
+	"log"
+	"os"
+	"runtime/debug"
+)
+
+// maxStack bounds a goroutine's stack (see fatal_linux.go).
+const maxStack = 256 << 20
+
+// unblockFatalErrors sends the runtime's report of a fatal error to orig.
+// Only Linux makes the capture pipe non-blocking (see fatal_linux.go).
+func unblockFatalErrors(orig *os.File, logger *log.Logger) {
+	debug.SetMaxStack(maxStack)
+	if err := debug.SetCrashOutput(orig, debug.CrashOptions{}); err != nil {
+		logger.Printf("crash output: %v", err)
+	}
+}

@@ -1,0 +1,56 @@
+package interp
+
+import (
+	"context"
+	"runtime"
+	"testing"
+)
+
+// heapMiB returns the live heap after two collections, in MiB.
+func heapMiB() float64 {
+	runtime.GC()
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return float64(m.HeapAlloc) / (1 << 20)
+}
+
+// Issue 10, item 1: values that a cell no longer names are collectable.
+func TestMemoryUnnamedValuesCollectable(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		setup string
+		cell  string
+		runs  int
+	}{
+		{"temporary", `import "bytes"`, `len(bytes.Repeat([]byte("x"), 10<<20))`, 100},
+		{"redefined global", `import "bytes"`, `x := bytes.Repeat([]byte("x"), 10<<20)`, 20},
+		{"redefined multi-value", `import "bytes"`, "a, b := bytes.Repeat([]byte(\"x\"), 10<<20), 1\n_ = b", 20},
+		{"MNIST reload", `import "qlab/data"`, "trainSet, testSet, err := data.MNIST()\nif err != nil { panic(err) }\n_ = trainSet; _ = testSet", 5},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if testing.Short() {
+				tc.runs = min(tc.runs, 3) // MNIST takes seconds to load
+			}
+			in := newInterp(t, Options{})
+			ctx := context.Background()
+			if _, err := in.Execute(ctx, tc.setup, newRecorder()); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := in.Execute(ctx, tc.cell, newRecorder()); err != nil {
+				t.Fatalf("first run: %v", err)
+			}
+			one := heapMiB()
+			for i := 1; i < tc.runs; i++ {
+				if _, err := in.Execute(ctx, tc.cell, newRecorder()); err != nil {
+					t.Fatalf("run %d: %v", i+1, err)
+				}
+			}
+			all := heapMiB()
+			t.Logf("heap after one run %.1f MiB, after %d runs %.1f MiB", one, tc.runs, all)
+			if all-one > 150 {
+				t.Errorf("heap grew %.1f MiB over %d runs of %q; want <= 150 MiB", all-one, tc.runs, tc.cell)
+			}
+		})
+	}
+}
