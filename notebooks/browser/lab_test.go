@@ -127,12 +127,20 @@ func TestLabInChromium(t *testing.T) {
 	}
 	built := time.Since(start)
 	srv := startLab(t, python, labDir, work, artifacts, notebooks)
-	checkKernelspec(t, srv, bin)
+	// The first requests of each kind can take seconds on a loaded machine
+	// (get gives up after 5 s): retry them for a while.
 	for _, path := range []string{"lab", "api/kernelspecs", "kernelspecs/qlab/logo-64x64.png"} {
-		if _, err := get(srv, path); err != nil {
+		var err error
+		for deadline := time.Now().Add(labServerTimeout); ; {
+			if _, err = get(srv, path); err == nil || time.Now().After(deadline) {
+				break
+			}
+		}
+		if err != nil {
 			t.Fatalf("the Lab server: %v", err)
 		}
 	}
+	checkKernelspec(t, srv, bin)
 	ready := time.Now()
 	rep, driverLog := runLabDriver(t, tl, srv, work, artifacts, notebooks)
 	t.Logf("kernel build %v, Lab server start %v, browser run %v", built.Round(time.Millisecond),
