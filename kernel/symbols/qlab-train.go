@@ -3,6 +3,7 @@
 package symbols
 
 import (
+	"github.com/qlab-dev/qlab/qlab/tensor"
 	"github.com/qlab-dev/qlab/qlab/train"
 	"go/constant"
 	"go/token"
@@ -12,33 +13,50 @@ import (
 func init() {
 	Symbols["github.com/qlab-dev/qlab/qlab/train/train"] = map[string]reflect.Value{
 		// function, constant and variable definitions
-		"Adam":           reflect.ValueOf(train.Adam),
-		"AdamKind":       reflect.ValueOf(train.AdamKind),
-		"AdamW":          reflect.ValueOf(train.AdamW),
-		"AdamWKind":      reflect.ValueOf(train.AdamWKind),
-		"CheckpointFile": reflect.ValueOf(constant.MakeFromLiteral("\"checkpoint.gob\"", token.STRING, 0)),
-		"Constant":       reflect.ValueOf(train.Constant),
-		"Cosine":         reflect.ValueOf(train.Cosine),
-		"ErrNotFinite":   reflect.ValueOf(&train.ErrNotFinite).Elem(),
-		"Evaluate":       reflect.ValueOf(train.Evaluate),
-		"Fit":            reflect.ValueOf(train.Fit),
-		"LoadCheckpoint": reflect.ValueOf(train.LoadCheckpoint),
-		"NewOptimizer":   reflect.ValueOf(train.NewOptimizer),
-		"ProgressBar":    reflect.ValueOf(train.ProgressBar),
-		"Resume":         reflect.ValueOf(train.Resume),
-		"SGD":            reflect.ValueOf(train.SGD),
-		"SGDKind":        reflect.ValueOf(train.SGDKind),
-		"SGDMomentum":    reflect.ValueOf(train.SGDMomentum),
-		"Step":           reflect.ValueOf(train.Step),
-		"TextProgress":   reflect.ValueOf(train.TextProgress),
+		"Adam":             reflect.ValueOf(train.Adam),
+		"AdamKind":         reflect.ValueOf(train.AdamKind),
+		"AdamW":            reflect.ValueOf(train.AdamW),
+		"AdamWKind":        reflect.ValueOf(train.AdamWKind),
+		"AfterUpdate":      reflect.ValueOf(train.AfterUpdate),
+		"Attach":           reflect.ValueOf(train.Attach),
+		"BeforeBackward":   reflect.ValueOf(train.BeforeBackward),
+		"BeforeForward":    reflect.ValueOf(train.BeforeForward),
+		"BeforeUpdate":     reflect.ValueOf(train.BeforeUpdate),
+		"CheckpointFile":   reflect.ValueOf(constant.MakeFromLiteral("\"checkpoint.gob\"", token.STRING, 0)),
+		"Constant":         reflect.ValueOf(train.Constant),
+		"Cosine":           reflect.ValueOf(train.Cosine),
+		"DefaultBatchSize": reflect.ValueOf(constant.MakeFromLiteral("256", token.INT, 0)),
+		"EachBatch":        reflect.ValueOf(train.EachBatch),
+		"EpochEnd":         reflect.ValueOf(train.EpochEnd),
+		"EpochStart":       reflect.ValueOf(train.EpochStart),
+		"ErrNotFinite":     reflect.ValueOf(&train.ErrNotFinite).Elem(),
+		"Evaluate":         reflect.ValueOf(train.Evaluate),
+		"Fit":              reflect.ValueOf(train.Fit),
+		"LoadCheckpoint":   reflect.ValueOf(train.LoadCheckpoint),
+		"NewOptimizer":     reflect.ValueOf(train.NewOptimizer),
+		"Observe":          reflect.ValueOf(train.Observe),
+		"ProgressBar":      reflect.ValueOf(train.ProgressBar),
+		"Resume":           reflect.ValueOf(train.Resume),
+		"SGD":              reflect.ValueOf(train.SGD),
+		"SGDKind":          reflect.ValueOf(train.SGDKind),
+		"SGDMomentum":      reflect.ValueOf(train.SGDMomentum),
+		"Step":             reflect.ValueOf(train.Step),
+		"TextProgress":     reflect.ValueOf(train.TextProgress),
 
 		// type definitions
+		"BatchOptions":    reflect.ValueOf((*train.BatchOptions)(nil)),
 		"Checkpoint":      reflect.ValueOf((*train.Checkpoint)(nil)),
 		"Config":          reflect.ValueOf((*train.Config)(nil)),
 		"EpochRecord":     reflect.ValueOf((*train.EpochRecord)(nil)),
+		"ForwardFunc":     reflect.ValueOf((*train.ForwardFunc)(nil)),
+		"Forwarder":       reflect.ValueOf((*train.Forwarder)(nil)),
 		"History":         reflect.ValueOf((*train.History)(nil)),
+		"Hook":            reflect.ValueOf((*train.Hook)(nil)),
+		"LayerFunc":       reflect.ValueOf((*train.LayerFunc)(nil)),
 		"LayerRange":      reflect.ValueOf((*train.LayerRange)(nil)),
+		"Loop":            reflect.ValueOf((*train.Loop)(nil)),
 		"Metrics":         reflect.ValueOf((*train.Metrics)(nil)),
+		"ObserveOptions":  reflect.ValueOf((*train.ObserveOptions)(nil)),
 		"Optimizer":       reflect.ValueOf((*train.Optimizer)(nil)),
 		"OptimizerConfig": reflect.ValueOf((*train.OptimizerConfig)(nil)),
 		"OptimizerKind":   reflect.ValueOf((*train.OptimizerKind)(nil)),
@@ -46,5 +64,20 @@ func init() {
 		"RunningTotals":   reflect.ValueOf((*train.RunningTotals)(nil)),
 		"Schedule":        reflect.ValueOf((*train.Schedule)(nil)),
 		"ScheduleKind":    reflect.ValueOf((*train.ScheduleKind)(nil)),
+		"Stage":           reflect.ValueOf((*train.Stage)(nil)),
+		"Tap":             reflect.ValueOf((*train.Tap)(nil)),
+
+		// interface wrapper definitions
+		"_Forwarder": reflect.ValueOf((*_github_com_qlab_dev_qlab_qlab_train_Forwarder)(nil)),
 	}
+}
+
+// _github_com_qlab_dev_qlab_qlab_train_Forwarder is an interface wrapper for Forwarder type
+type _github_com_qlab_dev_qlab_qlab_train_Forwarder struct {
+	IValue   interface{}
+	WForward func(x *tensor.Tensor) (*tensor.Tensor, error)
+}
+
+func (W _github_com_qlab_dev_qlab_qlab_train_Forwarder) Forward(x *tensor.Tensor) (*tensor.Tensor, error) {
+	return W.WForward(x)
 }

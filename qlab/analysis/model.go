@@ -7,6 +7,7 @@ import (
 
 	"github.com/qlab-dev/qlab/qlab/nn"
 	"github.com/qlab-dev/qlab/qlab/tensor"
+	"github.com/qlab-dev/qlab/qlab/train"
 )
 
 // WeightOptions configure WeightStats. The zero value summarises every
@@ -149,17 +150,15 @@ func ActivationStats(ctx context.Context, model *nn.Model, batches Batches, opts
 	if len(s.Accs) == 0 {
 		return nil, fmt.Errorf("analysis: activation stats: no layer of model %q matches layers %v kinds %v", model.Name(), opts.Layers, opts.Kinds)
 	}
-	var obsErr error
-	remove := model.Observe(func(l nn.Layer, out *tensor.Tensor) {
-		a := index[l.Name()]
-		if a == nil || obsErr != nil {
-			return
+	tap := train.Attach(model, func(l nn.Layer, out *tensor.Tensor) error {
+		if a := index[l.Name()]; a != nil {
+			if err := a.AddTensor(out); err != nil {
+				return fmt.Errorf("analysis: activation stats: layer %q: %w", l.Name(), err)
+			}
 		}
-		if err := a.AddTensor(out); err != nil {
-			obsErr = fmt.Errorf("analysis: activation stats: layer %q: %w", l.Name(), err)
-		}
+		return nil
 	})
-	defer remove()
+	defer tap.Close()
 	training := model.Training()
 	model.SetTraining(false)
 	defer model.SetTraining(training)
@@ -169,11 +168,12 @@ func ActivationStats(ctx context.Context, model *nn.Model, batches Batches, opts
 			return nil, fmt.Errorf("analysis: activation stats: after %d batches: %w", n, err)
 		}
 		x, _ := batches.Batch()
-		if _, err := model.Forward(x); err != nil {
-			return nil, fmt.Errorf("analysis: activation stats: batch %d: %w", n, err)
+		_, err := model.Forward(x)
+		if terr := tap.Err(); terr != nil {
+			return nil, fmt.Errorf("%w (batch %d)", terr, n)
 		}
-		if obsErr != nil {
-			return nil, fmt.Errorf("%w (batch %d)", obsErr, n)
+		if err != nil {
+			return nil, fmt.Errorf("analysis: activation stats: batch %d: %w", n, err)
 		}
 		n++
 		if opts.MaxBatches > 0 && n >= opts.MaxBatches {

@@ -11,6 +11,7 @@ import (
 	"github.com/qlab-dev/qlab/qlab/initializers"
 	"github.com/qlab-dev/qlab/qlab/nn"
 	"github.com/qlab-dev/qlab/qlab/tensor"
+	"github.com/qlab-dev/qlab/qlab/train"
 )
 
 // AdaRoundOptions configure AdaRound. The zero value follows AIMET's
@@ -216,24 +217,26 @@ func (q *Model) captureInput(ctx context.Context, d *data.Dataset, n int, produc
 		out.Data = append(out.Data, t.Data...)
 		out.Shape[0] += t.Shape[0]
 	}
-	// After q's hook, so the captured values are quantized as the layer
-	// sees them.
-	remove := q.Net.Observe(func(l nn.Layer, y *tensor.Tensor) {
+	// Attached after q's own tap, so the captured values are quantized as
+	// the layer sees them.
+	opt := train.ObserveOptions{Samples: n, BatchSize: batchSize(q.Options), Forward: q}
+	if producer == InputName {
+		opt.Input = func(x *tensor.Tensor) error {
+			if q.input == nil {
+				appendBatch(x)
+				return nil
+			}
+			var in tensor.Tensor
+			if err := q.input.FakeQuant(&in, x); err != nil {
+				return err
+			}
+			appendBatch(&in)
+			return nil
+		}
+	}
+	err := train.Observe(ctx, q.Net, d, opt, func(l nn.Layer, y *tensor.Tensor) error {
 		if l.Name() == producer {
 			appendBatch(y)
-		}
-	})
-	defer remove()
-	err := forEachBatch(ctx, d, n, batchSize(q.Options), func(b *data.Dataset) error {
-		if _, err := q.Forward(b.Images); err != nil {
-			return err
-		}
-		if producer == InputName {
-			if q.input != nil {
-				appendBatch(&q.inBuf)
-			} else {
-				appendBatch(b.Images)
-			}
 		}
 		return nil
 	})
@@ -246,20 +249,16 @@ func (q *Model) captureInput(ctx context.Context, d *data.Dataset, n int, produc
 // captureOutput returns the named layer's output in the float model ref.
 func captureOutput(ctx context.Context, ref *nn.Model, d *data.Dataset, n, bs int, layer string) (*tensor.Tensor, error) {
 	var out *tensor.Tensor
-	remove := ref.Observe(func(l nn.Layer, y *tensor.Tensor) {
+	err := train.Observe(ctx, ref, d, train.ObserveOptions{Samples: n, BatchSize: bs}, func(l nn.Layer, y *tensor.Tensor) error {
 		if l.Name() != layer {
-			return
+			return nil
 		}
 		if out == nil {
 			out = &tensor.Tensor{Shape: append([]int{0}, y.Shape[1:]...)}
 		}
 		out.Data = append(out.Data, y.Data...)
 		out.Shape[0] += y.Shape[0]
-	})
-	defer remove()
-	err := forEachBatch(ctx, d, n, bs, func(b *data.Dataset) error {
-		_, err := ref.Forward(b.Images)
-		return err
+		return nil
 	})
 	if err == nil && out == nil {
 		err = fmt.Errorf("layer produced no output")

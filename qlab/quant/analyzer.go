@@ -10,6 +10,7 @@ import (
 	"github.com/qlab-dev/qlab/qlab/data"
 	"github.com/qlab-dev/qlab/qlab/nn"
 	"github.com/qlab-dev/qlab/qlab/tensor"
+	"github.com/qlab-dev/qlab/qlab/train"
 )
 
 // Analysis is a per-layer quantization sensitivity report in the manner of
@@ -93,16 +94,16 @@ func Analyze(ctx context.Context, m *nn.Model, calib, test *data.Dataset, opt Op
 	if opt.PTQ.active() {
 		a.Scheme += " + " + opt.PTQ.String()
 	}
-	training := m.Training()
-	m.Eval()
-	a.Samples, a.FloatAccuracy, _, err = score(ctx, m.Forward, test, bs)
-	m.SetTraining(training)
+	fm, err := train.Evaluate(ctx, m, test, bs)
 	if err != nil {
 		return nil, fmt.Errorf("quant: analyze %q: float: %w", m.Name(), err)
 	}
-	if _, a.QuantAccuracy, _, err = score(ctx, full.Forward, test, bs); err != nil {
+	a.Samples, a.FloatAccuracy = fm.N, fm.Accuracy
+	qm, err := train.Evaluate(ctx, full, test, bs)
+	if err != nil {
 		return nil, fmt.Errorf("quant: analyze %q: quantized: %w", m.Name(), err)
 	}
+	a.QuantAccuracy = qm.Accuracy
 	// The float model the quantized one was made from.
 	var ref *nn.Model
 	switch {
@@ -195,9 +196,11 @@ func Analyze(ctx context.Context, m *nn.Model, calib, test *data.Dataset, opt Op
 			if err != nil {
 				return nil, fmt.Errorf("quant: analyze %q: layer %q: %w", m.Name(), r.Layer, err)
 			}
-			if _, *v.acc, _, err = score(ctx, q.Forward, test, bs); err != nil {
+			qm, err := train.Evaluate(ctx, q, test, bs)
+			if err != nil {
 				return nil, fmt.Errorf("quant: analyze %q: layer %q: %w", m.Name(), r.Layer, err)
 			}
+			*v.acc = qm.Accuracy
 		}
 	}
 	return a, nil
@@ -212,18 +215,18 @@ func outputStats(ctx context.Context, ref *nn.Model, calib *data.Dataset, opt Op
 	n, bs := opt.CalibrationSamples, batchSize(opt)
 	in := rows[InputName]
 	each := func(fn func(r *LayerSensitivity, v []float32)) error {
-		remove := ref.Observe(func(l nn.Layer, out *tensor.Tensor) {
+		opt := train.ObserveOptions{Samples: n, BatchSize: bs}
+		if in != nil {
+			opt.Input = func(x *tensor.Tensor) error {
+				fn(in, x.Data)
+				return nil
+			}
+		}
+		return train.Observe(ctx, ref, calib, opt, func(l nn.Layer, out *tensor.Tensor) error {
 			if r := rows[l.Name()]; r != nil {
 				fn(r, out.Data)
 			}
-		})
-		defer remove()
-		return forEachBatch(ctx, calib, n, bs, func(b *data.Dataset) error {
-			if in != nil {
-				fn(in, b.Images.Data)
-			}
-			_, err := ref.Forward(b.Images)
-			return err
+			return nil
 		})
 	}
 	err := each(func(r *LayerSensitivity, v []float32) {

@@ -37,7 +37,7 @@ func TestAnalyze(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, v, _, err := score(ctx, q.Forward, test, 64)
+		_, v, _, err := score(ctx, q, test, 64)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -62,7 +62,7 @@ func TestAnalyze(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			_, want, _, _ := score(ctx, q.Forward, test, 64)
+			_, want, _, _ := score(ctx, q, test, 64)
 			if r.OnlyThis != want {
 				t.Errorf("block1/dw only: %v; want %v", r.OnlyThis, want)
 			}

@@ -8,17 +8,32 @@ import (
 	"github.com/qlab-dev/qlab/qlab/data"
 	"github.com/qlab-dev/qlab/qlab/nn"
 	"github.com/qlab-dev/qlab/qlab/tensor"
+	"github.com/qlab-dev/qlab/qlab/train"
 )
 
-// channelMeans runs d through forward and returns, for each layer named in
-// want, the mean of its output per channel (axis 1) over every other axis.
-// observe registers the collecting callback on the network forward runs.
-func channelMeans(ctx context.Context, observe func(func(nn.Layer, *tensor.Tensor)) func(), forward func(*tensor.Tensor) (*tensor.Tensor, error), d *data.Dataset, n, bs int, want map[string]bool) (map[string][]float64, error) {
+// channelMeans runs the first n samples of d (all when n <= 0) through
+// net and returns, for each layer named in want, the mean of its output
+// per channel (axis 1) over every other axis.
+func channelMeans(ctx context.Context, net *nn.Model, d *data.Dataset, n, bs int, want map[string]bool) (map[string][]float64, error) {
+	return observeChannelMeans(ctx, net, nil, nil, d, n, bs, want)
+}
+
+// rawChannelMeans is channelMeans over q, of each layer's output before
+// its fake quantization (q's activations are still quantized downstream).
+func (q *Model) rawChannelMeans(ctx context.Context, d *data.Dataset, n, bs int, want map[string]bool) (map[string][]float64, error) {
+	q.closeTap()
+	defer q.openTap()
+	return observeChannelMeans(ctx, q.Net, q, q.quantizeAct, d, n, bs, want)
+}
+
+// observeChannelMeans is channelMeans running batches through fwd (nil:
+// net) and calling then (may be nil) on each output after it is counted.
+func observeChannelMeans(ctx context.Context, net *nn.Model, fwd train.Forwarder, then train.LayerFunc, d *data.Dataset, n, bs int, want map[string]bool) (map[string][]float64, error) {
 	sums := map[string][]float64{}
 	counts := map[string]float64{}
-	remove := observe(func(l nn.Layer, out *tensor.Tensor) {
+	collect := func(l nn.Layer, out *tensor.Tensor) error {
 		if !want[l.Name()] || len(out.Shape) < 2 {
-			return
+			return nil
 		}
 		c := out.Shape[1]
 		inner := 1
@@ -40,11 +55,16 @@ func channelMeans(ctx context.Context, observe func(func(nn.Layer, *tensor.Tenso
 			}
 		}
 		counts[l.Name()] += float64(out.Shape[0] * inner)
-	})
-	defer remove()
-	err := forEachBatch(ctx, d, n, bs, func(b *data.Dataset) error {
-		_, err := forward(b.Images)
-		return err
+		return nil
+	}
+	err := train.Observe(ctx, net, d, train.ObserveOptions{Samples: n, BatchSize: bs, Forward: fwd}, func(l nn.Layer, out *tensor.Tensor) error {
+		if err := collect(l, out); err != nil {
+			return err
+		}
+		if then != nil {
+			return then(l, out)
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, err
@@ -55,15 +75,6 @@ func channelMeans(ctx context.Context, observe func(func(nn.Layer, *tensor.Tenso
 		}
 	}
 	return sums, nil
-}
-
-// observeRaw registers fn on q.Net ahead of q's fake-quantization hook, so
-// fn sees every layer's output before it is quantized.
-func (q *Model) observeRaw(fn func(nn.Layer, *tensor.Tensor)) func() {
-	q.removeHook()
-	remove := q.Net.Observe(fn)
-	q.removeHook = q.Net.Observe(q.hook)
-	return remove
 }
 
 // correctable returns the layers of q with quantized weights and a bias,
@@ -115,12 +126,12 @@ func (q *Model) correctBiasEmpirical(ctx context.Context, ref *nn.Model, calib *
 	}
 	n, bs := q.Options.CalibrationSamples, batchSize(q.Options)
 	ref.Eval()
-	floatMeans, err := channelMeans(ctx, ref.Observe, ref.Forward, calib, n, bs, want)
+	floatMeans, err := channelMeans(ctx, ref, calib, n, bs, want)
 	if err != nil {
 		return err
 	}
 	for _, lq := range layers {
-		qm, err := channelMeans(ctx, q.observeRaw, q.Forward, calib, n, bs, map[string]bool{lq.Layer: true})
+		qm, err := q.rawChannelMeans(ctx, calib, n, bs, map[string]bool{lq.Layer: true})
 		if err != nil {
 			return err
 		}

@@ -6,6 +6,8 @@ import (
 
 	"github.com/qlab-dev/qlab/qlab/data"
 	"github.com/qlab-dev/qlab/qlab/nn"
+	"github.com/qlab-dev/qlab/qlab/tensor"
+	"github.com/qlab-dev/qlab/qlab/train"
 )
 
 // BNOptions configure ReestimateBN. The zero value runs every batch of the
@@ -90,16 +92,17 @@ func reestimateBN(ctx context.Context, c *nn.Model, d *data.Dataset, opt BNOptio
 		}
 	}()
 	k := 0
-	return forEachBatch(ctx, d, n, bs, func(b *data.Dataset) error {
+	if d == nil || d.Len() == 0 {
+		return fmt.Errorf("%w: empty dataset", ErrNoData)
+	}
+	return train.EachBatch(ctx, d, train.BatchOptions{BatchSize: bs, Samples: n}, func(x *tensor.Tensor, _ []int) error {
 		k++
 		for _, bn := range bns {
 			if err := bn.SetMomentum(float32(1 / float64(k))); err != nil {
 				return err
 			}
 		}
-		if _, err := c.Forward(b.Images); err != nil {
-			return fmt.Errorf("batch %d: %w", k, err)
-		}
-		return nil
+		_, err := c.Forward(x)
+		return err
 	})
 }

@@ -229,6 +229,8 @@ type convStep struct {
 	clamp                     outClamp
 	tab                       *rqTable
 
+	direct *directConv // nil: im2col and GemmU8S8Serial
+
 	y      intAct
 	x      *intAct
 	oh, ow int
@@ -304,6 +306,7 @@ func newConvStep(name string, inC, outC, k, stride, pad int, in *QParams, wq *QT
 	}
 	c.tab = newRQTable(c.rq, c.clamp)
 	c.fn = c.chunk
+	c.direct = newDirectConv(c)
 	return c, nil
 }
 
@@ -329,7 +332,11 @@ func (c *convStep) run(x *intAct) (*intAct, error) {
 	rows := x.n * oh * ow
 	c.y = intAct{n: x.n, h: oh, w: ow, c: c.outC, flat: c.dense, u: resize(c.y.u, rows*c.outC), p: c.out, off: codeOffset(c.out)}
 	c.x, c.oh, c.ow = x, oh, ow
-	gemm.ParallelFor(rows, chunkRows(c.k*c.k*c.inC), c.fn)
+	if c.direct != nil {
+		c.runDirect()
+	} else {
+		gemm.ParallelFor(rows, chunkRows(c.k*c.k*c.inC), c.fn)
+	}
 	c.x = nil
 	return &c.y, nil
 }
@@ -435,6 +442,7 @@ type dwStep struct {
 	out                      *QParams
 	tab                      *rqTable
 	simd                     bool // dwPixelAVX512 and the AVX-512 requantization
+	direct                   *directDW
 
 	y      intAct
 	x      *intAct
@@ -453,7 +461,11 @@ func (d *dwStep) run(x *intAct) (*intAct, error) {
 	co := d.ch * d.mult
 	d.y = intAct{n: x.n, h: oh, w: ow, c: co, u: resize(d.y.u, x.n*oh*ow*co), p: d.out, off: codeOffset(d.out)}
 	d.x, d.oh, d.ow = x, oh, ow
-	gemm.ParallelFor(x.n*oh, max(1, (1<<15)/(ow*co*d.k*d.k)), d.fn)
+	if d.direct != nil {
+		d.runDirect()
+	} else {
+		gemm.ParallelFor(x.n*oh, max(1, (1<<15)/(ow*co*d.k*d.k)), d.fn)
+	}
 	d.x = nil
 	return &d.y, nil
 }
@@ -557,6 +569,7 @@ func newDWStep(name string, ch, mult, k, stride, pad int, in *QParams, wq *QTens
 	d.tab = newRQTable(d.rq, d.clamp)
 	d.simd = d.tab.simd && mult == 1 && ch%16 == 0
 	d.fn = d.chunk
+	d.direct = newDirectDW(d)
 	return d, nil
 }
 

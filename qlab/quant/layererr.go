@@ -8,6 +8,7 @@ import (
 	"github.com/qlab-dev/qlab/qlab/data"
 	"github.com/qlab-dev/qlab/qlab/nn"
 	"github.com/qlab-dev/qlab/qlab/tensor"
+	"github.com/qlab-dev/qlab/qlab/train"
 )
 
 // LayerError is the accumulated quantization error at one activation point:
@@ -57,22 +58,21 @@ func LayerErrors(ctx context.Context, m *nn.Model, q *Model, d *data.Dataset) ([
 	floats := make([][]float32, len(rows))
 	sumSig := make([]float64, len(rows))
 	sumErr := make([]float64, len(rows))
-	var hookErr error
-	removeRef := ref.Observe(func(l nn.Layer, out *tensor.Tensor) {
+	refTap := train.Attach(ref, func(l nn.Layer, out *tensor.Tensor) error {
 		if i, ok := index[l.Name()]; ok {
 			floats[i] = append(floats[i][:0], out.Data...)
 		}
+		return nil
 	})
-	defer removeRef()
-	removeQ := q.Net.Observe(func(l nn.Layer, out *tensor.Tensor) {
+	defer refTap.Close()
+	qTap := train.Attach(q.Net, func(l nn.Layer, out *tensor.Tensor) error {
 		i, ok := index[l.Name()]
-		if !ok || hookErr != nil {
-			return
+		if !ok {
+			return nil
 		}
 		f := floats[i]
 		if len(f) != len(out.Data) {
-			hookErr = fmt.Errorf("quant: layer errors: %q: float output has %d values, quantized %d", l.Name(), len(f), len(out.Data))
-			return
+			return fmt.Errorf("%q: float output has %d values, quantized %d", l.Name(), len(f), len(out.Data))
 		}
 		for k, v := range out.Data {
 			e := float64(v) - float64(f[k])
@@ -80,26 +80,34 @@ func LayerErrors(ctx context.Context, m *nn.Model, q *Model, d *data.Dataset) ([
 			sumSig[i] += float64(f[k]) * float64(f[k])
 		}
 		rows[i].Elements += len(f)
+		return nil
 	})
-	defer removeQ()
+	defer qTap.Close()
 	in := index[InputName]
-	err = forEachBatch(ctx, d, 0, batchSize(q.Options), func(b *data.Dataset) error {
-		if _, err := ref.Forward(b.Images); err != nil {
+	err = train.EachBatch(ctx, d, train.BatchOptions{BatchSize: batchSize(q.Options)}, func(x *tensor.Tensor, _ []int) error {
+		if _, err := ref.Forward(x); err != nil {
 			return err
 		}
-		if _, err := q.Forward(b.Images); err != nil {
+		if err := refTap.Err(); err != nil {
+			return err
+		}
+		_, err := q.Forward(x)
+		if terr := qTap.Err(); terr != nil {
+			return terr
+		}
+		if err != nil {
 			return err
 		}
 		if q.input != nil {
 			// The input is quantized outside the network's layers.
 			for k, v := range q.inBuf.Data {
-				f := float64(b.Images.Data[k])
+				f := float64(x.Data[k])
 				sumErr[in] += (float64(v) - f) * (float64(v) - f)
 				sumSig[in] += f * f
 			}
 			rows[in].Elements += len(q.inBuf.Data)
 		}
-		return hookErr
+		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("quant: layer errors: %w", err)

@@ -9,6 +9,7 @@ import (
 	"github.com/qlab-dev/qlab/qlab/data"
 	"github.com/qlab-dev/qlab/qlab/nn"
 	"github.com/qlab-dev/qlab/qlab/tensor"
+	"github.com/qlab-dev/qlab/qlab/train"
 )
 
 // InputName is the activation point of the model input in Model.Layers and
@@ -99,13 +100,16 @@ type Model struct {
 	// Options as given (after defaults).
 	Options Options
 
-	input      *QParams
-	acts       map[string]*QParams
-	layerCfg   *layerConfigs
-	ptq        *PTQReport
-	inBuf      tensor.Tensor
-	hookEr     error
-	removeHook func()
+	input    *QParams
+	acts     map[string]*QParams
+	layerCfg *layerConfigs
+	ptq      *PTQReport
+	inBuf    tensor.Tensor
+	// tap fake-quantizes every activation point's output in Net's forward
+	// passes (nil while TrainQAT has it closed).
+	tap *train.Tap
+	// ranges are QAT's moving-average activation ranges.
+	ranges actRanges
 }
 
 // plan records, per leaf, its input point and whether it is a point itself.
@@ -195,30 +199,6 @@ func batchSize(o Options) int {
 	return o.BatchSize
 }
 
-// forEachBatch runs fn on consecutive batches of d (the first n samples
-// when n > 0), checking ctx between batches.
-func forEachBatch(ctx context.Context, d *data.Dataset, n, bs int, fn func(b *data.Dataset) error) error {
-	if d == nil || d.Len() == 0 {
-		return fmt.Errorf("%w: empty dataset", ErrNoData)
-	}
-	if n <= 0 || n > d.Len() {
-		n = d.Len()
-	}
-	for lo := 0; lo < n; lo += bs {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		b, err := d.Slice(lo, min(lo+bs, n))
-		if err != nil {
-			return err
-		}
-		if err := fn(b); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 // Quantize builds a fake-quantized copy of m: folds batch norm (unless
 // opt.Config.NoFoldBN), calibrates every activation point on calib (in
 // inference mode, float weights, as PyTorch's and TFLite's post-training
@@ -288,12 +268,15 @@ func Quantize(ctx context.Context, m *nn.Model, calib *data.Dataset, opt Options
 		}
 		q.Layers = append(q.Layers, lq)
 	}
-	q.removeHook = fm.Observe(q.hook)
+	q.openTap()
 	return q, nil
 }
 
 // calibrate runs calib through fm with an observer on every point.
 func (q *Model) calibrate(ctx context.Context, fm *nn.Model, calib *data.Dataset, p *plan) error {
+	if calib == nil || calib.Len() == 0 {
+		return fmt.Errorf("%w: empty calibration dataset", ErrNoData)
+	}
 	var in *Observer
 	var err error
 	if ac := q.actConfig(InputName); !ac.Float {
@@ -309,23 +292,15 @@ func (q *Model) calibrate(ctx context.Context, fm *nn.Model, calib *data.Dataset
 			}
 		}
 	}
-	var hookErr error
-	remove := fm.Observe(func(l nn.Layer, out *tensor.Tensor) {
-		if o := obs[l.Name()]; o != nil && hookErr == nil {
-			hookErr = o.Observe(out)
+	oo := train.ObserveOptions{BatchSize: batchSize(q.Options), Samples: q.Options.CalibrationSamples}
+	if in != nil {
+		oo.Input = in.Observe
+	}
+	err = train.Observe(ctx, fm, calib, oo, func(l nn.Layer, out *tensor.Tensor) error {
+		if o := obs[l.Name()]; o != nil {
+			return o.Observe(out)
 		}
-	})
-	defer remove()
-	err = forEachBatch(ctx, calib, q.Options.CalibrationSamples, batchSize(q.Options), func(b *data.Dataset) error {
-		if in != nil {
-			if err := in.Observe(b.Images); err != nil {
-				return err
-			}
-		}
-		if _, err := fm.Forward(b.Images); err != nil {
-			return err
-		}
-		return hookErr
+		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("calibration: %w", err)
@@ -403,12 +378,26 @@ func (q *Model) quantizeBias(lq *LayerQuant, b *nn.Param) error {
 	return nil
 }
 
-// hook fake-quantizes each point's output in place.
-func (q *Model) hook(l nn.Layer, out *tensor.Tensor) {
-	if p := q.acts[l.Name()]; p != nil && q.hookEr == nil {
+// openTap attaches the activations' fake quantization to q.Net.
+func (q *Model) openTap() {
+	q.tap = train.Attach(q.Net, q.quantizeAct)
+}
+
+// quantizeAct fake-quantizes out in place when l is an activation point.
+func (q *Model) quantizeAct(l nn.Layer, out *tensor.Tensor) error {
+	if p := q.acts[l.Name()]; p != nil {
 		if err := p.FakeQuant(out, out); err != nil {
-			q.hookEr = fmt.Errorf("quant: layer %q output: %w", l.Name(), err)
+			return fmt.Errorf("quant: layer %q output: %w", l.Name(), err)
 		}
+	}
+	return nil
+}
+
+// closeTap detaches it.
+func (q *Model) closeTap() {
+	if q.tap != nil {
+		q.tap.Close()
+		q.tap = nil
 	}
 }
 
@@ -423,13 +412,14 @@ func (q *Model) Forward(x *tensor.Tensor) (*tensor.Tensor, error) {
 		}
 		in = &q.inBuf
 	}
-	q.hookEr = nil
 	y, err := q.Net.Forward(in)
+	if q.tap != nil {
+		if terr := q.tap.Err(); terr != nil {
+			return nil, terr
+		}
+	}
 	if err != nil {
 		return nil, err
-	}
-	if q.hookEr != nil {
-		return nil, q.hookEr
 	}
 	return y, nil
 }
@@ -470,46 +460,17 @@ func Evaluate(ctx context.Context, m *nn.Model, calib, test *data.Dataset, opt O
 		return nil, err
 	}
 	r := &Report{Model: m.Name(), Mode: opt.Mode}
-	training := m.Training()
-	m.Eval()
-	defer m.SetTraining(training)
-	r.Samples, r.FloatAccuracy, r.FloatLoss, err = score(ctx, m.Forward, test, batchSize(opt))
+	fm, err := train.Evaluate(ctx, m, test, batchSize(opt))
 	if err != nil {
 		return nil, fmt.Errorf("quant: evaluating float %q: %w", m.Name(), err)
 	}
-	_, r.QuantAccuracy, r.QuantLoss, err = score(ctx, q.Forward, test, batchSize(opt))
+	qm, err := train.Evaluate(ctx, q, test, batchSize(opt))
 	if err != nil {
 		return nil, fmt.Errorf("quant: evaluating quantized %q: %w", m.Name(), err)
 	}
+	r.Samples, r.FloatAccuracy, r.FloatLoss = fm.N, fm.Accuracy, fm.Loss
+	r.QuantAccuracy, r.QuantLoss = qm.Accuracy, qm.Loss
 	return r, nil
-}
-
-// score returns the sample count, accuracy and mean loss of forward on d.
-func score(ctx context.Context, forward func(*tensor.Tensor) (*tensor.Tensor, error), d *data.Dataset, bs int) (int, float64, float64, error) {
-	var loss nn.SoftmaxCrossEntropy
-	n, correct, sum := 0, 0, 0.0
-	err := forEachBatch(ctx, d, 0, bs, func(b *data.Dataset) error {
-		y, err := forward(b.Images)
-		if err != nil {
-			return err
-		}
-		l, err := loss.Forward(y, b.Labels)
-		if err != nil {
-			return err
-		}
-		c, err := nn.Correct(y, b.Labels)
-		if err != nil {
-			return err
-		}
-		n += len(b.Labels)
-		correct += c
-		sum += l * float64(len(b.Labels))
-		return nil
-	})
-	if err != nil {
-		return 0, 0, 0, err
-	}
-	return n, float64(correct) / float64(n), sum / float64(n), nil
 }
 
 // String returns a text table of the quantization: one row per layer with

@@ -24,11 +24,11 @@ func meanGaps(t *testing.T, q *Model, ref *nn.Model, d *data.Dataset) map[string
 	}
 	ctx := context.Background()
 	ref.Eval()
-	fm, err := channelMeans(ctx, ref.Observe, ref.Forward, d, 0, 64, want)
+	fm, err := channelMeans(ctx, ref, d, 0, 64, want)
 	if err != nil {
 		t.Fatal(err)
 	}
-	qm, err := channelMeans(ctx, q.observeRaw, q.Forward, d, 0, 64, want)
+	qm, err := q.rawChannelMeans(ctx, d, 0, 64, want)
 	if err != nil {
 		t.Fatal(err)
 	}

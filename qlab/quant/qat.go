@@ -8,6 +8,7 @@ import (
 	"github.com/qlab-dev/qlab/qlab/data"
 	"github.com/qlab-dev/qlab/qlab/nn"
 	"github.com/qlab-dev/qlab/qlab/tensor"
+	"github.com/qlab-dev/qlab/qlab/train"
 )
 
 // QATOptions configure TrainQAT. The zero value fine-tunes for one epoch
@@ -105,51 +106,105 @@ func TrainQAT(ctx context.Context, m *nn.Model, trainSet *data.Dataset, o QATOpt
 		return nil, err
 	}
 	if o.BNInTraining {
-		if _, err := trainQATBN(ctx, m, trainSet, o, q); err != nil {
-			return nil, err
+		if err := trainQATBN(ctx, m, trainSet, o, q); err != nil {
+			return nil, fmt.Errorf("quant: QAT of %q: %w", m.Name(), err)
 		}
 		q.recordActs()
 		return q, nil
 	}
-	var ref *nn.Model
-	if opt.Config.NoFoldBN {
+	if err := trainQATFolded(ctx, m, trainSet, o, q); err != nil {
+		return nil, fmt.Errorf("quant: QAT of %q: %w", m.Name(), err)
+	}
+	q.recordActs()
+	return q, nil
+}
+
+// trainQATFolded is TrainQAT with batch norm folded before fine-tuning
+// (or kept under NoFoldBN): it trains q.Net itself.
+func trainQATFolded(ctx context.Context, m *nn.Model, trainSet *data.Dataset, o QATOptions, q *Model) error {
+	cfg := o.Options.Config
+	ref, err := FoldBatchNorm(m)
+	if cfg.NoFoldBN {
 		ref, err = m.Clone()
-	} else {
-		ref, err = FoldBatchNorm(m)
 	}
 	if err != nil {
-		return nil, err
+		return err
 	}
-	// Master (float) values of every trainable parameter.
-	master := map[*nn.Param][]float32{}
-	for _, p := range q.Net.Params() {
+	// q.Net's parameters hold the float master values between steps; the
+	// loop saves them into master before each forward pass, quantizes the
+	// parameters in place and restores them before the optimizer steps.
+	params := q.Net.Params()
+	for _, p := range params {
 		rp := ref.Param(p.Name)
 		if rp == nil || rp.Value.Len() != p.Value.Len() {
-			return nil, fmt.Errorf("quant: QAT: parameter %q missing from the float model", p.Name)
+			return fmt.Errorf("quant: QAT: parameter %q missing from the float model", p.Name)
 		}
-		master[p] = append([]float32(nil), rp.Value.Data...)
+		copy(p.Value.Data, rp.Value.Data)
 	}
-	// Moving-average activation ranges, starting from the calibrated ones.
-	mas := newActRanges(q)
-	update := func(name string, x []float32) (*QParams, error) {
-		return mas.update(opt.Config.Activations, name, x)
+	// Learned weight params (LSQ), starting from those Quantize observed;
+	// nil under observed ranges. Their scales are parameters the
+	// optimizer steps along with the weights.
+	var learned map[string]*lsqScale
+	var scales []*nn.Param
+	if o.Ranges == Learned && !cfg.Weights.Float {
+		learned = map[string]*lsqScale{}
+		for _, lq := range q.Layers {
+			if lq.Weight != nil {
+				l := newLSQScale(lq.Layer, lq.Weight)
+				learned[lq.Layer] = l
+				scales = append(scales, l.param)
+			}
+		}
 	}
-	var hookErr error
-	q.removeHook()
-	remove := q.Net.Observe(func(l nn.Layer, out *tensor.Tensor) {
-		if _, ok := mas[l.Name()]; !ok || hookErr != nil {
-			return
-		}
-		p, err := update(l.Name(), out.Data)
-		if err == nil {
-			q.acts[l.Name()] = p
-			err = p.FakeQuant(out, out)
-		}
-		if err != nil {
-			hookErr = fmt.Errorf("quant: QAT: layer %q: %w", l.Name(), err)
-		}
+	q.closeTap()
+	defer q.openTap()
+	loop, master, err := q.qatLoop(q.Net, trainSet, o, scales)
+	if err != nil {
+		return err
+	}
+	loop.AddHook(train.Hook{Name: "quantize weights", Stage: train.BeforeForward, Fn: func(*train.Loop) error {
+		return q.requantizeWeights(master, learned)
+	}})
+	loop.Tap(func(l nn.Layer, out *tensor.Tensor) error {
+		return q.fakeQuantAct(l.Name(), l.Name(), out)
 	})
+	loop.AddHook(train.Hook{Name: "LSQ scale gradients", Stage: train.BeforeUpdate, Priority: -1, Fn: func(*train.Loop) error {
+		return q.scaleGrads(master, learned)
+	}})
+	if !o.PlainSTE {
+		loop.AddHook(train.Hook{Name: "clipped straight-through estimator", Stage: train.BeforeUpdate, Fn: func(*train.Loop) error {
+			return q.clipWeightGrads(master)
+		}})
+	}
+	if len(scales) > 0 {
+		loop.AddHook(train.Hook{Name: "LSQ scale floor", Stage: train.AfterUpdate, Fn: func(*train.Loop) error {
+			for _, s := range scales {
+				for c, v := range s.Value.Data {
+					s.Value.Data[c] = max(v, Eps)
+				}
+			}
+			return nil
+		}})
+	}
+	if err := loop.Run(ctx); err != nil {
+		return err
+	}
+	for _, p := range params {
+		copy(master[p], p.Value.Data)
+	}
+	return q.requantizeWeights(master, learned)
+}
 
+// qatLoop returns the training loop both QAT variants run on net: SGD
+// with momentum (o.LR, o.Momentum) over net's parameters and extra, for
+// o.Epochs over trainSet shuffled from o.Seed, in batches of the options'
+// batch size. Its hooks update the input's moving-average range and
+// fake-quantize each batch before the forward pass, save every parameter
+// of net into master before the forward pass (hooks of priority 0 then
+// quantize them in place) and restore them before the optimizer steps
+// (after BeforeUpdate hooks of lower priority), so the optimizer updates
+// the float master values with the gradient taken at the quantized ones.
+func (q *Model) qatLoop(net *nn.Model, trainSet *data.Dataset, o QATOptions, extra []*nn.Param) (*train.Loop, map[*nn.Param][]float32, error) {
 	lr, mom := o.LR, o.Momentum
 	if lr == 0 {
 		lr = 1e-3
@@ -157,98 +212,59 @@ func TrainQAT(ctx context.Context, m *nn.Model, trainSet *data.Dataset, o QATOpt
 	if mom == 0 {
 		mom = 0.9
 	}
-	// SGD with momentum, PyTorch's form: v = mom·v + g (v = g on the first
-	// step), w -= lr·v, on the master weights.
-	velocity := map[*nn.Param][]float32{}
-	first := true
-	// Learned weight params (LSQ), starting from those Quantize observed;
-	// nil under observed ranges.
-	var learned map[string]*lsqScale
-	if o.Ranges == Learned && !opt.Config.Weights.Float {
-		learned = map[string]*lsqScale{}
-		for _, lq := range q.Layers {
-			if lq.Weight != nil {
-				p := *lq.Weight
-				p.Scale = append([]float32(nil), p.Scale...)
-				learned[lq.Layer] = &lsqScale{p: &p, grad: make([]float64, len(p.Scale)), v: make([]float64, len(p.Scale))}
-			}
-		}
+	params := net.Params()
+	opt, err := train.NewOptimizer(train.SGD(lr, mom), append(params, extra...))
+	if err != nil {
+		return nil, nil, err
 	}
-	var loss nn.SoftmaxCrossEntropy
-	epochs := max(o.Epochs, 1)
-	q.Net.Train()
-	for e := 0; e < epochs && err == nil; e++ {
-		err = forEachBatch(ctx, trainSet.Shuffle(o.Seed+uint64(e)), 0, batchSize(opt), func(b *data.Dataset) error {
-			for p, v := range master {
-				copy(p.Value.Data, v)
-			}
-			if err := q.requantizeWeights(master, learned); err != nil {
-				return err
-			}
-			if q.input != nil {
-				p, err := update(InputName, b.Images.Data)
-				if err != nil {
-					return err
-				}
-				q.input = p
-			}
-			q.Net.ZeroGrad()
-			hookErr = nil
-			y, err := q.Forward(b.Images)
-			if err == nil {
-				err = hookErr
-			}
+	master := map[*nn.Param][]float32{}
+	for _, p := range params {
+		master[p] = make([]float32, len(p.Value.Data))
+	}
+	loop := &train.Loop{Model: net, Optimizer: opt, Epochs: max(o.Epochs, 1),
+		Loader: &data.Loader{Data: trainSet, BatchSize: batchSize(o.Options), Shuffle: true, Seed: o.Seed}}
+	loop.AddHook(train.Hook{Name: "save master values", Stage: train.BeforeForward, Priority: -1, Fn: func(*train.Loop) error {
+		for _, p := range params {
+			copy(master[p], p.Value.Data)
+		}
+		return nil
+	}})
+	if q.input != nil {
+		loop.AddHook(train.Hook{Name: "quantize input", Stage: train.BeforeForward, Fn: func(l *train.Loop) error {
+			p, err := q.ranges.update(o.Options.Config.Activations, InputName, l.X.Data)
 			if err != nil {
 				return err
 			}
-			if _, err := loss.Forward(y, b.Labels); err != nil {
-				return err
-			}
-			if _, err := q.Net.Backward(loss.Backward()); err != nil {
-				return err
-			}
-			if err := q.stepScales(master, learned, lr, mom, first); err != nil {
-				return err
-			}
-			if !o.PlainSTE {
-				if err := q.clipWeightGrads(master); err != nil {
-					return err
-				}
-			}
-			for p, w := range master {
-				v := velocity[p]
-				if v == nil {
-					v = make([]float32, len(w))
-					velocity[p] = v
-				}
-				g := p.Grad.Data
-				for k := range w {
-					if first {
-						v[k] = g[k]
-					} else {
-						v[k] = float32(mom)*v[k] + g[k]
-					}
-					w[k] -= float32(lr) * v[k]
-				}
-			}
-			first = false
-			return nil
-		})
+			q.input = p
+			return p.FakeQuant(l.X, l.X)
+		}})
 	}
-	remove()
-	q.Net.Eval()
-	if err == nil {
-		for p, v := range master {
-			copy(p.Value.Data, v)
+	loop.AddHook(train.Hook{Name: "restore master values", Stage: train.BeforeUpdate, Priority: 1, Fn: func(*train.Loop) error {
+		for _, p := range params {
+			copy(p.Value.Data, master[p])
 		}
-		err = q.requantizeWeights(master, learned)
+		return nil
+	}})
+	q.ranges = newActRanges(q)
+	return loop, master, nil
+}
+
+// fakeQuantAct updates the moving-average range of the activation point
+// called point with out (the output of layer) and fake-quantizes out in
+// place with the params it now gives. Layers that are not points pass.
+func (q *Model) fakeQuantAct(layer, point string, out *tensor.Tensor) error {
+	if _, ok := q.ranges[point]; !ok {
+		return nil
 	}
-	q.removeHook = q.Net.Observe(q.hook)
+	p, err := q.ranges.update(q.Options.Config.Activations, point, out.Data)
+	if err == nil {
+		q.acts[point] = p
+		err = p.FakeQuant(out, out)
+	}
 	if err != nil {
-		return nil, fmt.Errorf("quant: QAT of %q: %w", m.Name(), err)
+		return fmt.Errorf("quant: QAT: layer %q: %w", layer, err)
 	}
-	q.recordActs()
-	return q, nil
+	return nil
 }
 
 // recordActs records the final activation params in q.Layers.
@@ -300,39 +316,58 @@ func (q *Model) requantizeWeights(master map[*nn.Param][]float32, learned map[st
 // element whose master value lies outside its quantization range (the
 // clipped straight-through estimator, QParams.FakeQuantGrad).
 func (q *Model) clipWeightGrads(master map[*nn.Param][]float32) error {
-	for i := range q.Layers {
-		lq := &q.Layers[i]
+	for _, lq := range q.Layers {
 		if lq.WeightShape == nil {
 			continue
 		}
 		w, b := weightOf(q.Net.Layer(lq.Layer))
-		for _, pq := range []struct {
-			p  *nn.Param
-			qp *QParams
-		}{{w, lq.Weight}, {b, lq.Bias}} {
-			if pq.p == nil || pq.qp == nil {
-				continue
-			}
-			x := &tensor.Tensor{Shape: pq.p.Value.Shape, Data: master[pq.p]}
-			if err := pq.qp.FakeQuantGrad(pq.p.Grad, x, pq.p.Grad); err != nil {
-				return fmt.Errorf("layer %q: %q gradient: %w", lq.Layer, pq.p.Name, err)
-			}
+		if err := clipGrads(lq, w, b, master); err != nil {
+			return err
 		}
 	}
 	return nil
 }
 
-// lsqScale is one learned weight quantizer: its params (scales updated in
-// place), the scale gradient of the current step and the SGD velocity.
-type lsqScale struct {
-	p       *QParams
-	grad, v []float64
+// clipGrads applies the clipped straight-through estimator to the weight
+// w and bias b of one layer quantized as lq, from their master values.
+func clipGrads(lq LayerQuant, w, b *nn.Param, master map[*nn.Param][]float32) error {
+	for _, pq := range []struct {
+		p  *nn.Param
+		qp *QParams
+	}{{w, lq.Weight}, {b, lq.Bias}} {
+		if pq.p == nil || pq.qp == nil {
+			continue
+		}
+		x := &tensor.Tensor{Shape: pq.p.Value.Shape, Data: master[pq.p]}
+		if err := pq.qp.FakeQuantGrad(pq.p.Grad, x, pq.p.Grad); err != nil {
+			return fmt.Errorf("layer %q: %q gradient: %w", lq.Layer, pq.p.Name, err)
+		}
+	}
+	return nil
 }
 
-// stepScales adds the LSQ gradient of every learned weight scale (from the
-// gradient at the quantized weights and the master values) and steps SGD
-// on it: v = mom·v + g (v = g on the first step), s -= lr·v, s >= Eps.
-func (q *Model) stepScales(master map[*nn.Param][]float32, learned map[string]*lsqScale, lr, mom float64, first bool) error {
+// lsqScale is one learned weight quantizer: its params, whose scales are
+// the value of param (the optimizer steps them), and the float64 scale
+// gradient of the current step.
+type lsqScale struct {
+	p     *QParams
+	param *nn.Param
+	grad  []float64
+}
+
+// newLSQScale starts a learned quantizer of layer's weight from p.
+func newLSQScale(layer string, p *QParams) *lsqScale {
+	c := *p
+	c.Scale = append([]float32(nil), p.Scale...)
+	n := len(c.Scale)
+	return &lsqScale{p: &c, grad: make([]float64, n), param: &nn.Param{Name: layer + "/weight-scale",
+		Value: &tensor.Tensor{Shape: []int{n}, Data: c.Scale}, Grad: tensor.New(n)}}
+}
+
+// scaleGrads sets the gradient of every learned weight scale to its LSQ
+// gradient, from the gradient at the quantized weights and the master
+// values.
+func (q *Model) scaleGrads(master map[*nn.Param][]float32, learned map[string]*lsqScale) error {
 	for i := range q.Layers {
 		lq := &q.Layers[i]
 		l := learned[lq.Layer]
@@ -345,12 +380,7 @@ func (q *Model) stepScales(master map[*nn.Param][]float32, learned map[string]*l
 			return fmt.Errorf("layer %q: weight scale: %w", lq.Layer, err)
 		}
 		for c, g := range l.grad {
-			if first {
-				l.v[c] = g
-			} else {
-				l.v[c] = mom*l.v[c] + g
-			}
-			l.p.Scale[c] = max(float32(float64(l.p.Scale[c])-lr*l.v[c]), Eps)
+			l.param.Grad.Data[c] = float32(g)
 		}
 	}
 	return nil

@@ -3,6 +3,9 @@ package quant
 import (
 	"context"
 	"testing"
+
+	"github.com/qlab-dev/qlab/qlab/data"
+	"github.com/qlab-dev/qlab/qlab/train"
 )
 
 // Fine-tuning with 3-bit weights in the loop must recover part of what
@@ -20,7 +23,7 @@ func TestTrainQAT(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, ptqAcc, ptqLoss, err := score(ctx, ptq.Forward, d, 64)
+	_, ptqAcc, ptqLoss, err := score(ctx, ptq, d, 64)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -29,7 +32,7 @@ func TestTrainQAT(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, qatAcc, qatLoss, err := score(ctx, qat.Forward, d, 64)
+	_, qatAcc, qatLoss, err := score(ctx, qat, d, 64)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,4 +104,10 @@ func testTrainQATInteger(t *testing.T, bnTrain bool) {
 			t.Fatalf("logit %d: integer %d; fake quant %d", i, got.Data[i], want.Data[i])
 		}
 	}
+}
+
+// score returns the sample count, accuracy and mean loss of f on d.
+func score(ctx context.Context, f train.Forwarder, d *data.Dataset, bs int) (int, float64, float64, error) {
+	m, err := train.Evaluate(ctx, f, d, bs)
+	return m.N, m.Accuracy, m.Loss, err
 }

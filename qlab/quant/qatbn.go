@@ -8,6 +8,7 @@ import (
 	"github.com/qlab-dev/qlab/qlab/data"
 	"github.com/qlab-dev/qlab/qlab/nn"
 	"github.com/qlab-dev/qlab/qlab/tensor"
+	"github.com/qlab-dev/qlab/qlab/train"
 )
 
 // bnFold is one convolution whose following batch norm TrainQAT folds at
@@ -21,18 +22,18 @@ type bnFold struct {
 	qp   *QParams       // weight params of this step (nil: float weights)
 }
 
-// trainQATBN is TrainQAT with BNInTraining: q is the model Quantize
-// returned (folded), updated in place and returned.
-func trainQATBN(ctx context.Context, m *nn.Model, trainSet *data.Dataset, o QATOptions, q *Model) (*Model, error) {
-	opt := o.Options
-	cfg := opt.Config
+// trainQATBN is TrainQAT with BNInTraining: it fine-tunes a clone of m
+// with the batch norms unfolded and updates q (Quantize's folded model)
+// in place from the result.
+func trainQATBN(ctx context.Context, m *nn.Model, trainSet *data.Dataset, o QATOptions, q *Model) error {
+	cfg := o.Options.Config
 	tn, err := m.Clone()
 	if err != nil {
-		return nil, err
+		return err
 	}
 	var folds []fold
 	if _, err := foldList(tn.TopLayers(), &folds); err != nil {
-		return nil, err
+		return err
 	}
 	pairs := map[string]*bnFold{} // by convolution name
 	byBN := map[string]string{}   // batch norm name -> convolution name
@@ -40,15 +41,6 @@ func trainQATBN(ctx context.Context, m *nn.Model, trainSet *data.Dataset, o QATO
 		w, b := weightOf(tn.Layer(f.conv))
 		pairs[f.conv] = &bnFold{w: w, b: b, bn: f.bn, sf: make([]float32, f.bn.Config().Channels), fold: &tensor.Tensor{}}
 		byBN[f.bn.Name()] = f.conv
-	}
-	master := map[*nn.Param][]float32{}
-	for _, p := range tn.Params() {
-		master[p] = append([]float32(nil), p.Value.Data...)
-	}
-	// Moving-average activation ranges keyed by the folded model's names.
-	mas := newActRanges(q)
-	update := func(name string, x []float32) (*QParams, error) {
-		return mas.update(cfg.Activations, name, x)
 	}
 	// plain are the weighted layers without a batch norm to fold, with
 	// their params of this step.
@@ -58,11 +50,27 @@ func trainQATBN(ctx context.Context, m *nn.Model, trainSet *data.Dataset, o QATO
 			plain = append(plain, lq)
 		}
 	}
-	var hookErr error
-	remove := tn.Observe(func(l nn.Layer, out *tensor.Tensor) {
-		if hookErr != nil {
-			return
+	loop, master, err := q.qatLoop(tn, trainSet, o, nil)
+	if err != nil {
+		return err
+	}
+	loop.AddHook(train.Hook{Name: "quantize weights", Stage: train.BeforeForward, Fn: func(*train.Loop) error {
+		for name, p := range pairs {
+			if err := p.quantize(name, cfg.Weights); err != nil {
+				return err
+			}
 		}
+		for i := range plain {
+			lq := &plain[i]
+			w, b := weightOf(tn.Layer(lq.Layer))
+			lq.Weight, lq.Bias = nil, nil
+			if err := q.quantizeParams(lq, w, b); err != nil {
+				return fmt.Errorf("layer %q: %w", lq.Layer, err)
+			}
+		}
+		return nil
+	}})
+	loop.Tap(func(l nn.Layer, out *tensor.Tensor) error {
 		name := l.Name()
 		if p := pairs[name]; p != nil {
 			// conv(fq(w·sf), x) / sf: the unscaled convolution output the
@@ -72,161 +80,64 @@ func trainQATBN(ctx context.Context, m *nn.Model, trainSet *data.Dataset, o QATO
 			for i := range out.Data {
 				out.Data[i] /= p.sf[(i/per)%c]
 			}
-			return
-		}
-		if conv, ok := byBN[name]; ok {
-			name = conv // the folded convolution's output point
-		}
-		if _, ok := mas[name]; !ok {
-			return
-		}
-		qp, err := update(name, out.Data)
-		if err == nil {
-			q.acts[name] = qp
-			err = qp.FakeQuant(out, out)
-		}
-		if err != nil {
-			hookErr = fmt.Errorf("quant: QAT: layer %q: %w", l.Name(), err)
-		}
-	})
-	defer remove()
-
-	lr, mom := o.LR, o.Momentum
-	if lr == 0 {
-		lr = 1e-3
-	}
-	if mom == 0 {
-		mom = 0.9
-	}
-	velocity := map[*nn.Param][]float32{}
-	first := true
-	var loss nn.SoftmaxCrossEntropy
-	var in tensor.Tensor
-	tn.Train()
-	for e := 0; e < max(o.Epochs, 1) && err == nil; e++ {
-		err = forEachBatch(ctx, trainSet.Shuffle(o.Seed+uint64(e)), 0, batchSize(opt), func(b *data.Dataset) error {
-			for p, v := range master {
-				copy(p.Value.Data, v)
-			}
-			for name, p := range pairs {
-				if err := p.quantize(name, cfg.Weights); err != nil {
-					return err
-				}
-			}
-			for i := range plain {
-				lq := &plain[i]
-				w, b := weightOf(tn.Layer(lq.Layer))
-				lq.Weight, lq.Bias = nil, nil
-				if err := q.quantizeParams(lq, w, b); err != nil {
-					return fmt.Errorf("layer %q: %w", lq.Layer, err)
-				}
-			}
-			x := b.Images
-			if q.input != nil {
-				p, err := update(InputName, x.Data)
-				if err != nil {
-					return err
-				}
-				q.input = p
-				if err := p.FakeQuant(&in, x); err != nil {
-					return fmt.Errorf("input: %w", err)
-				}
-				x = &in
-			}
-			tn.ZeroGrad()
-			hookErr = nil
-			y, err := tn.Forward(x)
-			if err == nil {
-				err = hookErr
-			}
-			if err != nil {
-				return err
-			}
-			if _, err := loss.Forward(y, b.Labels); err != nil {
-				return err
-			}
-			// The backward pass sees dL/d(conv/sf); with the weight set to
-			// fq(w·sf)/sf the convolution's input gradient is exact and its
-			// weight gradient is the straight-through gradient of the master
-			// weight w (the sf factors cancel).
-			for _, p := range pairs {
-				c := len(p.sf)
-				per := len(p.wq) / c
-				for k, v := range p.wq {
-					p.w.Value.Data[k] = v / p.sf[k/per]
-				}
-			}
-			if _, err := tn.Backward(loss.Backward()); err != nil {
-				return err
-			}
-			if !o.PlainSTE {
-				for name, p := range pairs {
-					if p.qp != nil {
-						if err := p.qp.FakeQuantGrad(p.w.Grad, p.fold, p.w.Grad); err != nil {
-							return fmt.Errorf("layer %q: %w", name, err)
-						}
-					}
-				}
-				for _, lq := range plain {
-					w, b := weightOf(tn.Layer(lq.Layer))
-					for _, pq := range []struct {
-						p  *nn.Param
-						qp *QParams
-					}{{w, lq.Weight}, {b, lq.Bias}} {
-						if pq.p == nil || pq.qp == nil {
-							continue
-						}
-						x := &tensor.Tensor{Shape: pq.p.Value.Shape, Data: master[pq.p]}
-						if err := pq.qp.FakeQuantGrad(pq.p.Grad, x, pq.p.Grad); err != nil {
-							return fmt.Errorf("layer %q: %w", lq.Layer, err)
-						}
-					}
-				}
-			}
-			for p, w := range master {
-				v := velocity[p]
-				if v == nil {
-					v = make([]float32, len(w))
-					velocity[p] = v
-				}
-				for k, g := range p.Grad.Data {
-					if first {
-						v[k] = g
-					} else {
-						v[k] = float32(mom)*v[k] + g
-					}
-					w[k] -= float32(lr) * v[k]
-				}
-			}
-			first = false
 			return nil
-		})
+		}
+		point := name
+		if conv, ok := byBN[name]; ok {
+			point = conv // the folded convolution's output point
+		}
+		return q.fakeQuantAct(name, point, out)
+	})
+	// The backward pass sees dL/d(conv/sf); with the weight set to
+	// fq(w·sf)/sf the convolution's input gradient is exact and its weight
+	// gradient is the straight-through gradient of the master weight w
+	// (the sf factors cancel).
+	loop.AddHook(train.Hook{Name: "unscale folded weights", Stage: train.BeforeBackward, Fn: func(*train.Loop) error {
+		for _, p := range pairs {
+			c := len(p.sf)
+			per := len(p.wq) / c
+			for k, v := range p.wq {
+				p.w.Value.Data[k] = v / p.sf[k/per]
+			}
+		}
+		return nil
+	}})
+	if !o.PlainSTE {
+		loop.AddHook(train.Hook{Name: "clipped straight-through estimator", Stage: train.BeforeUpdate, Fn: func(*train.Loop) error {
+			for name, p := range pairs {
+				if p.qp != nil {
+					if err := p.qp.FakeQuantGrad(p.w.Grad, p.fold, p.w.Grad); err != nil {
+						return fmt.Errorf("layer %q: %w", name, err)
+					}
+				}
+			}
+			for _, lq := range plain {
+				w, b := weightOf(tn.Layer(lq.Layer))
+				if err := clipGrads(lq, w, b, master); err != nil {
+					return err
+				}
+			}
+			return nil
+		}})
 	}
-	if err != nil {
-		return nil, fmt.Errorf("quant: QAT of %q: %w", m.Name(), err)
+	if err := loop.Run(ctx); err != nil {
+		return err
 	}
 	// Fold the trained batch norms (running statistics) and quantize the
 	// result as deployment would.
-	for p, v := range master {
-		copy(p.Value.Data, v)
-	}
-	tn.Eval()
 	folded, err := FoldBatchNorm(tn)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	qmaster := map[*nn.Param][]float32{}
 	for _, p := range q.Net.Params() {
 		fp := folded.Param(p.Name)
 		if fp == nil || fp.Value.Len() != p.Value.Len() {
-			return nil, fmt.Errorf("quant: QAT: parameter %q missing from the folded model", p.Name)
+			return fmt.Errorf("quant: QAT: parameter %q missing from the folded model", p.Name)
 		}
 		qmaster[p] = append([]float32(nil), fp.Value.Data...)
 	}
-	if err := q.requantizeWeights(qmaster, nil); err != nil {
-		return nil, fmt.Errorf("quant: QAT of %q: %w", m.Name(), err)
-	}
-	return q, nil
+	return q.requantizeWeights(qmaster, nil)
 }
 
 // quantize sets the convolution's weight to fq(w·sf) (and its bias to

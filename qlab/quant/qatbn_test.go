@@ -5,8 +5,7 @@ import (
 	"math"
 	"testing"
 
-	"github.com/qlab-dev/qlab/qlab/data"
-	"github.com/qlab-dev/qlab/qlab/nn"
+	"github.com/qlab-dev/qlab/qlab/train"
 )
 
 // With float weights and activations, folding batch norm at every step is
@@ -29,41 +28,8 @@ func TestTrainQATBNFloatMatchesSGD(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ref.Train()
-	velocity := map[*nn.Param][]float32{}
-	var loss nn.SoftmaxCrossEntropy
-	for e := 0; e < epochs; e++ {
-		err := forEachBatch(ctx, d.Shuffle(seed+uint64(e)), 0, bs, func(b *data.Dataset) error {
-			ref.ZeroGrad()
-			y, err := ref.Forward(b.Images)
-			if err != nil {
-				return err
-			}
-			if _, err := loss.Forward(y, b.Labels); err != nil {
-				return err
-			}
-			if _, err := ref.Backward(loss.Backward()); err != nil {
-				return err
-			}
-			for _, p := range ref.Params() {
-				v, ok := velocity[p]
-				if !ok {
-					v = append([]float32(nil), p.Grad.Data...)
-					velocity[p] = v
-				} else {
-					for k, g := range p.Grad.Data {
-						v[k] = mom*v[k] + g
-					}
-				}
-				for k := range v {
-					p.Value.Data[k] -= lr * v[k]
-				}
-			}
-			return nil
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
+	if _, err := train.Fit(ctx, ref, d, nil, train.Config{Epochs: epochs, BatchSize: bs, Seed: seed, Optimizer: train.SGD(lr, mom)}); err != nil {
+		t.Fatal(err)
 	}
 	ref.Eval()
 	want, err := FoldBatchNorm(ref)
@@ -104,7 +70,7 @@ func TestTrainQATBNInTraining(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, ptqAcc, ptqLoss, err := score(ctx, ptq.Forward, d, 64)
+	_, ptqAcc, ptqLoss, err := score(ctx, ptq, d, 64)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,7 +79,7 @@ func TestTrainQATBNInTraining(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, qatAcc, qatLoss, err := score(ctx, qat.Forward, d, 64)
+	_, qatAcc, qatLoss, err := score(ctx, qat, d, 64)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -296,7 +296,7 @@ func TestTrainQATLearned(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, ptqAcc, ptqLoss, err := score(ctx, ptq.Forward, d, 64)
+	_, ptqAcc, ptqLoss, err := score(ctx, ptq, d, 64)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -304,7 +304,7 @@ func TestTrainQATLearned(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, qatAcc, qatLoss, err := score(ctx, qat.Forward, d, 64)
+	_, qatAcc, qatLoss, err := score(ctx, qat, d, 64)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,12 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"math"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 
+	"github.com/qlab-dev/qlab/qlab/analysis"
 	"github.com/qlab-dev/qlab/qlab/data"
 	"github.com/qlab-dev/qlab/qlab/nn"
 	"github.com/qlab-dev/qlab/qlab/quant"
@@ -64,7 +64,7 @@ func DefaultTrial(ctx context.Context, t TrialSpec, dir string) (*Record, error)
 	calib := trainSet.Subset(t.Data.CalibrationSubset)
 	var layers map[string]*LayerRecord
 	if t.Has(MetricLayers) {
-		if layers, err = layerTable(model, calib, &rec.Layers); err != nil {
+		if layers, err = layerTable(ctx, model, calib, &rec.Layers); err != nil {
 			return nil, err
 		}
 	}
@@ -118,27 +118,6 @@ func loadData(d DataSpec) (trainSet, testSet *data.Dataset, err error) {
 	return l.train, l.test, nil
 }
 
-// forEachBatch runs model in inference mode over ds in batches.
-func forEachBatch(ctx context.Context, model *nn.Model, ds *data.Dataset, batch int) error {
-	if batch <= 0 {
-		batch = 256
-	}
-	was := model.Training()
-	model.SetTraining(false)
-	defer model.SetTraining(was)
-	it := (&data.Loader{Data: ds, BatchSize: batch}).Epoch(0)
-	for it.Next() {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		x, _ := it.Batch()
-		if _, err := model.Forward(x); err != nil {
-			return err
-		}
-	}
-	return it.Err()
-}
-
 // QuantEvaluate evaluates model (left unchanged) fake-quantized under cfg
 // on test with quant.Quantize's placement (batch norm folded unless
 // cfg.NoFoldBN, input and activation points calibrated on calib in
@@ -176,83 +155,51 @@ func QuantEvaluate(ctx context.Context, model *nn.Model, calib, test *data.Datas
 		n := float64(len(p.Value.Data))
 		wq[strings.TrimSuffix(p.Name, "/weight")] = [2]float64{mse / n, pow / n}
 	}
-	var loss nn.SoftmaxCrossEntropy
-	var sum float64
-	correct, n := 0, 0
-	it := (&data.Loader{Data: test, BatchSize: batch}).Epoch(0)
-	for it.Next() {
-		if err := ctx.Err(); err != nil {
-			return Eval{}, nil, err
-		}
-		x, y := it.Batch()
-		out, err := q.Forward(x)
-		if err != nil {
-			return Eval{}, nil, err
-		}
-		l, err := loss.Forward(out, y)
-		if err != nil {
-			return Eval{}, nil, err
-		}
-		c, err := nn.Correct(out, y)
-		if err != nil {
-			return Eval{}, nil, err
-		}
-		sum += l * float64(len(y))
-		correct += c
-		n += len(y)
-	}
-	if err := it.Err(); err != nil {
+	m, err := train.Evaluate(ctx, q, test, batch)
+	if err != nil {
 		return Eval{}, nil, err
 	}
-	if n == 0 {
-		return Eval{}, nil, fmt.Errorf("sweep: empty test set")
-	}
-	return Eval{Loss: sum / float64(n), Accuracy: float64(correct) / float64(n), N: n}, wq, nil
+	return Eval{Loss: m.Loss, Accuracy: m.Accuracy, N: m.N}, wq, nil
 }
 
 // layerTable fills rows with one LayerRecord per leaf layer of model and
 // returns them by name.
-func layerTable(model *nn.Model, calib *data.Dataset, rows *[]LayerRecord) (map[string]*LayerRecord, error) {
-	type rng struct{ lo, hi float64 }
+func layerTable(ctx context.Context, model *nn.Model, calib *data.Dataset, rows *[]LayerRecord) (map[string]*LayerRecord, error) {
+	type rng struct{ lo, hi float32 }
 	acts := map[string]*rng{}
-	remove := model.Observe(func(l nn.Layer, out *tensor.Tensor) {
-		r := acts[l.Name()]
-		if r == nil {
-			r = &rng{math.Inf(1), math.Inf(-1)}
-			acts[l.Name()] = r
+	err := train.Observe(ctx, model, calib, train.ObserveOptions{}, func(l nn.Layer, out *tensor.Tensor) error {
+		if len(out.Data) == 0 {
+			return nil
 		}
+		lo, hi := out.Data[0], out.Data[0]
 		for _, v := range out.Data {
-			r.lo = math.Min(r.lo, float64(v))
-			r.hi = math.Max(r.hi, float64(v))
+			lo, hi = min(lo, v), max(hi, v)
 		}
+		if r := acts[l.Name()]; r != nil {
+			r.lo, r.hi = min(r.lo, lo), max(r.hi, hi)
+		} else {
+			acts[l.Name()] = &rng{lo, hi}
+		}
+		return nil
 	})
-	err := forEachBatch(context.Background(), model, calib, 256)
-	remove()
 	if err != nil {
 		return nil, fmt.Errorf("sweep: activation ranges: %w", err)
 	}
 	for _, l := range model.Layers() {
 		r := LayerRecord{Layer: l.Name(), Kind: l.Kind()}
 		if a := acts[l.Name()]; a != nil {
-			r.ActMin, r.ActMax = a.lo, a.hi
+			r.ActMin, r.ActMax = float64(a.lo), float64(a.hi)
 		}
 		for _, p := range l.Params() {
 			if p.Kind != nn.Weight {
 				continue
 			}
-			r.HasWeight = true
-			lo, hi := math.Inf(1), math.Inf(-1)
-			var s, ss float64
-			for _, v := range p.Value.Data {
-				x := float64(v)
-				lo, hi = math.Min(lo, x), math.Max(hi, x)
-				s += x
-				ss += x * x
+			var m analysis.Moments
+			if err := m.AddChunk(p.Value.Data); err != nil {
+				return nil, fmt.Errorf("sweep: layer %q weight: %w", l.Name(), err)
 			}
-			n := float64(len(p.Value.Data))
-			mean := s / n
-			r.WeightMin, r.WeightMax = lo, hi
-			r.WeightStd = math.Sqrt(math.Max(ss/n-mean*mean, 0))
+			r.HasWeight = true
+			r.WeightMin, r.WeightMax, r.WeightStd = m.Min, m.Max, m.Std()
 		}
 		*rows = append(*rows, r)
 	}

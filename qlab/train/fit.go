@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"time"
 
 	"github.com/qlab-dev/qlab/qlab/data"
@@ -107,101 +106,6 @@ type Progress struct {
 	Elapsed, ETA time.Duration
 }
 
-// Metrics are the result of Evaluate.
-type Metrics struct {
-	// Loss is the mean softmax cross-entropy per sample (nats).
-	Loss float64
-	// Accuracy is the fraction of samples whose largest logit is the label.
-	Accuracy float64
-	// N is the number of samples evaluated.
-	N int
-}
-
-// Evaluate runs model in inference mode over ds in batches of batchSize
-// (0 means 256) and returns the mean loss and accuracy. The model's mode is
-// restored afterwards. Cancelling ctx stops it within one batch.
-func Evaluate(ctx context.Context, model *nn.Model, ds *data.Dataset, batchSize int) (Metrics, error) {
-	if model == nil {
-		return Metrics{}, errors.New("train: Evaluate: nil model")
-	}
-	if err := checkData(model, ds, "test"); err != nil {
-		return Metrics{}, err
-	}
-	if batchSize <= 0 {
-		batchSize = 256
-	}
-	was := model.Training()
-	model.SetTraining(false)
-	defer model.SetTraining(was)
-	var loss nn.SoftmaxCrossEntropy
-	return evaluate(ctx, model, &data.Loader{Data: ds, BatchSize: batchSize}, &loss)
-}
-
-func evaluate(ctx context.Context, model *nn.Model, l *data.Loader, loss *nn.SoftmaxCrossEntropy) (Metrics, error) {
-	var sum float64
-	correct, n := 0, 0
-	it := l.Epoch(0)
-	for it.Next() {
-		if err := ctx.Err(); err != nil {
-			return Metrics{}, fmt.Errorf("train: evaluating %q: %w", l.Data.Name, err)
-		}
-		x, y := it.Batch()
-		out, err := model.Forward(x)
-		if err != nil {
-			return Metrics{}, fmt.Errorf("train: evaluating %q, batch %d: %w", l.Data.Name, it.Index(), err)
-		}
-		v, err := loss.Forward(out, y)
-		if err != nil {
-			return Metrics{}, fmt.Errorf("train: evaluating %q, batch %d: %w", l.Data.Name, it.Index(), diagnose(model, err))
-		}
-		c, err := nn.Correct(out, y)
-		if err != nil {
-			return Metrics{}, fmt.Errorf("train: evaluating %q: %w", l.Data.Name, err)
-		}
-		sum += v * float64(len(y))
-		correct += c
-		n += len(y)
-	}
-	if err := it.Err(); err != nil {
-		return Metrics{}, err
-	}
-	if n == 0 {
-		return Metrics{}, fmt.Errorf("train: dataset %q is empty", l.Data.Name)
-	}
-	return Metrics{Loss: sum / float64(n), Accuracy: float64(correct) / float64(n), N: n}, nil
-}
-
-// diagnose turns a loss error caused by non-finite logits into one naming
-// the first layer whose output went non-finite.
-func diagnose(model *nn.Model, err error) error {
-	if !errors.Is(err, nn.ErrNotFinite) {
-		return err
-	}
-	if lerr := model.CheckFinite(); lerr != nil {
-		return fmt.Errorf("%w: first non-finite output: %v", ErrNotFinite, lerr)
-	}
-	if perr := model.CheckParams(); perr != nil {
-		return fmt.Errorf("%w: %v", ErrNotFinite, perr)
-	}
-	return fmt.Errorf("%w: %v", ErrNotFinite, err)
-}
-
-func checkData(model *nn.Model, ds *data.Dataset, role string) error {
-	if ds == nil {
-		return fmt.Errorf("train: no %s dataset", role)
-	}
-	if err := ds.Validate(); err != nil {
-		return fmt.Errorf("train: %s dataset: %w", role, err)
-	}
-	if !tensor.SameShape(ds.Shape(), model.InputShape()) {
-		return fmt.Errorf("train: %s dataset %q has samples of shape %v; model %q takes %v", role, ds.Name, ds.Shape(), model.Name(), model.InputShape())
-	}
-	if out := model.OutputShape(); len(out) != 1 || out[0] < ds.NumClasses() {
-		return fmt.Errorf("train: model %q outputs %v; %s dataset %q has %d classes", model.Name(), out, role, ds.Name, ds.NumClasses())
-	}
-	return nil
-}
-
 // Fit trains model on train for cfg.Epochs epochs, evaluating on test (may
 // be nil) after each, and returns the history. The model's weights are used
 // as they are: initialize them (arch specs do) before calling Fit. The
@@ -238,11 +142,6 @@ func Resume(ctx context.Context, model *nn.Model, train, test *data.Dataset, cfg
 	return run(ctx, model, train, test, cfg, ck)
 }
 
-type dropoutLayer struct {
-	l    *nn.Dropout
-	seed uint64
-}
-
 func run(ctx context.Context, model *nn.Model, train, test *data.Dataset, cfg Config, ck *Checkpoint) (*History, error) {
 	if model == nil {
 		return nil, errors.New("train: nil model")
@@ -269,15 +168,20 @@ func run(ctx context.Context, model *nn.Model, train, test *data.Dataset, cfg Co
 	if batches == 0 {
 		return nil, fmt.Errorf("train: training set %q of %d samples gives no batch of %d", train.Name, train.Len(), cfg.BatchSize)
 	}
+	loop := &Loop{Model: model, Optimizer: opt, Loader: loader, Epochs: cfg.Epochs,
+		LR: func(epoch, batch int) float64 {
+			if !cfg.Schedule.PerStep {
+				batch = 0
+			}
+			return cfg.Schedule.LR(cfg.Optimizer.LR, epoch, batch, batches, cfg.Epochs)
+		}}
 	hist := &History{Model: model.Name()}
-	start, startBatch := 0, 0
-	var running RunningTotals
 	if ck != nil {
 		if err := ck.restore(model, opt, cfg, batches); err != nil {
 			return nil, err
 		}
 		hist.Records = append(hist.Records, ck.History.Records...)
-		start, startBatch, running = ck.NextEpoch, ck.NextBatch, ck.Running
+		loop.StartEpoch, loop.StartBatch, loop.StartTotals = ck.NextEpoch, ck.NextBatch, ck.Running
 	}
 	// save writes a checkpoint positioned before batch `batch` of `epoch`
 	// with the epoch's running totals so far.
@@ -285,137 +189,107 @@ func run(ctx context.Context, model *nn.Model, train, test *data.Dataset, cfg Co
 		return saveCheckpoint(cfg.CheckpointDir, model, opt, cfg, hist, Checkpoint{
 			NextEpoch: epoch, NextBatch: batch, Batches: batches, Running: tot})
 	}
-	// stopped wraps a cancellation error, first saving a checkpoint at the
-	// exact position so Resume loses no work.
-	stopped := func(err error, epoch, batch int, tot RunningTotals) error {
-		if cfg.CheckpointDir != "" {
-			if serr := save(epoch, batch, tot); serr != nil {
-				return errors.Join(err, serr)
-			}
+	addDropoutSeeds(loop, cfg.Seed)
+	loop.On(BeforeUpdate, "", func(l *Loop) error {
+		if err := l.Model.CheckParams(); err != nil {
+			return fmt.Errorf("%w: %v", ErrNotFinite, err)
 		}
-		return err
-	}
-	var evalLoader *data.Loader
-	if test != nil {
-		evalLoader = &data.Loader{Data: test, BatchSize: cfg.EvalBatchSize}
-	}
-	var dropouts []dropoutLayer
-	for _, l := range model.Layers() {
-		if d, ok := l.(*nn.Dropout); ok {
-			dropouts = append(dropouts, dropoutLayer{d, initializers.SeedFor(cfg.Seed, l.Name())})
-		}
+		return nil
+	})
+	if cfg.Progress != nil {
+		addProgress(loop, cfg.Progress)
 	}
 	rec := newRangeRecorder(model, cfg.RecordRanges)
-	var loss nn.SoftmaxCrossEntropy
-	began := time.Now()
-	images, stepsDone := 0, 0
-	totalSteps := (cfg.Epochs-start)*batches - startBatch
-	defer model.SetTraining(false)
-	// Training never uses the gradient with respect to the images; skipping
-	// it saves the first conv's input-gradient GEMM (PyTorch likewise never
-	// computes it for inputs that do not require grad).
-	model.SkipInputGradient(true)
-	defer model.SkipInputGradient(false)
-
-	for epoch := start; epoch < cfg.Epochs; epoch++ {
-		epochStart := time.Now()
-		model.SetTraining(true)
+	defer rec.close()
+	var epochStart time.Time
+	loop.On(EpochStart, "", func(l *Loop) error {
+		epochStart = time.Now()
 		if test == nil {
 			rec.begin()
 		}
-		lossSum, correct, seen := running.LossSum, running.Correct, running.Seen
-		epochLR := cfg.Schedule.LR(cfg.Optimizer.LR, epoch, 0, batches, cfg.Epochs)
-		lr := epochLR
-		it := loader.EpochFrom(epoch, startBatch)
-		startBatch, running = 0, RunningTotals{}
-		for it.Next() {
-			b := it.Index()
-			where := func() string {
-				return fmt.Sprintf("epoch %d, step %d (batch index %d of %d)", epoch, epoch*batches+b, b, batches)
-			}
-			if err := ctx.Err(); err != nil {
-				rec.end()
-				return hist, stopped(fmt.Errorf("train: stopped at %s: %w", where(), err), epoch, b, RunningTotals{lossSum, correct, seen})
-			}
-			if cfg.Schedule.PerStep {
-				lr = cfg.Schedule.LR(cfg.Optimizer.LR, epoch, b, batches, cfg.Epochs)
-			}
-			for _, d := range dropouts {
-				d.l.Reseed(batchSeed(d.seed, epoch, b))
-			}
-			x, y := it.Batch()
-			model.ZeroGrad()
-			out, err := model.Forward(x)
-			if err != nil {
-				rec.end()
-				return hist, fmt.Errorf("train: %s: %w", where(), err)
-			}
-			v, err := loss.Forward(out, y)
-			if err == nil && (math.IsNaN(v) || math.IsInf(v, 0)) {
-				err = fmt.Errorf("%w: loss is %v", nn.ErrNotFinite, v)
-			}
-			if err != nil {
-				rec.end()
-				return hist, fmt.Errorf("train: %s: %w", where(), diagnose(model, err))
-			}
-			c, err := nn.Correct(out, y)
-			if err != nil {
-				rec.end()
-				return hist, fmt.Errorf("train: %s: %w", where(), err)
-			}
-			if _, err := model.Backward(loss.Backward()); err != nil {
-				rec.end()
-				return hist, fmt.Errorf("train: %s: %w", where(), err)
-			}
-			if err := model.CheckParams(); err != nil {
-				rec.end()
-				return hist, fmt.Errorf("train: %s: %w: %v", where(), ErrNotFinite, err)
-			}
-			opt.Step(lr)
-			lossSum += v * float64(len(y))
-			correct += c
-			seen += len(y)
-			images += len(y)
-			stepsDone++
-			if cfg.Progress != nil {
-				el := time.Since(began)
-				eta := time.Duration(float64(el) / float64(stepsDone) * float64(totalSteps-stepsDone))
-				cfg.Progress(Progress{Epoch: epoch, Epochs: cfg.Epochs, Batch: b + 1, Batches: batches,
-					Loss: lossSum / float64(seen), Accuracy: float64(correct) / float64(seen),
-					ImagesPerSec: float64(images) / el.Seconds(), Elapsed: el, ETA: eta})
-			}
-		}
-		if err := it.Err(); err != nil {
-			rec.end()
-			return hist, err
-		}
-		r := EpochRecord{Epoch: epoch, TrainLoss: lossSum / float64(seen), TrainAccuracy: float64(correct) / float64(seen), LR: epochLR}
+		return nil
+	})
+	loop.On(EpochEnd, "", func(l *Loop) error {
+		tot := l.Totals
+		r := EpochRecord{Epoch: l.Epoch, TrainLoss: tot.LossSum / float64(tot.Seen), TrainAccuracy: float64(tot.Correct) / float64(tot.Seen),
+			LR: cfg.Schedule.LR(cfg.Optimizer.LR, l.Epoch, 0, batches, cfg.Epochs)}
 		if test != nil {
 			model.SetTraining(false)
 			rec.begin()
-			m, err := evaluate(ctx, model, evalLoader, &loss)
+			m, err := evaluate(ctx, model, model, test, cfg.EvalBatchSize)
 			if err != nil {
-				rec.end()
-				err = fmt.Errorf("train: epoch %d: %w", epoch, err)
-				if ctx.Err() != nil {
-					// Training of this epoch is complete; Resume re-runs
-					// only its evaluation.
-					err = stopped(err, epoch, batches, RunningTotals{lossSum, correct, seen})
-				}
-				return hist, err
+				return err
 			}
 			r.TestLoss, r.TestAccuracy, r.HasTest = m.Loss, m.Accuracy, true
 		}
 		r.Ranges = rec.end()
 		r.Seconds = time.Since(epochStart).Seconds()
 		hist.Records = append(hist.Records, r)
-		if cfg.CheckpointDir != "" && ((epoch+1)%cfg.CheckpointEvery == 0 || epoch == cfg.Epochs-1) {
-			if err := save(epoch+1, 0, RunningTotals{}); err != nil {
-				return hist, err
-			}
+		if cfg.CheckpointDir != "" && ((l.Epoch+1)%cfg.CheckpointEvery == 0 || l.Epoch == cfg.Epochs-1) {
+			return save(l.Epoch+1, 0, RunningTotals{})
+		}
+		return nil
+	})
+	err = loop.Run(ctx)
+	if err != nil && ctx.Err() != nil && cfg.CheckpointDir != "" {
+		// Stopped: checkpoint the exact position (the next batch, or only
+		// the epoch's evaluation) so Resume loses no work.
+		if serr := save(loop.Next()); serr != nil {
+			err = errors.Join(err, serr)
 		}
 	}
-	return hist, nil
+	return hist, err
+}
+
+// addDropoutSeeds reseeds every dropout layer of l.Model before each
+// batch from (seed, layer, epoch, batch), so a resumed run draws the masks
+// an uninterrupted one would.
+func addDropoutSeeds(l *Loop, seed uint64) {
+	type dropout struct {
+		l    *nn.Dropout
+		seed uint64
+	}
+	var ds []dropout
+	for _, layer := range l.Model.Layers() {
+		if d, ok := layer.(*nn.Dropout); ok {
+			ds = append(ds, dropout{d, initializers.SeedFor(seed, layer.Name())})
+		}
+	}
+	if len(ds) == 0 {
+		return
+	}
+	l.On(BeforeForward, "dropout seeds", func(l *Loop) error {
+		for _, d := range ds {
+			d.l.Reseed(batchSeed(d.seed, l.Epoch, l.Batch))
+		}
+		return nil
+	})
+}
+
+// addProgress reports Progress to fn after every batch.
+func addProgress(l *Loop, fn func(Progress)) {
+	var began time.Time
+	images, total := 0, 0
+	l.AddHook(Hook{Name: "progress", Stage: AfterUpdate, Priority: 100, Fn: func(l *Loop) error {
+		if l.Steps == 1 {
+			epochs := max(l.Epochs, 1)
+			total = (epochs-l.StartEpoch)*l.Batches - l.StartBatch
+		}
+		images += len(l.Labels)
+		el := time.Since(began)
+		eta := time.Duration(float64(el) / float64(l.Steps) * float64(total-l.Steps))
+		seen := float64(l.Totals.Seen)
+		fn(Progress{Epoch: l.Epoch, Epochs: max(l.Epochs, 1), Batch: l.Batch + 1, Batches: l.Batches,
+			Loss: l.Totals.LossSum / seen, Accuracy: float64(l.Totals.Correct) / seen,
+			ImagesPerSec: float64(images) / el.Seconds(), Elapsed: el, ETA: eta})
+		return nil
+	}})
+	l.AddHook(Hook{Name: "progress", Stage: EpochStart, Priority: -100, Fn: func(l *Loop) error {
+		if began.IsZero() {
+			began = time.Now()
+		}
+		return nil
+	}})
 }
 
 // batchSeed derives the dropout seed of one batch so that a resumed run
@@ -428,7 +302,8 @@ func batchSeed(layerSeed uint64, epoch, batch int) uint64 {
 	return x ^ (x >> 31)
 }
 
-// rangeRecorder tracks weight and activation ranges per leaf layer.
+// rangeRecorder tracks weight and activation ranges per leaf layer through
+// a Tap while it is begun.
 type rangeRecorder struct {
 	model  *nn.Model
 	on     bool
@@ -436,7 +311,7 @@ type rangeRecorder struct {
 	index  map[nn.Layer]int
 	lo, hi []float32
 	seen   []bool
-	remove func()
+	tap    *Tap
 }
 
 func newRangeRecorder(m *nn.Model, on bool) *rangeRecorder {
@@ -460,25 +335,31 @@ func (r *rangeRecorder) begin() {
 	if !r.on {
 		return
 	}
-	if r.remove != nil {
-		r.remove()
-	}
+	r.close()
 	clear(r.seen)
-	r.remove = r.model.Observe(func(l nn.Layer, out *tensor.Tensor) {
-		i, ok := r.index[l]
-		if !ok || len(out.Data) == 0 {
-			return
-		}
-		lo, hi := out.Data[0], out.Data[0]
-		for _, v := range out.Data {
-			lo, hi = min(lo, v), max(hi, v)
-		}
-		if !r.seen[i] {
-			r.lo[i], r.hi[i], r.seen[i] = lo, hi, true
-			return
-		}
-		r.lo[i], r.hi[i] = min(r.lo[i], lo), max(r.hi[i], hi)
-	})
+	r.tap = Attach(r.model, r.observe)
+}
+
+func (r *rangeRecorder) observe(l nn.Layer, out *tensor.Tensor) error {
+	i, ok := r.index[l]
+	if !ok || len(out.Data) == 0 {
+		return nil
+	}
+	lo, hi := minMax(out.Data)
+	if !r.seen[i] {
+		r.lo[i], r.hi[i], r.seen[i] = lo, hi, true
+		return nil
+	}
+	r.lo[i], r.hi[i] = min(r.lo[i], lo), max(r.hi[i], hi)
+	return nil
+}
+
+// close stops observing.
+func (r *rangeRecorder) close() {
+	if r.tap != nil {
+		r.tap.Close()
+		r.tap = nil
+	}
 }
 
 // end stops observing and returns the ranges (nil when off).
@@ -486,23 +367,26 @@ func (r *rangeRecorder) end() []LayerRange {
 	if !r.on {
 		return nil
 	}
-	if r.remove != nil {
-		r.remove()
-		r.remove = nil
-	}
+	r.close()
 	out := make([]LayerRange, len(r.layers))
 	for i, l := range r.layers {
 		lr := LayerRange{Layer: l.Name(), Kind: l.Kind(), ActMin: r.lo[i], ActMax: r.hi[i]}
 		for _, p := range l.Params() {
 			if p.Kind == nn.Weight && len(p.Value.Data) > 0 {
 				lr.HasWeight = true
-				lr.WeightMin, lr.WeightMax = p.Value.Data[0], p.Value.Data[0]
-				for _, v := range p.Value.Data {
-					lr.WeightMin, lr.WeightMax = min(lr.WeightMin, v), max(lr.WeightMax, v)
-				}
+				lr.WeightMin, lr.WeightMax = minMax(p.Value.Data)
 			}
 		}
 		out[i] = lr
 	}
 	return out
+}
+
+// minMax returns the smallest and largest of x (not empty).
+func minMax(x []float32) (lo, hi float32) {
+	lo, hi = x[0], x[0]
+	for _, v := range x {
+		lo, hi = min(lo, v), max(hi, v)
+	}
+	return lo, hi
 }
