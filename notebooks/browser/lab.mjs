@@ -373,17 +373,19 @@ if (failure) {
 }
 
 // moveSlider finds the first slider of the current notebook's widgets,
-// records the figure next to it, drags the slider's handle to its far end
-// with the mouse, waits for the figure to change, and runs the cell after
-// the widget cell, whose output reads the slider's value on the Go side.
+// records the figure in the same cell's widget output, drags the slider's
+// handle to the left end of its track with the mouse, waits for the figure
+// to change, and runs the cell after the widget cell, whose output reads
+// the controls' values on the Go side.
 async function moveSlider() {
   const imgOf = () => page.evaluate(() => {
     const w = window.qlabLab.shell.currentWidget;
-    const view = w.node.querySelector('.jupyter-widgets .widget-slider, .jupyter-widgets.widget-slider');
-    const area = view.closest('.jp-Cell');
-    const img = area.querySelector('.jupyter-widgets img, .widget-output img');
+    const slider = w.node.querySelector('.widget-slider');
+    const cell = slider && slider.closest('.jp-Cell');
+    const img = cell && cell.querySelector('.jupyter-widgets-output-area img, .widget-output img');
     return img ? img.src : '';
   });
+  await page.waitForSelector('.jp-NotebookPanel:not(.lm-mod-hidden) .widget-slider .noUi-handle', { timeout: ui() });
   const before = await imgOf();
   const handle = page.locator('.jp-NotebookPanel:not(.lm-mod-hidden) .widget-slider .noUi-handle').first();
   await handle.scrollIntoViewIfNeeded();
@@ -392,31 +394,30 @@ async function moveSlider() {
   const tb = await track.boundingBox();
   await page.mouse.move(hb.x + hb.width / 2, hb.y + hb.height / 2);
   await page.mouse.down();
-  await page.mouse.move(tb.x + tb.width + 20, hb.y + hb.height / 2, { steps: 8 });
+  await page.mouse.move(tb.x - 20, hb.y + hb.height / 2, { steps: 8 });
   await page.mouse.up();
   const moved = Date.now();
   let after = before;
-  while (Date.now() - moved < 30000 && after === before) {
+  while (Date.now() - moved < 60000 && after === before) {
     await page.waitForTimeout(100);
     after = await imgOf();
   }
+  const changeMS = Date.now() - moved;
   const readout = await page.evaluate(() => {
     const r = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden) .widget-slider .widget-readout');
-    return r ? r.innerText : '';
+    return r ? r.innerText.trim() : '';
   });
-  // The cell after the widget cell reads the value in Go: run it.
-  const idx = await page.evaluate(() => {
-    const w = window.qlabLab.shell.currentWidget;
-    const cells = w.content.widgets;
-    const i = cells.findIndex((c) => c.node.querySelector('.widget-slider'));
-    return i;
-  });
-  await page.evaluate((i) => { window.qlabLab.shell.currentWidget.content.activeCellIndex = i + 1; }, idx);
+  // The cell after the widget cell reads the values in Go: run it.
+  const idx = await page.evaluate(() =>
+    window.qlabLab.shell.currentWidget.content.widgets.findIndex((c) => c.node.querySelector('.widget-slider')));
+  // Select it with a click on its prompt, which also takes the keyboard
+  // focus back from the slider.
+  await page.locator('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook > .jp-Cell').nth(idx + 1)
+    .locator('.jp-InputPrompt').click({ timeout: ui() });
   await runCell();
-  const goValue = await cellText(idx + 1);
   return {
     before_len: before.length, after_len: after.length,
     changed: before !== '' && after !== '' && before !== after,
-    change_ms: Date.now() - moved, readout, go_value: goValue,
+    change_ms: changeMS, readout, go_value: await cellText(idx + 1),
   };
 }

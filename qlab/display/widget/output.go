@@ -40,9 +40,7 @@ func NewOutput() *Output {
 		for _, out := range o.outputs() {
 			if d, ok := out.(map[string]any); ok {
 				if data, ok := d["data"].(map[display.MIME]any); ok {
-					if s, ok := data[display.MIMEPlain].(string); ok {
-						parts = append(parts, s)
-					}
+					parts = append(parts, outputText(data))
 				}
 			}
 		}
@@ -102,4 +100,16 @@ func displayData(d display.Data) map[string]any {
 		data[k] = v
 	}
 	return map[string]any{"output_type": "display_data", "data": data, "metadata": md}
+}
+
+// outputText is an output's text form: "[figure]" for an image, whose
+// text/plain is rarely more than a struct dump, else its text/plain.
+func outputText(data map[display.MIME]any) string {
+	for _, m := range []display.MIME{display.MIMEPNG, display.MIMESVG, display.MIMEJPEG} {
+		if _, ok := data[m]; ok {
+			return "[figure]"
+		}
+	}
+	s, _ := data[display.MIMEPlain].(string)
+	return s
 }

@@ -215,3 +215,25 @@ func TestInteract(t *testing.T) {
 		t.Errorf("function error %v shown as %q; want it in the output", in.Err(), in.Output().String())
 	}
 }
+
+// An output holding a figure reads as "[figure]", not as the figure's
+// struct dump.
+func TestOutputTextForm(t *testing.T) {
+	Attach(nil)
+	o := NewOutput()
+	if err := o.Show(display.PNG(tinyPNG)); err != nil {
+		t.Fatal(err)
+	}
+	if err := o.Append("done"); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := o.String(), "[figure]\n\"done\""; got != want {
+		t.Errorf("text form %q; want %q", got, want)
+	}
+	if err := o.Clear(); err != nil || o.Len() != 0 {
+		t.Errorf("Clear: %v, %d outputs left", err, o.Len())
+	}
+}
+
+// tinyPNG is a 1x1 PNG.
+var tinyPNG = []byte{0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n', 0, 0, 0, 13, 'I', 'H', 'D', 'R', 0, 0, 0, 1, 0, 0, 0, 1, 8, 0, 0, 0, 0, 0x3a, 0x7e, 0x9b, 0x55}
