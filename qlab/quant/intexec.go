@@ -599,6 +599,14 @@ func (p *maxPoolStep) chunk(lo, hi int) {
 	x, C, oh, ow := p.x, p.x.c, p.y.h, p.y.w
 	for r := lo; r < hi; r++ {
 		b, oy := r/oh, r%oh
+		if hasMaxU8AVX2 && C%32 == 0 && p.k == 2 && p.s == 2 && ow > 0 {
+			// Whole output row: input rows 2oy and 2oy+1, pixels < 2ow.
+			r0 := x.u[(b*x.h+2*oy)*x.w*C:][:2*ow*C]
+			r1 := x.u[(b*x.h+2*oy+1)*x.w*C:][:2*ow*C]
+			dst := p.y.u[(b*oh+oy)*ow*C:][:ow*C]
+			maxPool2RowAVX2(&dst[0], &r0[0], &r1[0], ow, C)
+			continue
+		}
 		for ox := 0; ox < ow; ox++ {
 			dst := p.y.u[((b*oh+oy)*ow+ox)*C:][:C]
 			if hasMaxU8AVX2 && C%32 == 0 {
@@ -657,6 +665,11 @@ type avgPoolStep struct {
 	lshift uint // applied to window sums before rq
 	zi     int32
 	fn     func(lo, hi int)
+	// tab applies rq and the clamp to a whole pixel of channel sums (the
+	// same requant in every channel); rebuilt when rq or C changes.
+	tab    *rqTable
+	tabRQ  requant
+	noBias []int32
 }
 
 func (p *avgPoolStep) run(x *intAct) (*intAct, error) {
@@ -689,6 +702,13 @@ func (p *avgPoolStep) run(x *intAct) (*intAct, error) {
 		return nil, fmt.Errorf("quant: integer %s %q: %v", kind, p.name, err)
 	}
 	p.zi = x.p.ZeroPoint[0] + x.off
+	if p.global && (p.tab == nil || p.tabRQ != p.rq || len(p.tab.rq) != x.c) {
+		rqs := make([]requant, x.c)
+		for i := range rqs {
+			rqs[i] = p.rq
+		}
+		p.tab, p.tabRQ, p.noBias = newRQTable(rqs, p.clamp), p.rq, make([]int32, x.c)
+	}
 	p.y = intAct{n: x.n, h: oh, w: ow, c: x.c, flat: p.global, u: resize(p.y.u, x.n*oh*ow*x.c), p: p.out, off: codeOffset(p.out)}
 	p.x = x
 	gemm.ParallelFor(x.n*oh, max(1, (1<<14)/(ow*x.c*win)), p.fn)
@@ -723,13 +743,21 @@ func (p *avgPoolStep) chunk(lo, hi int) {
 // globalPixel averages hw pixels of one sample (src NHWC) into dst.
 func (p *avgPoolStep) globalPixel(dst, src []uint8, hw int) {
 	C := len(dst)
-	for c := range dst {
-		var acc int32
-		for i := c; i < hw*C; i += C {
-			acc += int32(src[i])
+	s := getScratch()
+	s.acc = resize(s.acc, C)
+	acc := s.acc
+	clear(acc)
+	for i := 0; i < hw; i++ {
+		px := src[i*C : (i+1)*C]
+		for c, v := range px {
+			acc[c] += int32(v)
 		}
-		dst[c] = p.clamp.store(p.rq.apply((acc - int32(hw)*p.zi) << p.lshift))
 	}
+	for c := range acc {
+		acc[c] = (acc[c] - int32(hw)*p.zi) << p.lshift
+	}
+	p.tab.rows(1, acc, p.noBias, dst)
+	putScratch(s)
 }
 
 // flattenStep flattens to (N, C·H·W) in the NCHW order of the float model.

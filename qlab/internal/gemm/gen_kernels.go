@@ -505,14 +505,24 @@ func emitTaps(w *bytes.Buffer) {
 	p("\tMOVL $0xAAAA, CX")
 	p("\tKMOVW CX, K3")
 	p("\tMOVQ 56(R15), BX") // rowsum or nil
-	for r := 0; r < mr; r++ {
-		if r > 0 {
-			p("\tCMPQ DX, $%d", r+1)
-			p("\tJLT tapsdone")
+	// One 16-column half at a time, its tables in registers for all rows.
+	for v := 0; v < 2; v++ {
+		o := 64 * v
+		p("\tMOVQ 64(R15), R8")
+		if v == 1 {
+			p("\tADDQ $16, R8")
 		}
-		for v := 0; v < 2; v++ {
+		p("\tVMOVDQU32 %d(R14), Z29", o+128)
+		p("\tVPSRLQ $32, Z29, Z30")
+		p("\tVMOVDQU32 %d(R14), Z31", o+2*128)
+		p("\tVMOVDQU32 %d(R14), Z22", o+3*128)
+		p("\tVMOVDQU32 %d(R14), Z23", o+4*128)
+		for r := 0; r < mr; r++ {
 			acc := 2*r + v
-			o := 64 * v
+			if r > 0 {
+				p("\tCMPQ DX, $%d", r+1)
+				p("\tJLT tapshalf%d", v)
+			}
 			p("\tVPADDD %d(R14), Z%d, Z%d", o, acc, acc)
 			p("\tTESTQ BX, BX")
 			p("\tJZ tapsnors%d_%d", r, v)
@@ -520,12 +530,13 @@ func emitTaps(w *bytes.Buffer) {
 			p("\tVPMULLD %d(R14), Z16, Z16", o+5*128)
 			p("\tVPSUBD Z16, Z%d, Z%d", acc, acc)
 			p("tapsnors%d_%d:", r, v)
-			emitRequantZ(p, acc, o)
-			p("\tVMOVDQU8 X19, K%d, %d(R8)", 1+v, 16*v)
+			emitRequantRegs(p, acc, 29, 30, 31, 22, 23)
+			p("\tVMOVDQU8 X19, K%d, (R8)", 1+v)
+			if r < mr-1 {
+				p("\tADDQ R9, R8")
+			}
 		}
-		if r < mr-1 {
-			p("\tADDQ R9, R8")
-		}
+		p("tapshalf%d:", v)
 	}
 	p("tapsdone:")
 	p("\tVZEROUPPER")
@@ -640,23 +651,23 @@ func emitDW(w *bytes.Buffer) {
 	p("\tRET")
 }
 
-// emitRequantRegs is emitRequantZ with the tables in registers: Z10/Z11 the
-// multipliers of the even/odd lanes (each in the low dword of a qword),
-// Z12 rs, Z13 mask, Z14 thr; constants as in emitRequantZ. The result
+// emitRequantRegs is emitRequantZ with the tables in registers: Z<me>/Z<mo>
+// the multipliers of the even/odd lanes (each in the low dword of a qword),
+// then rs, mask, thr; constants as in emitRequantZ. The result
 // codes are left in X19 (as bytes).
-func emitRequantRegs(p func(string, ...any), acc int) {
-	p("\tVPMULDQ Z10, Z%d, Z18", acc)
+func emitRequantRegs(p func(string, ...any), acc, me, mo, rs, mask, thr int) {
+	p("\tVPMULDQ Z%d, Z%d, Z18", me, acc)
 	p("\tVPSRLQ $32, Z%d, Z19", acc)
-	p("\tVPMULDQ Z11, Z19, Z19")
+	p("\tVPMULDQ Z%d, Z19, Z19", mo)
 	p("\tVPADDQ Z24, Z18, Z18")
 	p("\tVPADDQ Z24, Z19, Z19")
 	p("\tVPSRLQ $31, Z18, Z18")
 	p("\tVPSLLQ $1, Z19, Z19")
 	p("\tVPBLENDMD Z19, Z18, K3, Z18")
-	p("\tVPSRAVD Z12, Z18, Z19")
-	p("\tVPANDD Z13, Z18, Z20")
+	p("\tVPSRAVD Z%d, Z18, Z19", rs)
+	p("\tVPANDD Z%d, Z18, Z20", mask)
 	p("\tVPSRAD $31, Z18, Z18")
-	p("\tVPSUBD Z18, Z14, Z21")
+	p("\tVPSUBD Z18, Z%d, Z21", thr)
 	p("\tVPCMPGTD Z21, Z20, K4")
 	p("\tVPADDD Z28, Z19, K4, Z19")
 	p("\tVPMAXSD Z25, Z19, Z19")
@@ -742,7 +753,7 @@ func emitDW3x3(w *bytes.Buffer) {
 			p("\tVPDPWSSD Z%d, Z%d, Z15", ky*3+kx, t)
 		}
 	}
-	emitRequantRegs(p, 15)
+	emitRequantRegs(p, 15, 10, 11, 12, 13, 14)
 	p("\tVMOVDQU8 X19, K1, (DI)")
 	p("\tADDQ 8(R15), SI")
 	p("\tADDQ 72(R15), DI")
