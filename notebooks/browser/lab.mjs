@@ -324,6 +324,18 @@ try {
     const bars = [...c.node.querySelectorAll('.qlab-progress progress[value]')];
     return bars.some((b) => b.value >= 5) || c.model.executionCount !== null;
   }, null, { timeout: Math.min(left(), 300000), polling: 50 });
+  // The interrupted cell's execute_reply, as it arrives: its header's date
+  // is the kernel's clock (the same machine's), which separates the
+  // kernel's part of the wait from the servers' and the page's.
+  await page.evaluate(() => {
+    window.qlabReply = null;
+    const k = window.qlabLab.shell.currentWidget.sessionContext.session.kernel;
+    k.anyMessage.connect((_, args) => {
+      if (args.direction === 'recv' && args.msg.header.msg_type === 'execute_reply' && !window.qlabReply) {
+        window.qlabReply = { sent: Date.parse(args.msg.header.date), received: Date.now(), status: args.msg.content.status };
+      }
+    });
+  });
   const clicked = Date.now();
   // The toolbar's stop button (JupyterLab 3.6: a command button running
   // kernelmenu:interrupt, titled "Interrupt the kernel (I, I)").
@@ -334,6 +346,7 @@ try {
     return c.model.executionCount !== null && w.sessionContext.session.kernel.status === 'idle';
   }, null, { timeout: 30000, polling: 20 });
   const stoppedMS = Date.now() - clicked;
+  const reply = await page.evaluate(() => window.qlabReply);
   const interruptedText = await page.evaluate(() => {
     const w = window.qlabLab.shell.currentWidget;
     const c = w.content.widgets[w.content.widgets.length - 2];
@@ -349,7 +362,11 @@ try {
     const c = w.content.widgets[w.content.widgets.length - 2];
     return c.node.querySelector('.jp-OutputArea').innerText;
   });
-  report.interrupt = { stopped_ms: stoppedMS, output: interruptedText, after: afterText };
+  report.interrupt = {
+    stopped_ms: stoppedMS, output: interruptedText, after: afterText,
+    reply_ms: reply ? reply.sent - clicked : -1, reply_received_ms: reply ? reply.received - clicked : -1,
+    reply_status: reply ? reply.status : '',
+  };
   await page.evaluate(async () => { await window.qlabLab.shell.currentWidget.sessionContext.shutdown(); });
   mark('interrupt');
   report.phase = 'done';

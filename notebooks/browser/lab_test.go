@@ -34,9 +34,13 @@ const widgetNotebook = ""
 const (
 	labServerTimeout = 60 * time.Second
 	labDriverTimeout = 20 * time.Minute
-	// interruptBound is how soon after the toolbar click the training cell
-	// must have stopped and the kernel be idle again.
+	// interruptBound is how soon after the toolbar click the kernel must
+	// have ended the training cell (its execute_reply's date);
+	// interruptShown how soon the page must show it stopped, which adds
+	// the Lab server's relaying (up to 3.7 s seen under a load average of
+	// 20 on 2 cores).
 	interruptBound = time.Second
+	interruptShown = 10 * time.Second
 )
 
 // labReport is what lab.mjs prints.
@@ -50,13 +54,18 @@ type labReport struct {
 		ImgDecoded      bool   `json:"img_decoded"`
 		ImgNaturalWidth int    `json:"img_natural_width"`
 	} `json:"launcher"`
-	Notebooks []labNotebook `json:"notebooks"`
-	Completion []string     `json:"completion"`
-	Tooltip    string       `json:"tooltip"`
+	Notebooks  []labNotebook `json:"notebooks"`
+	Completion []string      `json:"completion"`
+	Tooltip    string        `json:"tooltip"`
 	Interrupt  *struct {
-		StoppedMS int    `json:"stopped_ms"`
-		Output    string `json:"output"`
-		After     string `json:"after"`
+		StoppedMS int `json:"stopped_ms"`
+		// ReplyMS is when the kernel sent the cell's execute_reply, after
+		// the click; ReplyReceivedMS when the page had it.
+		ReplyMS         int    `json:"reply_ms"`
+		ReplyReceivedMS int    `json:"reply_received_ms"`
+		ReplyStatus     string `json:"reply_status"`
+		Output          string `json:"output"`
+		After           string `json:"after"`
 	} `json:"interrupt"`
 	Widgets *struct {
 		BeforeLen int    `json:"before_len"`
@@ -375,8 +384,21 @@ func checkLabReport(t *testing.T, r *labReport, notebooks []string) {
 	if i := r.Interrupt; i == nil {
 		t.Errorf("no interrupt result")
 	} else {
-		if time.Duration(i.StoppedMS)*time.Millisecond > interruptBound {
-			t.Errorf("the training cell stopped %d ms after the toolbar's interrupt; want within %v", i.StoppedMS, interruptBound)
+		// The kernel's part: its execute_reply (dated by the kernel) within
+		// interruptBound of the click. The page's view of it comes later
+		// by however long two busy servers take to relay the request and
+		// the reply, so that is bounded loosely.
+		switch {
+		case i.ReplyMS < 0:
+			t.Errorf("the page saw no execute_reply for the interrupted cell")
+		case time.Duration(i.ReplyMS)*time.Millisecond > interruptBound:
+			t.Errorf("the kernel ended the training cell %d ms after the toolbar's interrupt; want within %v", i.ReplyMS, interruptBound)
+		}
+		if i.ReplyStatus != "error" {
+			t.Errorf("the interrupted cell's execute_reply status %q; want error", i.ReplyStatus)
+		}
+		if time.Duration(i.StoppedMS)*time.Millisecond > interruptShown {
+			t.Errorf("the page showed the training cell stopped %d ms after the toolbar's interrupt; want within %v", i.StoppedMS, interruptShown)
 		}
 		if !strings.Contains(i.Output, "Interrupted") && !strings.Contains(i.Output, "context canceled") {
 			t.Errorf("the interrupted cell shows %q; want an interruption", i.Output)
@@ -384,7 +406,8 @@ func checkLabReport(t *testing.T, r *labReport, notebooks []string) {
 		if !strings.Contains(i.After, "kept=42") {
 			t.Errorf("after the interrupt a cell reading kept shows %q; want %q", i.After, "kept=42")
 		}
-		t.Logf("interrupt: training stopped %d ms after the click", i.StoppedMS)
+		t.Logf("interrupt: the kernel replied %d ms after the click; the page had the reply after %d ms and showed the cell stopped after %d ms",
+			i.ReplyMS, i.ReplyReceivedMS, i.StoppedMS)
 	}
 	if widgetNotebook != "" {
 		w := r.Widgets
