@@ -205,7 +205,7 @@ func run(ctx context.Context, model *nn.Model, train, test *data.Dataset, cfg Co
 	loop.On(EpochStart, "", func(l *Loop) error {
 		epochStart = time.Now()
 		if test == nil {
-			rec.begin()
+			rec.begin(model)
 		}
 		return nil
 	})
@@ -214,9 +214,14 @@ func run(ctx context.Context, model *nn.Model, train, test *data.Dataset, cfg Co
 		r := EpochRecord{Epoch: l.Epoch, TrainLoss: tot.LossSum / float64(tot.Seen), TrainAccuracy: float64(tot.Correct) / float64(tot.Seen),
 			LR: cfg.Schedule.LR(cfg.Optimizer.LR, l.Epoch, 0, batches, cfg.Epochs)}
 		if test != nil {
-			model.SetTraining(false)
-			rec.begin()
-			m, err := evaluate(ctx, model, model, test, cfg.EvalBatchSize)
+			// On a clone, so the model keeps no buffers sized for
+			// evaluation batches (see inferenceClone).
+			ev, err := inferenceClone(model)
+			if err != nil {
+				return err
+			}
+			rec.begin(ev)
+			m, err := evaluate(ctx, ev, ev, test, cfg.EvalBatchSize)
 			if err != nil {
 				return err
 			}
@@ -308,7 +313,7 @@ type rangeRecorder struct {
 	model  *nn.Model
 	on     bool
 	layers []nn.Layer
-	index  map[nn.Layer]int
+	index  map[string]int // by layer name, the same in clones
 	lo, hi []float32
 	seen   []bool
 	tap    *Tap
@@ -320,9 +325,9 @@ func newRangeRecorder(m *nn.Model, on bool) *rangeRecorder {
 		return r
 	}
 	r.layers = m.Layers()
-	r.index = map[nn.Layer]int{}
+	r.index = map[string]int{}
 	for i, l := range r.layers {
-		r.index[l] = i
+		r.index[l.Name()] = i
 	}
 	r.lo = make([]float32, len(r.layers))
 	r.hi = make([]float32, len(r.layers))
@@ -330,18 +335,19 @@ func newRangeRecorder(m *nn.Model, on bool) *rangeRecorder {
 	return r
 }
 
-// begin starts observing layer outputs, forgetting earlier ones.
-func (r *rangeRecorder) begin() {
+// begin starts observing the layer outputs of m (the model, or a clone of
+// it), forgetting earlier ones.
+func (r *rangeRecorder) begin(m *nn.Model) {
 	if !r.on {
 		return
 	}
 	r.close()
 	clear(r.seen)
-	r.tap = Attach(r.model, r.observe)
+	r.tap = Attach(m, r.observe)
 }
 
 func (r *rangeRecorder) observe(l nn.Layer, out *tensor.Tensor) error {
-	i, ok := r.index[l]
+	i, ok := r.index[l.Name()]
 	if !ok || len(out.Data) == 0 {
 		return nil
 	}
