@@ -38,7 +38,19 @@ var (
 	setupErr  error
 	kernelBin string // qlab-kernel built for the tests
 	smallDir  string // the small MNIST copy
+	cacheDir  string // the model cache every notebook run of the tests shares ($QLAB_CACHE_DIR)
 )
+
+// maxRSSKB bounds the peak resident memory of one headless notebook run.
+const maxRSSKB = 600 << 10
+
+// reusers lists, for the notebooks that train nothing of their own, the
+// notebooks whose trained models they load from the model cache.
+var reusers = map[string][]string{
+	"03-ptq.ipynb":         {"02-training.ipynb"},
+	"05-activations.ipynb": {"02-training.ipynb"},
+	"06-layer-error.ipynb": {"02-training.ipynb", "04-weights.ipynb"},
+}
 
 // setup builds qlab-kernel and writes a small IDX copy of MNIST, once.
 func setup(t *testing.T) {
@@ -56,6 +68,7 @@ func setup(t *testing.T) {
 			return
 		}
 		smallDir = filepath.Join(dir, "mnist")
+		cacheDir = filepath.Join(dir, "models")
 		setupErr = writeSmallMNIST(smallDir, 256, 128)
 	})
 	if setupErr != nil {
@@ -169,10 +182,14 @@ func checkFigures(t *testing.T, path, dir string) {
 }
 
 // TestHeadless runs every notebook with `qlab-kernel run`, as the README's
-// headless command does, and checks the executed notebook and its figures.
-// Under -short only the first notebook (no training) runs.
+// headless command does, and checks the executed notebook and its figures,
+// the peak memory of the run, and that notebooks 3, 5 and 6 train nothing
+// when the notebooks that trained their networks ran before them (the runs
+// share one model cache). Under -short only the first notebook (no
+// training) runs.
 func TestHeadless(t *testing.T) {
 	setup(t)
+	ran := map[string]bool{}
 	for _, path := range notebookPaths(t) {
 		t.Run(path, func(t *testing.T) {
 			if testing.Short() && path != wantNotebooks[0] {
@@ -185,9 +202,12 @@ func TestHeadless(t *testing.T) {
 				args = append(args, "--param", k+"="+v)
 			}
 			cmd := exec.Command(kernelBin, args...)
-			cmd.Dir = dir
+			cmd.Dir, cmd.Env = dir, append(os.Environ(), "QLAB_CACHE_DIR="+cacheDir)
 			if b, err := cmd.CombinedOutput(); err != nil {
 				t.Fatalf("qlab-kernel %s: %v\n%s", strings.Join(args, " "), err, b)
+			}
+			if rss, ok := maxRSS(cmd.ProcessState); ok && rss > maxRSSKB {
+				t.Errorf("%s: peak RSS %d MB; want at most %d MB", path, rss>>10, maxRSSKB>>10)
 			}
 			nb, err := notebook.ReadFile(filepath.Join(dir, "out", filepath.Base(path)))
 			if err != nil {
@@ -197,8 +217,38 @@ func TestHeadless(t *testing.T) {
 				t.Errorf("%s: executed notebook has no image/png output", path)
 			}
 			checkFigures(t, path, dir)
+			trained := trainedModels(nb)
+			if producers, ok := reusers[path]; ok && allRan(ran, producers) && len(trained) > 0 {
+				t.Errorf("%s trained %v after %v ran; want every network loaded from the model cache", path, trained, producers)
+			}
+			ran[path] = true
 		})
 	}
+}
+
+// trainedModels returns the lines in which qlab/study reports a model it
+// trained (rather than loaded from the cache) in an executed notebook.
+func trainedModels(nb *notebook.Notebook) []string {
+	var out []string
+	for _, c := range nb.Cells {
+		for _, o := range c.Outputs {
+			for _, line := range strings.Split(o.Text, "\n") {
+				if strings.HasPrefix(line, "study: ") && strings.Contains(line, ": trained") {
+					out = append(out, line)
+				}
+			}
+		}
+	}
+	return out
+}
+
+func allRan(ran map[string]bool, paths []string) bool {
+	for _, p := range paths {
+		if !ran[p] {
+			return false
+		}
+	}
+	return true
 }
 
 func countPNG(nb *notebook.Notebook) int {
@@ -238,7 +288,7 @@ func TestNBClient(t *testing.T) {
 				t.Fatal(err)
 			}
 			cmd := exec.Command(py, "-c", nbclientScript, in)
-			cmd.Env, cmd.Dir = env, dir
+			cmd.Env, cmd.Dir = append(env, "QLAB_CACHE_DIR="+cacheDir), dir
 			var stderr bytes.Buffer
 			cmd.Stderr = &stderr
 			out, err := cmd.Output()

@@ -254,3 +254,38 @@ func (m *Matrix) Transpose() *Matrix {
 	}
 	return out
 }
+
+// Stack turns the named value columns of t into rows (pandas' melt): for
+// every row of t and every column of cols, one row holding t's other
+// columns, then nameCol (the column's name) and valueCol (its cell). Rows
+// come in table order, cols in the order given. An unknown column is an
+// error.
+func (t *Table) Stack(nameCol, valueCol string, cols ...string) (*Table, error) {
+	idx, err := t.columns(cols)
+	if err != nil {
+		return nil, err
+	}
+	var keep []int
+	var names []string
+	for j, c := range t.Columns {
+		stacked := false
+		for _, k := range idx {
+			stacked = stacked || k == j
+		}
+		if !stacked {
+			keep = append(keep, j)
+			names = append(names, c)
+		}
+	}
+	out := NewTable(t.Name, append(names, nameCol, valueCol)...)
+	for _, r := range t.Rows {
+		for i, k := range idx {
+			row := make([]any, 0, len(keep)+2)
+			for _, j := range keep {
+				row = append(row, r[j])
+			}
+			out.Rows = append(out.Rows, append(row, cols[i], r[k]))
+		}
+	}
+	return out, nil
+}

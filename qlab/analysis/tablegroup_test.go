@@ -93,3 +93,20 @@ func TestPivot(t *testing.T) {
 		t.Errorf("text values: %v", err)
 	}
 }
+
+func TestStack(t *testing.T) {
+	tb := NewTable("acc", "init", "fp32", "int8")
+	tb.Append("he", 0.9, 0.8)
+	tb.Append("glorot", 0.7, 0.6)
+	s, err := tb.Stack("precision", "accuracy", "fp32", "int8")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := [][]any{{"he", "fp32", 0.9}, {"he", "int8", 0.8}, {"glorot", "fp32", 0.7}, {"glorot", "int8", 0.6}}
+	if !reflect.DeepEqual(s.Columns, []string{"init", "precision", "accuracy"}) || !reflect.DeepEqual(s.Rows, want) {
+		t.Errorf("stacked %v %v; want %v", s.Columns, s.Rows, want)
+	}
+	if _, err := tb.Stack("p", "v", "nope"); err == nil {
+		t.Error("unknown column: no error")
+	}
+}

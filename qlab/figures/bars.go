@@ -20,7 +20,7 @@ type AccuracyBar struct {
 
 // BarOptions configure AccuracyBars. The zero value labels y "accuracy (%)"
 // and starts the axis at the lowest bar minus its CI, rounded down (0 if
-// YFromZero).
+// YFromZero); negative values hang from 0 on an axis that includes them.
 type BarOptions struct {
 	YLabel string
 	// YFromZero starts the y axis at 0.
@@ -60,6 +60,13 @@ func AccuracyBars(rows []AccuracyBar, opts BarOptions) (*Figure, error) {
 		step := math.Pow(10, math.Floor(math.Log10(math.Max(hi-lo, 1e-9))))
 		ymin = math.Max(0, math.Floor((lo-0.5*(hi-lo))/step)*step)
 	}
+	// Negative values (e.g. an accuracy "drop" that is a gain) hang from 0
+	// on an axis that includes them.
+	base := ymin
+	if lo < 0 {
+		hi = math.Max(hi, 0)
+		ymin, base = lo-0.05*(hi-lo), 0
+	}
 	cols := opts.Cols
 	if cols <= 0 {
 		cols = len(archs)
@@ -93,11 +100,13 @@ func AccuracyBars(rows []AccuracyBar, opts BarOptions) (*Figure, error) {
 				if r.Arch == arch && r.Precision == prec {
 					i := indexOf(inits, r.Init)
 					vals[i] = r.Mean
-					errs = append(errs, plotter.XY{X: float64(i) - 0.4 + slot*(float64(pi)+0.5), Y: r.Mean})
-					ci = append(ci, struct{ Low, High float64 }{r.CI, r.CI})
+					if r.CI > 0 { // an empty interval is not drawn
+						errs = append(errs, plotter.XY{X: float64(i) - 0.4 + slot*(float64(pi)+0.5), Y: r.Mean})
+						ci = append(ci, struct{ Low, High float64 }{r.CI, r.CI})
+					}
 				}
 			}
-			b := &valueBars{vals: vals, base: ymin, offset: -0.4 + slot*(float64(pi)+0.5), width: slot * 0.9, color: pi}
+			b := &valueBars{vals: vals, base: base, offset: -0.4 + slot*(float64(pi)+0.5), width: slot * 0.9, color: pi}
 			p.Add(b)
 			if len(errs) > 0 {
 				eb, err := plotter.NewYErrorBars(struct {

@@ -229,6 +229,8 @@ type convStep struct {
 	clamp                     outClamp
 	tab                       *rqTable
 
+	direct *directConv // nil: im2col and GemmU8S8Serial
+
 	y      intAct
 	x      *intAct
 	oh, ow int
@@ -304,6 +306,7 @@ func newConvStep(name string, inC, outC, k, stride, pad int, in *QParams, wq *QT
 	}
 	c.tab = newRQTable(c.rq, c.clamp)
 	c.fn = c.chunk
+	c.direct = newDirectConv(c)
 	return c, nil
 }
 
@@ -329,7 +332,11 @@ func (c *convStep) run(x *intAct) (*intAct, error) {
 	rows := x.n * oh * ow
 	c.y = intAct{n: x.n, h: oh, w: ow, c: c.outC, flat: c.dense, u: resize(c.y.u, rows*c.outC), p: c.out, off: codeOffset(c.out)}
 	c.x, c.oh, c.ow = x, oh, ow
-	gemm.ParallelFor(rows, chunkRows(c.k*c.k*c.inC), c.fn)
+	if c.direct != nil {
+		c.runDirect()
+	} else {
+		gemm.ParallelFor(rows, chunkRows(c.k*c.k*c.inC), c.fn)
+	}
 	c.x = nil
 	return &c.y, nil
 }
@@ -435,6 +442,7 @@ type dwStep struct {
 	out                      *QParams
 	tab                      *rqTable
 	simd                     bool // dwPixelAVX512 and the AVX-512 requantization
+	direct                   *directDW
 
 	y      intAct
 	x      *intAct
@@ -453,7 +461,11 @@ func (d *dwStep) run(x *intAct) (*intAct, error) {
 	co := d.ch * d.mult
 	d.y = intAct{n: x.n, h: oh, w: ow, c: co, u: resize(d.y.u, x.n*oh*ow*co), p: d.out, off: codeOffset(d.out)}
 	d.x, d.oh, d.ow = x, oh, ow
-	gemm.ParallelFor(x.n*oh, max(1, (1<<15)/(ow*co*d.k*d.k)), d.fn)
+	if d.direct != nil {
+		d.runDirect()
+	} else {
+		gemm.ParallelFor(x.n*oh, max(1, (1<<15)/(ow*co*d.k*d.k)), d.fn)
+	}
 	d.x = nil
 	return &d.y, nil
 }
@@ -557,6 +569,7 @@ func newDWStep(name string, ch, mult, k, stride, pad int, in *QParams, wq *QTens
 	d.tab = newRQTable(d.rq, d.clamp)
 	d.simd = d.tab.simd && mult == 1 && ch%16 == 0
 	d.fn = d.chunk
+	d.direct = newDirectDW(d)
 	return d, nil
 }
 
@@ -586,6 +599,14 @@ func (p *maxPoolStep) chunk(lo, hi int) {
 	x, C, oh, ow := p.x, p.x.c, p.y.h, p.y.w
 	for r := lo; r < hi; r++ {
 		b, oy := r/oh, r%oh
+		if hasMaxU8AVX2 && C%32 == 0 && p.k == 2 && p.s == 2 && ow > 0 {
+			// Whole output row: input rows 2oy and 2oy+1, pixels < 2ow.
+			r0 := x.u[(b*x.h+2*oy)*x.w*C:][:2*ow*C]
+			r1 := x.u[(b*x.h+2*oy+1)*x.w*C:][:2*ow*C]
+			dst := p.y.u[(b*oh+oy)*ow*C:][:ow*C]
+			maxPool2RowAVX2(&dst[0], &r0[0], &r1[0], ow, C)
+			continue
+		}
 		for ox := 0; ox < ow; ox++ {
 			dst := p.y.u[((b*oh+oy)*ow+ox)*C:][:C]
 			if hasMaxU8AVX2 && C%32 == 0 {
@@ -644,6 +665,11 @@ type avgPoolStep struct {
 	lshift uint // applied to window sums before rq
 	zi     int32
 	fn     func(lo, hi int)
+	// tab applies rq and the clamp to a whole pixel of channel sums (the
+	// same requant in every channel); rebuilt when rq or C changes.
+	tab    *rqTable
+	tabRQ  requant
+	noBias []int32
 }
 
 func (p *avgPoolStep) run(x *intAct) (*intAct, error) {
@@ -676,6 +702,13 @@ func (p *avgPoolStep) run(x *intAct) (*intAct, error) {
 		return nil, fmt.Errorf("quant: integer %s %q: %v", kind, p.name, err)
 	}
 	p.zi = x.p.ZeroPoint[0] + x.off
+	if p.global && (p.tab == nil || p.tabRQ != p.rq || len(p.tab.rq) != x.c) {
+		rqs := make([]requant, x.c)
+		for i := range rqs {
+			rqs[i] = p.rq
+		}
+		p.tab, p.tabRQ, p.noBias = newRQTable(rqs, p.clamp), p.rq, make([]int32, x.c)
+	}
 	p.y = intAct{n: x.n, h: oh, w: ow, c: x.c, flat: p.global, u: resize(p.y.u, x.n*oh*ow*x.c), p: p.out, off: codeOffset(p.out)}
 	p.x = x
 	gemm.ParallelFor(x.n*oh, max(1, (1<<14)/(ow*x.c*win)), p.fn)
@@ -710,13 +743,21 @@ func (p *avgPoolStep) chunk(lo, hi int) {
 // globalPixel averages hw pixels of one sample (src NHWC) into dst.
 func (p *avgPoolStep) globalPixel(dst, src []uint8, hw int) {
 	C := len(dst)
-	for c := range dst {
-		var acc int32
-		for i := c; i < hw*C; i += C {
-			acc += int32(src[i])
+	s := getScratch()
+	s.acc = resize(s.acc, C)
+	acc := s.acc
+	clear(acc)
+	for i := 0; i < hw; i++ {
+		px := src[i*C : (i+1)*C]
+		for c, v := range px {
+			acc[c] += int32(v)
 		}
-		dst[c] = p.clamp.store(p.rq.apply((acc - int32(hw)*p.zi) << p.lshift))
 	}
+	for c := range acc {
+		acc[c] = (acc[c] - int32(hw)*p.zi) << p.lshift
+	}
+	p.tab.rows(1, acc, p.noBias, dst)
+	putScratch(s)
 }
 
 // flattenStep flattens to (N, C·H·W) in the NCHW order of the float model.

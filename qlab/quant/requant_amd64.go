@@ -33,3 +33,10 @@ func max4U8AVX2(dst, a, b, c, d *uint8, n int)
 //
 //go:noescape
 func dwPixelAVX512(acc *int32, x *uint8, w *int32, rows, cols, ldx, ldw, c int, za int32)
+
+// maxPool2RowAVX2 writes one output row of a 2x2 stride-2 max pool: for
+// output pixels i < ow, dst[i*c+j] = max of r0 and r1 at pixels 2i and
+// 2i+1, channel j (c a multiple of 32).
+//
+//go:noescape
+func maxPool2RowAVX2(dst, r0, r1 *uint8, ow, c int)

@@ -156,3 +156,45 @@ dwcol:
 dwdone:
 	VZEROUPPER
 	RET
+
+// func maxPool2RowAVX2(dst, r0, r1 *uint8, ow, c int)
+// One output row of a 2x2 stride-2 max pool over NHWC rows r0 and r1 (the
+// two input rows), c a multiple of 32: for each output pixel, the VPMAXUB
+// of the four input pixels' c bytes.
+TEXT ·maxPool2RowAVX2(SB), NOSPLIT, $0-40
+	MOVQ dst+0(FP), DI
+	MOVQ r0+8(FP), SI
+	MOVQ r1+16(FP), R8
+	MOVQ ow+24(FP), R9
+	MOVQ c+32(FP), R10
+	TESTQ R9, R9
+	JZ   mp2done
+	SHRQ $5, R10
+	JZ   mp2done
+	MOVQ c+32(FP), R11
+
+mp2pix:
+	MOVQ R10, CX
+	XORQ AX, AX
+
+mp2blk:
+	VMOVDQU (SI)(AX*1), Y0
+	VMOVDQU (R8)(AX*1), Y1
+	LEAQ    (SI)(R11*1), DX
+	VPMAXUB (DX)(AX*1), Y0, Y0
+	LEAQ    (R8)(R11*1), DX
+	VPMAXUB (DX)(AX*1), Y1, Y1
+	VPMAXUB Y1, Y0, Y0
+	VMOVDQU Y0, (DI)(AX*1)
+	ADDQ    $32, AX
+	DECQ    CX
+	JNZ     mp2blk
+	LEAQ    (SI)(R11*2), SI
+	LEAQ    (R8)(R11*2), R8
+	ADDQ    R11, DI
+	DECQ    R9
+	JNZ     mp2pix
+
+mp2done:
+	VZEROUPPER
+	RET

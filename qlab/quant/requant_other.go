@@ -17,3 +17,7 @@ func max4U8AVX2(dst, a, b, c, d *uint8, n int) {
 func dwPixelAVX512(acc *int32, x *uint8, w *int32, rows, cols, ldx, ldw, c int, za int32) {
 	panic("quant: dwPixelAVX512 without AVX-512")
 }
+
+func maxPool2RowAVX2(dst, r0, r1 *uint8, ow, c int) {
+	panic("quant: maxPool2RowAVX2 without AVX2")
+}

@@ -63,7 +63,8 @@ type CacheOptions struct {
 // Trained is a model trained under one configuration, or loaded from the
 // cache where that configuration was trained before.
 type Trained struct {
-	// Model holds the trained weights and batch-norm statistics.
+	// Model holds the trained weights and batch-norm statistics, in
+	// inference mode (as train.Fit leaves a model).
 	Model *nn.Model
 	// History is the training record, epoch by epoch (for a loaded model,
 	// as recorded when it was trained, wall times included).
@@ -115,6 +116,7 @@ func Train(ctx context.Context, spec arch.Spec, trainSet, testSet *data.Dataset,
 		switch {
 		case err == nil:
 			fmt.Fprintf(log, "study: %s: loaded from the cache (%s)\n", model.Name(), path)
+			model.Eval()
 			return &Trained{Model: model, History: hist, Key: key, Cached: true}, nil
 		case !errors.Is(err, fs.ErrNotExist):
 			fmt.Fprintf(log, "study: %s: discarding cache entry: %v; training again\n", model.Name(), err)
@@ -128,8 +130,23 @@ func Train(ctx context.Context, spec arch.Spec, trainSet, testSet *data.Dataset,
 	if err != nil {
 		return nil, fmt.Errorf("study: train %q: %w", model.Name(), err)
 	}
+	// Training leaves every layer holding buffers sized for the largest
+	// batch it ran (forward outputs, gradients): about 100 MB for the
+	// notebooks' small networks at the evaluation batch of 256. A model
+	// rebuilt from the spec and loaded with the trained state is the same
+	// network, bit for bit, without them.
+	state := model.State()
+	fresh, err := spec.Build()
+	if err == nil {
+		err = fresh.LoadState(state)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("study: train %q: reloading the trained state: %w", model.Name(), err)
+	}
+	model = fresh
+	model.Eval()
 	if path != "" {
-		if err := writeEntry(path, entry{Key: key, Config: config, State: model.State(), History: *hist}); err != nil {
+		if err := writeEntry(path, entry{Key: key, Config: config, State: state, History: *hist}); err != nil {
 			fmt.Fprintf(log, "study: %s: trained, but not cached: %v\n", model.Name(), err)
 		} else {
 			fmt.Fprintf(log, "study: %s: trained and cached (%s)\n", model.Name(), path)

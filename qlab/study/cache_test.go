@@ -57,6 +57,9 @@ func TestTrainCache(t *testing.T) {
 	if !second.Cached || second.Key != first.Key {
 		t.Fatalf("second run: cached %v key %s; want cached under %s", second.Cached, second.Key, first.Key)
 	}
+	if second.Model.Training() || ref.Model.Training() {
+		t.Error("trained or loaded model is in training mode; want inference mode")
+	}
 	if !reflect.DeepEqual(second.Model.State(), ref.Model.State()) {
 		t.Error("cached model differs from a model trained without the cache")
 	}
@@ -114,8 +117,12 @@ func TestCacheKey(t *testing.T) {
 	cfgProgress := tinyConfig
 	cfgProgress.Progress = func(train.Progress) {}
 	same := map[string]func() (string, []byte, error){
-		"progress":  func() (string, []byte, error) { return cacheKey(tinySpec(initializers.HeNormal()), trainSet, testSet, cfgProgress) },
-		"data name": func() (string, []byte, error) { return cacheKey(tinySpec(initializers.HeNormal()), &renamed, testSet, tinyConfig) },
+		"progress": func() (string, []byte, error) {
+			return cacheKey(tinySpec(initializers.HeNormal()), trainSet, testSet, cfgProgress)
+		},
+		"data name": func() (string, []byte, error) {
+			return cacheKey(tinySpec(initializers.HeNormal()), &renamed, testSet, tinyConfig)
+		},
 	}
 	for name, f := range same {
 		if k, _, err := f(); err != nil || k != base {
@@ -133,13 +140,25 @@ func TestCacheKey(t *testing.T) {
 	label := testSet.Clone()
 	label.Labels[0] = (label.Labels[0] + 1) % 10
 	differ := map[string]func() (string, []byte, error){
-		"init":       func() (string, []byte, error) { return cacheKey(tinySpec(initializers.GlorotUniform()), trainSet, testSet, tinyConfig) },
-		"seed":       func() (string, []byte, error) { return cacheKey(seed, trainSet, testSet, tinyConfig) },
-		"epochs":     func() (string, []byte, error) { return cacheKey(tinySpec(initializers.HeNormal()), trainSet, testSet, epochs) },
-		"lr":         func() (string, []byte, error) { return cacheKey(tinySpec(initializers.HeNormal()), trainSet, testSet, lr) },
-		"pixel":      func() (string, []byte, error) { return cacheKey(tinySpec(initializers.HeNormal()), pixel, testSet, tinyConfig) },
-		"test label": func() (string, []byte, error) { return cacheKey(tinySpec(initializers.HeNormal()), trainSet, label, tinyConfig) },
-		"subset":     func() (string, []byte, error) { return cacheKey(tinySpec(initializers.HeNormal()), trainSet.Subset(95), testSet, tinyConfig) },
+		"init": func() (string, []byte, error) {
+			return cacheKey(tinySpec(initializers.GlorotUniform()), trainSet, testSet, tinyConfig)
+		},
+		"seed": func() (string, []byte, error) { return cacheKey(seed, trainSet, testSet, tinyConfig) },
+		"epochs": func() (string, []byte, error) {
+			return cacheKey(tinySpec(initializers.HeNormal()), trainSet, testSet, epochs)
+		},
+		"lr": func() (string, []byte, error) {
+			return cacheKey(tinySpec(initializers.HeNormal()), trainSet, testSet, lr)
+		},
+		"pixel": func() (string, []byte, error) {
+			return cacheKey(tinySpec(initializers.HeNormal()), pixel, testSet, tinyConfig)
+		},
+		"test label": func() (string, []byte, error) {
+			return cacheKey(tinySpec(initializers.HeNormal()), trainSet, label, tinyConfig)
+		},
+		"subset": func() (string, []byte, error) {
+			return cacheKey(tinySpec(initializers.HeNormal()), trainSet.Subset(95), testSet, tinyConfig)
+		},
 		"spec type": func() (string, []byte, error) {
 			return cacheKey(arch.MobileNetV1Spec{Input: []int{1, 28, 28}, Init: initializers.HeNormal(), Seed: 3}, trainSet, testSet, tinyConfig)
 		},

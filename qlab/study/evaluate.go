@@ -27,14 +27,14 @@ type Scheme struct {
 //	init           initializer name
 //	scheme         Scheme.Name
 //	mode           Scheme.Mode ("full", "weights-only", ...)
-//	fp32_accuracy  float accuracy in [0, 1]
-//	int8_accuracy  quantized accuracy in [0, 1]
-//	drop_pp        fp32 minus quantized accuracy, in percentage points
+//	fp32           float accuracy in [0, 1]
+//	int8           accuracy in [0, 1] of the model quantized under the scheme and mode
+//	drop_pp        fp32 minus int8, in percentage points
 func (m *Models) Evaluate(ctx context.Context, calib *data.Dataset, schemes []Scheme) (*analysis.Table, error) {
 	if len(schemes) == 0 {
 		return nil, fmt.Errorf("study: evaluate: no schemes")
 	}
-	t := analysis.NewTable("quantized accuracy", "init", "scheme", "mode", "fp32_accuracy", "int8_accuracy", "drop_pp")
+	t := analysis.NewTable("quantized accuracy", "init", "scheme", "mode", "fp32", "int8", "drop_pp")
 	for _, s := range schemes {
 		for i, tr := range m.Trained {
 			r, err := quant.Evaluate(ctx, tr.Model, calib, m.TestSet, quant.Options{Config: s.Config, Mode: s.Mode})
@@ -49,7 +49,8 @@ func (m *Models) Evaluate(ctx context.Context, calib *data.Dataset, schemes []Sc
 }
 
 // BarColumns name the columns of a table that become the fields of
-// figures.AccuracyBar: Panel → Arch (one panel each), X → Init (groups
+// figures.AccuracyBar: Panel → Arch (one panel each; "" for a single
+// panel without a title), X → Init (groups
 // along x), Series → Precision (one colour each), Value → Mean, CI →
 // CI ("" for none). Scale multiplies Mean and CI (0 means 1; 100 turns
 // fractions into percent).
@@ -66,13 +67,15 @@ func Bars(t *analysis.Table, c BarColumns) ([]figures.AccuracyBar, error) {
 	if scale == 0 {
 		scale = 1
 	}
-	for _, col := range []string{c.Panel, c.X, c.Series, c.Value} {
+	for _, col := range []string{c.X, c.Series, c.Value} {
 		if t.ColumnIndex(col) < 0 {
 			return nil, fmt.Errorf("study: bars: table %q has no column %q (columns %v)", t.Name, col, t.Columns)
 		}
 	}
-	if c.CI != "" && t.ColumnIndex(c.CI) < 0 {
-		return nil, fmt.Errorf("study: bars: table %q has no column %q (columns %v)", t.Name, c.CI, t.Columns)
+	for _, col := range []string{c.Panel, c.CI} {
+		if col != "" && t.ColumnIndex(col) < 0 {
+			return nil, fmt.Errorf("study: bars: table %q has no column %q (columns %v)", t.Name, col, t.Columns)
+		}
 	}
 	out := make([]figures.AccuracyBar, 0, t.Len())
 	for i := range t.Rows {

@@ -54,7 +54,7 @@ func (s Setup) Load() (trainSet, testSet *data.Dataset, err error) {
 
 // Spec returns the network the setup trains with the named initializer
 // (initializers.Parse syntax) for data of the given per-sample shape and
-// class count. Its name is "<block> <init>".
+// class count. Its name is "<block>[+bn] <init>", e.g. "regular+bn he_normal".
 func (s Setup) Spec(init string, shape []int, classes int) (arch.VGGSpec, error) {
 	in, err := initializers.Parse(init)
 	if err != nil {
@@ -64,7 +64,11 @@ func (s Setup) Spec(init string, shape []int, classes int) (arch.VGGSpec, error)
 	if block == "" {
 		block = arch.Regular
 	}
-	return arch.VGGSpec{Name: string(block) + " " + init, Input: shape, Classes: classes, Stages: s.Stages,
+	name := string(block)
+	if s.BatchNorm {
+		name += "+bn"
+	}
+	return arch.VGGSpec{Name: name + " " + init, Input: shape, Classes: classes, Stages: s.Stages,
 		Block: block, BatchNorm: s.BatchNorm, Init: in, Seed: uint64(s.Seed)}, nil
 }
 

@@ -29,7 +29,7 @@ func TestSetupReuse(t *testing.T) {
 			t.Errorf("model %d (%s): cached %v; want %v", i, b.Inits[i], b.Trained[i].Cached, want)
 		}
 	}
-	if got, want := b.Model(0).Name(), "regular he_normal"; got != want {
+	if got, want := b.Model(0).Name(), "regular+bn he_normal"; got != want {
 		t.Errorf("model name %q; want %q", got, want)
 	}
 	fa, fb := a.Final(), b.Final()
@@ -72,15 +72,15 @@ func TestSetupReuse(t *testing.T) {
 	}
 	for i := range q.Rows {
 		row := q.Row(i)
-		if d := 100*(row.Float("fp32_accuracy")-row.Float("int8_accuracy")) - row.Float("drop_pp"); math.Abs(d) > 1e-9 {
+		if d := 100*(row.Float("fp32")-row.Float("int8")) - row.Float("drop_pp"); math.Abs(d) > 1e-9 {
 			t.Errorf("row %d: drop_pp inconsistent by %g", i, d)
 		}
 	}
-	if fp := b.Final().Row(0).Float("test_accuracy"); q.Row(0).Float("fp32_accuracy") != fp {
-		t.Errorf("fp32 accuracy %v; want the history's last test accuracy %v", q.Row(0).Float("fp32_accuracy"), fp)
+	if fp := b.Final().Row(0).Float("test_accuracy"); q.Row(0).Float("fp32") != fp {
+		t.Errorf("fp32 accuracy %v; want the history's last test accuracy %v", q.Row(0).Float("fp32"), fp)
 	}
-	bars, err := Bars(q, BarColumns{Panel: "scheme", X: "init", Series: "mode", Value: "int8_accuracy", Scale: 100})
-	if err != nil || len(bars) != 6 || bars[3].Arch != "w" || bars[3].Mean != 100*q.Row(3).Float("int8_accuracy") {
+	bars, err := Bars(q, BarColumns{Panel: "scheme", X: "init", Series: "mode", Value: "int8", Scale: 100})
+	if err != nil || len(bars) != 6 || bars[3].Arch != "w" || bars[3].Mean != 100*q.Row(3).Float("int8") {
 		t.Errorf("bars %+v, %v", bars, err)
 	}
 	if _, err := Bars(q, BarColumns{Panel: "scheme", X: "init", Series: "mode", Value: "nope"}); err == nil {

@@ -140,15 +140,15 @@ func (r *Results) LayerMatrix(arch, column string, alpha float64) (inits, layers
 }
 
 // LayerHeatmap draws LayerMatrix as a figures.Heatmap (initializer x
-// layer, "*" on cells that differ significantly from the first
-// initializer). Layers with no data for the column are left out rather
+// layer, "*" on cells that differ from the first initializer's in a
+// paired t-test at p < 0.05). Layers with no data for the column are left out rather
 // than drawn as empty (or zero) columns: those whose every cell is NaN
 // (e.g. SQNR columns on BN, ReLU and pooling layers) and, for weight
 // columns ("weight_*", "*_weight_*"), those without a weight, whose
 // weight fields read 0. It is an error when no layer is left.
 // opts.Marks is replaced; an empty opts.Label becomes the column name.
 func (r *Results) LayerHeatmap(arch, column string, opts figures.HeatmapOptions) (*figures.Figure, error) {
-	inits, layers, z, marks, err := r.LayerMatrix(arch, column, 0)
+	inits, layers, z, marks, err := r.LayerMatrix(arch, column, 0.05)
 	if err != nil {
 		return nil, err
 	}

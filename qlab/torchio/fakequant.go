@@ -98,4 +98,3 @@ func WriteFakeQuant(w io.Writer, q *quant.Model) error {
 func SaveFakeQuant(q *quant.Model, path string) error {
 	return writeFile(path, func(w io.Writer) error { return WriteFakeQuant(w, q) })
 }
-

@@ -1,7 +1,9 @@
 package torchio
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"strconv"
@@ -9,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/qlab-dev/qlab/qlab/arch"
+	"github.com/qlab-dev/qlab/qlab/data"
 	"github.com/qlab-dev/qlab/qlab/nn"
 	"github.com/qlab-dev/qlab/qlab/tensor"
 	"github.com/qlab-dev/qlab/qlab/train"
@@ -131,25 +134,36 @@ func (tr *trajectory) lr(t *testing.T, run string) float64 {
 
 // batch returns the images and labels of 1-based step k: the batches of
 // the 64 images in order, cycling.
-func (tr *trajectory) batch(k int) (*tensor.Tensor, []int) {
-	per := tensor.Size(tr.x.Shape[1:])
+func (tr *trajectory) batch(k int) *data.Dataset {
 	n := tr.x.Shape[0] / trajBatch
 	b := (k - 1) % n
-	xb, _ := tensor.From(tr.x.Data[b*trajBatch*per:(b+1)*trajBatch*per], append([]int{trajBatch}, tr.x.Shape[1:]...)...)
-	return xb, tr.y[b*trajBatch : (b+1)*trajBatch]
+	idx := make([]int, trajBatch)
+	for i := range idx {
+		idx[i] = b*trajBatch + i
+	}
+	return tr.all().Gather(idx)
 }
 
-// stepper runs qlab's training step: forward in training mode, softmax
-// cross-entropy, backward, train.Optimizer's SGD-momentum update.
+// all returns the 64 images as a dataset, in PyTorch's batch order.
+func (tr *trajectory) all() *data.Dataset {
+	ds, err := data.NewDataset("traj", tr.x, tr.y, []string{"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"})
+	if err != nil {
+		panic(err) // shapes checked when the file was read
+	}
+	return ds
+}
+
+// stepper trains with qlab's one training loop, train.Loop: forward in
+// training mode, softmax cross-entropy, backward, train.Optimizer's
+// SGD-momentum update.
 type stepper struct {
-	m    *nn.Model
-	opt  *train.Optimizer
-	loss nn.SoftmaxCrossEntropy
-	// kink is, for the last step, the smallest distance of an activation
-	// input from a kink of its ReLU (0) or ReLU6 (0, 6). Closer than
-	// float32 rounding, the two libraries may put the element on
-	// different sides, and its gradient then flows in one and not in the
-	// other.
+	m   *nn.Model
+	opt *train.Optimizer
+	// kink is, over the steps of the last run, the smallest distance of
+	// an activation input from a kink of its ReLU (0) or ReLU6 (0, 6).
+	// Closer than float32 rounding, the two libraries may put the element
+	// on different sides, and its gradient then flows in one and not in
+	// the other.
 	kink  float64
 	feeds map[string]string // layers whose output is an activation's input: its kind
 }
@@ -181,26 +195,29 @@ func (s *stepper) watch(l nn.Layer, out *tensor.Tensor) {
 	}
 }
 
-func (s *stepper) step(t *testing.T, x *tensor.Tensor, y []int, lr float64) float64 {
+var errDone = errors.New("enough steps")
+
+// run trains on ds, batches of trajBatch in order, epoch after epoch, for
+// steps steps at learning rate lr, and calls after with the 1-based step
+// number and the step's loss after each update.
+func (s *stepper) run(t *testing.T, ds *data.Dataset, steps int, lr float64, after func(k int, loss float64)) {
 	t.Helper()
-	s.m.Train()
-	s.m.ZeroGrad()
 	s.kink = math.Inf(1)
 	remove := s.m.Observe(s.watch)
 	defer remove()
-	out, err := s.m.Forward(x)
-	if err != nil {
-		t.Fatal(err)
+	loader := &data.Loader{Data: ds, BatchSize: trajBatch}
+	l := &train.Loop{Model: s.m, Optimizer: s.opt, Loader: loader,
+		Epochs: (steps + loader.Batches() - 1) / loader.Batches(), LR: func(int, int) float64 { return lr }}
+	l.On(train.AfterUpdate, "trajectory", func(l *train.Loop) error {
+		after(l.Steps, l.Loss)
+		if l.Steps == steps {
+			return errDone
+		}
+		return nil
+	})
+	if err := l.Run(context.Background()); !errors.Is(err, errDone) {
+		t.Fatalf("train.Loop: %v after %d of %d steps", err, l.Steps, steps)
 	}
-	l, err := s.loss.Forward(out, y)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.m.Backward(s.loss.Backward()); err != nil {
-		t.Fatal(err)
-	}
-	s.opt.Step(lr)
-	return l
 }
 
 // setMomentum makes s.opt's momentum buffers equal buf: on a fresh
@@ -302,7 +319,8 @@ const kinkDistance = 1e-6
 
 // TestTrajectoryTeacherForced replays PyTorch's 50 SGD steps (lr 0.05,
 // momentum 0.9, batch 8, fixed batch order, 3x16x16 images) of RefNet-S,
-// RefNet-DWS and MobileNetV2 with batch norm: every step starts from
+// RefNet-DWS and MobileNetV2 with batch norm, each step one run of qlab's
+// training loop (train.Loop) on its batch: every step starts from
 // PyTorch's weights, BatchNorm running statistics and momentum buffers
 // before it, and its loss, weights, momenta and running statistics after
 // it must match PyTorch's.
@@ -339,8 +357,8 @@ func TestTrajectoryTeacherForced(t *testing.T) {
 				if k > 1 {
 					s.setMomentum(t, tr.momentum(t, k-1))
 				}
-				x, y := tr.batch(k)
-				l := s.step(t, x, y, lr)
+				var l float64
+				s.run(t, tr.batch(k), 1, lr, func(_ int, loss float64) { l = loss })
 				e, at := &normal, fmt.Sprintf("step %d", k)
 				if s.kink < kinkDistance {
 					e, at = &kinked, fmt.Sprintf("step %d (an activation input %.2g from a kink)", k, s.kink)
@@ -385,24 +403,20 @@ func freeRun(t *testing.T, tr *trajectory, run string) (state map[int]float64, l
 	if err := tr.m.LoadState(tr.snapshot(t, "lr05", 0)); err != nil { // every run starts there
 		t.Fatal(err)
 	}
-	lr := tr.lr(t, run)
 	want := tr.losses(run)
-	s := newStepper(t, tr.m)
 	state = map[int]float64{}
-	for k := 1; k <= trajSteps; k++ {
-		x, y := tr.batch(k)
-		l := s.step(t, x, y, lr)
+	newStepper(t, tr.m).run(t, tr.all(), trajSteps, tr.lr(t, run), func(k int, l float64) {
 		loss = append(loss, math.Abs(l-want[k-1])/math.Abs(want[k-1]))
 		if snap := tr.sd.Tensor(fmt.Sprintf("%s/%d/state", run, k)); snap != nil {
 			state[k], _ = diff(tr.m.State(), split(t, snap, tr.state))
 		}
-	}
+	})
 	return state, loss
 }
 
 // TestTrajectoryFreeRun trains qlab from PyTorch's initial weights for the
-// whole 50-step run, never resynchronised, and compares with PyTorch's own
-// run.
+// whole 50-step run with train.Loop, never resynchronised, and compares
+// with PyTorch's own run.
 //
 // At lr 0.001 (momentum 0.9), where rounding differences are not
 // amplified, every step's loss must agree within 1e-4 relative and the

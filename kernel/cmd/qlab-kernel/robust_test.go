@@ -1,7 +1,11 @@
 package main
 
 import (
+	binenc "encoding/binary"
 	"encoding/json"
+	"fmt"
+	"io"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -81,5 +85,142 @@ func TestStackOverflow(t *testing.T) {
 	// error starts at the traceback, whose top is runtime.newstack.
 	if e := c.stderr.String(); !strings.Contains(e, "stack overflow") && !strings.Contains(e, "runtime.newstack") {
 		t.Errorf("kernel stderr does not name the stack overflow:\n%s", c.stderr)
+	}
+}
+
+// zmtpPeer connects to port and, when handshake is set, performs the
+// client side of a ZMTP 3.0 NULL handshake by hand as socketType, so that
+// the test can then send bytes no ZeroMQ library would.
+func zmtpPeer(t *testing.T, port int, socketType string, handshake bool) net.Conn {
+	t.Helper()
+	nc, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { nc.Close() })
+	if !handshake {
+		return nc
+	}
+	nc.SetDeadline(time.Now().Add(10 * time.Second))
+	g := make([]byte, 64)
+	g[0], g[9], g[10] = 0xff, 0x7f, 3
+	copy(g[12:], "NULL")
+	if _, err := nc.Write(g); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.ReadFull(nc, g); err != nil {
+		t.Fatalf("greeting: %v", err)
+	}
+	ready := append([]byte("\x05READY\x0bSocket-Type"), binenc.BigEndian.AppendUint32(nil, uint32(len(socketType)))...)
+	ready = append(ready, socketType...)
+	nc.Write(append([]byte{0x04, byte(len(ready))}, ready...))
+	var h [2]byte
+	if _, err := io.ReadFull(nc, h[:]); err != nil {
+		t.Fatalf("READY: %v", err)
+	}
+	io.ReadFull(nc, make([]byte, h[1]))
+	nc.SetDeadline(time.Time{})
+	return nc
+}
+
+// longHeader is a ZMTP long frame header declaring size bytes.
+func longHeader(size uint64) []byte { return binenc.BigEndian.AppendUint64([]byte{0x02}, size) }
+
+// TestHugeFrameBeforeAuth: local peers declare 1 TB frames on every port,
+// before the greeting and after the handshake (a signature is only checked
+// once a whole message is in), then three peers stream 40 MiB each into
+// 60 MiB frames and stall. The kernel stays up, answers, and its memory stays within
+// the receive budget.
+func TestHugeFrameBeforeAuth(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a kernel process")
+	}
+	c := startKernel(t, binary(t))
+	before, _ := rssMB(c.cmd.Process.Pid)
+	ports := map[string]int{"shell": c.ci.ShellPort, "control": c.ci.ControlPort, "stdin": c.ci.StdinPort,
+		"iopub": c.ci.IOPubPort, "heartbeat": c.ci.HBPort}
+	types := map[string]string{"iopub": "SUB", "heartbeat": "REQ"}
+	for name, port := range ports {
+		st := types[name]
+		if st == "" {
+			st = "DEALER"
+		}
+		for _, hs := range []bool{false, true} {
+			nc := zmtpPeer(t, port, st, hs)
+			nc.Write(longHeader(1 << 40))
+			nc.SetReadDeadline(time.Now().Add(10 * time.Second))
+			if _, err := io.Copy(io.Discard, nc); err != nil {
+				t.Errorf("%s (handshake %v): the kernel kept a peer that declared a 1 TB frame: %v", name, hs, err)
+			}
+		}
+	}
+	chunk := make([]byte, 1<<20)
+	var peak float64
+	for range 3 {
+		nc := zmtpPeer(t, c.ci.ShellPort, "DEALER", true)
+		nc.Write(longHeader(60 << 20))
+		for range 40 {
+			nc.SetWriteDeadline(time.Now().Add(5 * time.Second))
+			if _, err := nc.Write(chunk); err != nil {
+				break // evicted: the kernel dropped the largest pending message
+			}
+		}
+		if r, err := rssMB(c.cmd.Process.Pid); err == nil {
+			peak = max(peak, r)
+		}
+	}
+	rc, out := c.execute("1 + 1", 20*time.Second)
+	if rc["status"] != "ok" || len(out) < 2 || !strings.Contains(string(out[1].Content), `"text/plain":"2"`) {
+		t.Errorf("after the attack: reply %v, outputs %v; want 2", rc, outputs(out))
+	}
+	after, _ := rssMB(c.cmd.Process.Pid)
+	t.Logf("RSS before %.0f MB, peak while peers streamed 120 MiB %.0f MB, after %.0f MB", before, peak, after)
+	if peak-before > 200 {
+		t.Errorf("RSS grew by %.0f MB (%.0f → %.0f); want within the 64 MiB receive budget plus garbage", peak-before, before, peak)
+	}
+}
+
+// TestStalledIOPubSubscriber: a second IOPub subscriber that never reads
+// while a cell prints 40 MB: the frontend still gets every status idle, and
+// the kernel's memory stays bounded by the per-subscriber queue.
+func TestStalledIOPubSubscriber(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a kernel process")
+	}
+	c := startKernel(t, binary(t))
+	stalled := zmtpPeer(t, c.ci.IOPubPort, "SUB", true)
+	if tc, ok := stalled.(*net.TCPConn); ok {
+		tc.SetReadBuffer(4 << 10)
+	}
+	stalled.Write([]byte{0x00, 0x01, 0x01}) // subscribe to everything, then never read
+	if rc, _ := c.execute(`import ("fmt"; "strings")`+"\nline := strings.Repeat(\"x\", 9999)", 20*time.Second); rc["status"] != "ok" {
+		t.Fatalf("setup: %v", rc)
+	}
+	before, _ := rssMB(c.cmd.Process.Pid)
+	var peak float64
+	for i := range 4 {
+		start := time.Now()
+		rc, out := c.execute("for i := 0; i < 1000; i++ {\n\tfmt.Println(line)\n}", 60*time.Second)
+		if rc["status"] != "ok" {
+			t.Fatalf("round %d: %v", i, rc)
+		}
+		n := 0
+		for _, m := range out {
+			if m.Header.MsgType == jupyter.Stream {
+				var sc jupyter.StreamContent
+				_ = json.Unmarshal(m.Content, &sc)
+				n += len(sc.Text)
+			}
+		}
+		if n != 1000*10000 {
+			t.Errorf("round %d: the reading client got %d bytes of output; want %d", i, n, 1000*10000)
+		}
+		r, _ := rssMB(c.cmd.Process.Pid)
+		peak = max(peak, r)
+		t.Logf("round %d: 10 MB printed in %v, RSS %.0f MB", i, time.Since(start), r)
+	}
+	t.Logf("RSS before %.0f MB, peak %.0f MB", before, peak)
+	if peak-before > 150 {
+		t.Errorf("RSS grew by %.0f MB with a stalled subscriber; want bounded by its queue (32 MiB)", peak-before)
 	}
 }

@@ -2,78 +2,53 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log"
-	"sync"
-	"time"
-
-	"github.com/go-zeromq/zmq4"
 
 	"github.com/qlab-dev/qlab/kernel/jupyter"
+	"github.com/qlab-dev/qlab/kernel/zmtp"
 )
 
-// zsocket adapts a zmq4.Socket to jupyter.Socket; Send is serialized
-// because several goroutines publish on IOPub.
-type zsocket struct {
-	mu sync.Mutex
-	s  zmq4.Socket
-}
-
-func (z *zsocket) Recv() ([][]byte, error) {
-	m, err := z.s.Recv()
-	if err != nil {
-		return nil, err
-	}
-	return m.Frames, nil
-}
-
-func (z *zsocket) Send(frames [][]byte) error {
-	z.mu.Lock()
-	defer z.mu.Unlock()
-	return z.s.SendMulti(zmq4.NewMsgFrom(frames...))
-}
-
-func (z *zsocket) Close() error { return z.s.Close() }
-
-// listen binds the five sockets of ci and echoes the heartbeat until ctx
-// ends. zmq4 logs through logger; its default is a logger on os.Stderr,
-// which would land in a cell's output while descriptor 2 is captured.
+// listen binds the five sockets of ci on kernel/zmtp and echoes the
+// heartbeat until ctx ends. The sockets share one receive budget, so that
+// all that peers send before their messages are authenticated stays within
+// zmtp.DefaultBudget (64 MiB).
 func listen(ctx context.Context, ci jupyter.ConnectionInfo, logger *log.Logger) (jupyter.Sockets, error) {
-	opt := zmq4.WithLogger(logger)
-	shell, control, stdin := zmq4.NewRouter(ctx, opt), zmq4.NewRouter(ctx, opt), zmq4.NewRouter(ctx, opt)
-	iopub := zmq4.NewPub(ctx, opt)
-	hb := zmq4.NewRep(ctx, opt)
-	all := []zmq4.Socket{shell, control, stdin, iopub, hb}
-	for i, b := range []struct {
-		s    zmq4.Socket
+	opt := zmtp.Options{Budget: zmtp.NewBudget(0), Log: logger}
+	specs := []struct {
+		t    zmtp.Type
 		name string
 		port int
-	}{{shell, "shell", ci.ShellPort}, {control, "control", ci.ControlPort}, {stdin, "stdin", ci.StdinPort},
-		{iopub, "iopub", ci.IOPubPort}, {hb, "heartbeat", ci.HBPort}} {
-		if err := b.s.Listen(ci.Endpoint(b.port)); err != nil {
-			for _, s := range all[:i+1] {
-				s.Close()
+	}{{zmtp.Router, "shell", ci.ShellPort}, {zmtp.Router, "control", ci.ControlPort},
+		{zmtp.Router, "stdin", ci.StdinPort}, {zmtp.Pub, "iopub", ci.IOPubPort}, {zmtp.Rep, "heartbeat", ci.HBPort}}
+	var s []*zmtp.Socket
+	for _, sp := range specs {
+		k, err := zmtp.Listen(sp.t, ci.Endpoint(sp.port), opt)
+		if err != nil {
+			for _, k := range s {
+				k.Close()
 			}
-			return jupyter.Sockets{}, fmt.Errorf("%s socket on %s: %w", b.name, ci.Endpoint(b.port), err)
+			return jupyter.Sockets{}, fmt.Errorf("%s socket on %s: %w", sp.name, ci.Endpoint(sp.port), err)
 		}
+		s = append(s, k)
 	}
+	hb := s[4]
 	go func() {
-		defer hb.Close()
+		<-ctx.Done()
+		hb.Close()
+	}()
+	go func() {
 		for {
 			m, err := hb.Recv()
 			if err != nil {
-				if ctx.Err() != nil {
-					return
+				if !errors.Is(err, zmtp.ErrClosed) {
+					logger.Printf("heartbeat: %v", err)
 				}
-				logger.Printf("heartbeat: %v", err)
-				time.Sleep(10 * time.Millisecond)
-				continue
+				return
 			}
-			if err := hb.Send(m); err != nil && ctx.Err() == nil {
-				logger.Printf("heartbeat: %v", err)
-			}
+			hb.Send(m)
 		}
 	}()
-	return jupyter.Sockets{Shell: &zsocket{s: shell}, Control: &zsocket{s: control}, Stdin: &zsocket{s: stdin},
-		IOPub: &zsocket{s: iopub}}, nil
+	return jupyter.Sockets{Shell: s[0], Control: s[1], Stdin: s[2], IOPub: s[3]}, nil
 }

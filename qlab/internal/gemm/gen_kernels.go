@@ -41,6 +41,9 @@ func main() {
 	emitVNNI(&out, "gemmU8S8KernelVNNI", false)
 	emitVNNI(&out, "gemmU8S8KernelVNNIRowA", true)
 	emitPairsAVX2(&out)
+	emitTaps(&out)
+	emitDW(&out)
+	emitDW3x3(&out)
 	if err := os.WriteFile("kernels_amd64.s", out.Bytes(), 0o644); err != nil {
 		log.Fatal(err)
 	}
@@ -413,6 +416,352 @@ func emitPairsAVX2(w *bytes.Buffer) {
 			p("\tADDQ R9, R8")
 		}
 	}
+	p("\tVZEROUPPER")
+	p("\tRET")
+}
+
+// emitTaps writes tapsKernelVNNI, the implicit-GEMM tile of GemmU8S8Taps:
+// an 8x32 int32 tile accumulated over a list of taps (offsets into A) with
+// VPDPBUSD, then either stored as int32 or requantized in registers to
+// uint8 (gemmlowp's SaturatingRoundingDoublingHighMul and
+// RoundingDivideByPOT, clamp, zero point). The argument block is tapsArgs
+// (taps.go); field offsets below must match it.
+func emitTaps(w *bytes.Buffer) {
+	p := func(f string, a ...any) { fmt.Fprintf(w, f+"\n", a...) }
+	const mr = 8
+	p("\n// func tapsKernelVNNI(args *tapsArgs)")
+	p("// acc[r][c] = sum over taps t and groups q < kq of the 4 bytes at")
+	p("// a + r*lda + taps[t] + 4q times the packed B group (t*kq + q), for an")
+	p("// 8x32 tile; then the output stage of tapsArgs. See taps.go.")
+	p("TEXT ·tapsKernelVNNI(SB), NOSPLIT, $0-8")
+	p("\tMOVQ args+0(FP), R15")
+	p("\tMOVQ 0(R15), SI")  // a
+	p("\tMOVQ 8(R15), R10") // lda
+	p("\tLEAQ (R10)(R10*2), R13")
+	p("\tMOVQ 16(R15), R11") // taps
+	p("\tMOVQ 24(R15), R12") // ntaps
+	p("\tMOVQ 40(R15), BX")  // b
+	for i := 0; i < 2*mr; i++ {
+		p("\tVPXORD Z%d, Z%d, Z%d", i, i, i)
+	}
+	p("tapsloop:")
+	p("\tMOVQ (R11), AX")
+	p("\tADDQ SI, AX")
+	p("\tLEAQ (AX)(R10*4), DI")
+	p("\tMOVQ 32(R15), CX") // kq
+	p("tapsk:")
+	p("\tVMOVDQU32 (BX), Z16")
+	p("\tVMOVDQU32 64(BX), Z17")
+	for r := 0; r < mr; r++ {
+		base := []string{"(AX)", "(DI)"}[r/4]
+		idx := []string{"", "(R10*1)", "(R10*2)", "(R13*1)"}[r%4]
+		t := 18 + r%4
+		p("\tVPBROADCASTD %s%s, Z%d", base, idx, t)
+		p("\tVPDPBUSD Z16, Z%d, Z%d", t, 2*r)
+		p("\tVPDPBUSD Z17, Z%d, Z%d", t, 2*r+1)
+	}
+	p("\tADDQ $4, AX")
+	p("\tADDQ $4, DI")
+	p("\tADDQ $128, BX")
+	p("\tDECQ CX")
+	p("\tJNZ tapsk")
+	p("\tADDQ $8, R11")
+	p("\tDECQ R12")
+	p("\tJNZ tapsloop")
+
+	// Output stage. K1/K2: column masks of the two 16-column halves.
+	p("\tKMOVW 88(R15), K1")
+	p("\tKMOVW 96(R15), K2")
+	p("\tMOVQ 64(R15), R8")  // dst
+	p("\tMOVQ 72(R15), R9")  // ldd (elements)
+	p("\tMOVQ 80(R15), DX")  // rows
+	p("\tMOVQ 48(R15), R14") // tab
+	p("\tTESTQ R14, R14")
+	p("\tJNZ tapsrq")
+	// int32 output
+	p("\tSHLQ $2, R9")
+	for r := 0; r < mr; r++ {
+		p("\tVMOVDQU32 Z%d, K1, (R8)", 2*r)
+		p("\tVMOVDQU32 Z%d, K2, 64(R8)", 2*r+1)
+		if r < mr-1 {
+			p("\tCMPQ DX, $%d", r+2)
+			p("\tJLT tapsdone")
+			p("\tADDQ R9, R8")
+		}
+	}
+	p("\tJMP tapsdone")
+
+	// Requantization: tab points at the 32-column block
+	// [bias, mult, rs, mask, thr, zb] x 32 int32 (tapsTable in taps.go).
+	p("tapsrq:")
+	p("\tMOVQ 104(R15), AX") // consts: lo, hi, zu
+	p("\tVPBROADCASTD 0(AX), Z25")
+	p("\tVPBROADCASTD 4(AX), Z26")
+	p("\tVPBROADCASTD 8(AX), Z27")
+	p("\tMOVQ $0x40000000, CX")
+	p("\tVPBROADCASTQ CX, Z24")
+	p("\tMOVL $1, CX")
+	p("\tVPBROADCASTD CX, Z28")
+	p("\tMOVL $0xAAAA, CX")
+	p("\tKMOVW CX, K3")
+	p("\tMOVQ 56(R15), BX") // rowsum or nil
+	// One 16-column half at a time, its tables in registers for all rows.
+	for v := 0; v < 2; v++ {
+		o := 64 * v
+		p("\tMOVQ 64(R15), R8")
+		if v == 1 {
+			p("\tADDQ $16, R8")
+		}
+		p("\tVMOVDQU32 %d(R14), Z29", o+128)
+		p("\tVPSRLQ $32, Z29, Z30")
+		p("\tVMOVDQU32 %d(R14), Z31", o+2*128)
+		p("\tVMOVDQU32 %d(R14), Z22", o+3*128)
+		p("\tVMOVDQU32 %d(R14), Z23", o+4*128)
+		for r := 0; r < mr; r++ {
+			acc := 2*r + v
+			if r > 0 {
+				p("\tCMPQ DX, $%d", r+1)
+				p("\tJLT tapshalf%d", v)
+			}
+			p("\tVPADDD %d(R14), Z%d, Z%d", o, acc, acc)
+			p("\tTESTQ BX, BX")
+			p("\tJZ tapsnors%d_%d", r, v)
+			p("\tVPBROADCASTD %d(BX), Z16", 4*r)
+			p("\tVPMULLD %d(R14), Z16, Z16", o+5*128)
+			p("\tVPSUBD Z16, Z%d, Z%d", acc, acc)
+			p("tapsnors%d_%d:", r, v)
+			emitRequantRegs(p, acc, 29, 30, 31, 22, 23)
+			p("\tVMOVDQU8 X19, K%d, (R8)", 1+v)
+			if r < mr-1 {
+				p("\tADDQ R9, R8")
+			}
+		}
+		p("tapshalf%d:", v)
+	}
+	p("tapsdone:")
+	p("\tVZEROUPPER")
+	p("\tRET")
+}
+
+// emitRequantZ writes the output stage for the 16 int32 lanes of Z<acc>
+// (bias already added): the tables [mult, rs, mask, thr] are at
+// 128*(1..4)+o(R14); Z24 = 2^30 in each qword, Z25/Z26/Z27 = lo/hi/zu,
+// Z28 = 1 in each dword, K3 = 0xAAAA. The result codes are left in Z19.
+func emitRequantZ(p func(string, ...any), acc, o int) {
+	// h = (v*mult + 2^30) >> 31 per lane, even and odd lanes apart.
+	p("\tVMOVDQU32 %d(R14), Z17", o+128)
+	p("\tVPMULDQ Z17, Z%d, Z18", acc)
+	p("\tVPSRLQ $32, Z%d, Z19", acc)
+	p("\tVPSRLQ $32, Z17, Z17")
+	p("\tVPMULDQ Z17, Z19, Z19")
+	p("\tVPADDQ Z24, Z18, Z18")
+	p("\tVPADDQ Z24, Z19, Z19")
+	p("\tVPSRLQ $31, Z18, Z18")
+	p("\tVPSLLQ $1, Z19, Z19")
+	p("\tVPBLENDMD Z19, Z18, K3, Z18")
+	// q = (h >> rs) + ((h & mask) > (mask>>1) + (h < 0))
+	p("\tVPSRAVD %d(R14), Z18, Z19", o+2*128)
+	p("\tVPANDD %d(R14), Z18, Z20", o+3*128)
+	p("\tVPSRAD $31, Z18, Z18")
+	p("\tVMOVDQU32 %d(R14), Z21", o+4*128)
+	p("\tVPSUBD Z18, Z21, Z21")
+	p("\tVPCMPGTD Z21, Z20, K4")
+	p("\tVPADDD Z28, Z19, K4, Z19")
+	p("\tVPMAXSD Z25, Z19, Z19")
+	p("\tVPMINSD Z26, Z19, Z19")
+	p("\tVPADDD Z27, Z19, Z19")
+	p("\tVPMOVDB Z19, X19")
+}
+
+// emitDW writes dwKernelVNNI, the depthwise kernel of DepthwiseTapsRequant:
+// per output pixel and block of 16 channels, VPDPWSSD adds x·w for each tap
+// (x zero-extended to the low word of a dword lane, w an int16 in the low
+// word), then the output stage of emitRequantZ. The argument block is
+// dwArgs (taps.go).
+func emitDW(w *bytes.Buffer) {
+	p := func(f string, a ...any) { fmt.Fprintf(w, f+"\n", a...) }
+	p("\n// func dwKernelVNNI(args *dwArgs)")
+	p("TEXT ·dwKernelVNNI(SB), NOSPLIT, $0-8")
+	p("\tMOVQ args+0(FP), R15")
+	p("\tMOVQ 72(R15), AX") // consts
+	p("\tVPBROADCASTD 0(AX), Z25")
+	p("\tVPBROADCASTD 4(AX), Z26")
+	p("\tVPBROADCASTD 8(AX), Z27")
+	p("\tMOVQ $0x40000000, CX")
+	p("\tVPBROADCASTQ CX, Z24")
+	p("\tMOVL $1, CX")
+	p("\tVPBROADCASTD CX, Z28")
+	p("\tMOVL $0xAAAA, CX")
+	p("\tKMOVW CX, K3")
+	p("\tMOVQ 0(R15), SI")   // x
+	p("\tMOVQ 64(R15), DI")  // dst
+	p("\tMOVQ 48(R15), R12") // pixels
+	p("\tMOVQ 40(R15), R13") // c
+	p("\tTESTQ R12, R12")
+	p("\tJZ dwkdone")
+	p("dwkpix:")
+	p("\tXORQ BX, BX")
+	p("dwkblk:")
+	p("\tMOVQ R13, CX")
+	p("\tSUBQ BX, CX")
+	p("\tMOVL $0xFFFF, DX")
+	p("\tCMPQ CX, $16")
+	p("\tJGE dwkfull")
+	p("\tMOVL $1, DX")
+	p("\tSHLL CX, DX")
+	p("\tDECL DX")
+	p("dwkfull:")
+	p("\tKMOVW DX, K1")
+	p("\tVPXORD Z0, Z0, Z0")
+	p("\tMOVQ 16(R15), R11") // taps
+	p("\tMOVQ 24(R15), R10") // ntaps
+	p("\tMOVQ 32(R15), R8")  // w
+	p("\tLEAQ (R8)(BX*4), R8")
+	p("\tMOVQ R13, R9")
+	p("\tSHLQ $2, R9")
+	p("dwktap:")
+	p("\tMOVQ (R11), AX")
+	p("\tADDQ SI, AX")
+	p("\tVPMOVZXBD.Z (AX)(BX*1), K1, Z1")
+	p("\tVPDPWSSD (R8), Z1, Z0")
+	p("\tADDQ R9, R8")
+	p("\tADDQ $8, R11")
+	p("\tDECQ R10")
+	p("\tJNZ dwktap")
+	// Table of this block: panel BX/32, lanes (BX%32).
+	p("\tMOVQ BX, AX")
+	p("\tSHRQ $5, AX")
+	p("\tIMULQ $768, AX")
+	p("\tMOVQ BX, CX")
+	p("\tANDQ $31, CX")
+	p("\tLEAQ (AX)(CX*4), R14")
+	p("\tADDQ 56(R15), R14")
+	p("\tVPADDD 0(R14), Z0, Z0")
+	emitRequantZ(p, 0, 0)
+	p("\tVMOVDQU8 X19, K1, (DI)(BX*1)")
+	p("\tADDQ $16, BX")
+	p("\tCMPQ BX, R13")
+	p("\tJLT dwkblk")
+	p("\tADDQ 8(R15), SI")
+	p("\tADDQ 80(R15), DI")
+	p("\tDECQ R12")
+	p("\tJNZ dwkpix")
+	p("dwkdone:")
+	p("\tVZEROUPPER")
+	p("\tRET")
+}
+
+// emitRequantRegs is emitRequantZ with the tables in registers: Z<me>/Z<mo>
+// the multipliers of the even/odd lanes (each in the low dword of a qword),
+// then rs, mask, thr; constants as in emitRequantZ. The result
+// codes are left in X19 (as bytes).
+func emitRequantRegs(p func(string, ...any), acc, me, mo, rs, mask, thr int) {
+	p("\tVPMULDQ Z%d, Z%d, Z18", me, acc)
+	p("\tVPSRLQ $32, Z%d, Z19", acc)
+	p("\tVPMULDQ Z%d, Z19, Z19", mo)
+	p("\tVPADDQ Z24, Z18, Z18")
+	p("\tVPADDQ Z24, Z19, Z19")
+	p("\tVPSRLQ $31, Z18, Z18")
+	p("\tVPSLLQ $1, Z19, Z19")
+	p("\tVPBLENDMD Z19, Z18, K3, Z18")
+	p("\tVPSRAVD Z%d, Z18, Z19", rs)
+	p("\tVPANDD Z%d, Z18, Z20", mask)
+	p("\tVPSRAD $31, Z18, Z18")
+	p("\tVPSUBD Z18, Z%d, Z21", thr)
+	p("\tVPCMPGTD Z21, Z20, K4")
+	p("\tVPADDD Z28, Z19, K4, Z19")
+	p("\tVPMAXSD Z25, Z19, Z19")
+	p("\tVPMINSD Z26, Z19, Z19")
+	p("\tVPADDD Z27, Z19, Z19")
+	p("\tVPMOVDB Z19, X19")
+}
+
+// emitDW3x3 writes dw3x3KernelVNNI, DepthwiseTapsRequant's kernel for 3x3
+// taps: per block of 16 channels the nine weight vectors and the output
+// stage's tables stay in registers while it walks the pixels of the row.
+// The argument block is dw3Args (taps.go).
+func emitDW3x3(w *bytes.Buffer) {
+	p := func(f string, a ...any) { fmt.Fprintf(w, f+"\n", a...) }
+	p("\n// func dw3x3KernelVNNI(args *dw3Args)")
+	p("TEXT ·dw3x3KernelVNNI(SB), NOSPLIT, $0-8")
+	p("\tMOVQ args+0(FP), R15")
+	p("\tMOVQ 56(R15), AX") // consts
+	p("\tVPBROADCASTD 0(AX), Z25")
+	p("\tVPBROADCASTD 4(AX), Z26")
+	p("\tVPBROADCASTD 8(AX), Z27")
+	p("\tMOVQ $0x40000000, CX")
+	p("\tVPBROADCASTQ CX, Z24")
+	p("\tMOVL $1, CX")
+	p("\tVPBROADCASTD CX, Z28")
+	p("\tMOVL $0xAAAA, CX")
+	p("\tKMOVW CX, K3")
+	p("\tMOVQ 24(R15), R13") // c
+	p("\tMOVQ 16(R15), R9")  // rowb
+	p("\tXORQ BX, BX")       // channel block offset
+	p("dw3blk:")
+	p("\tMOVQ R13, CX")
+	p("\tSUBQ BX, CX")
+	p("\tMOVL $0xFFFF, DX")
+	p("\tCMPQ CX, $16")
+	p("\tJGE dw3full")
+	p("\tMOVL $1, DX")
+	p("\tSHLL CX, DX")
+	p("\tDECL DX")
+	p("dw3full:")
+	p("\tKMOVW DX, K1")
+	// Weights: w + (t*c + BX)*4.
+	p("\tMOVQ 40(R15), R8")
+	p("\tLEAQ (R8)(BX*4), R8")
+	p("\tMOVQ R13, R10")
+	p("\tSHLQ $2, R10")
+	for t := 0; t < 9; t++ {
+		p("\tVMOVDQU32 (R8), Z%d", t)
+		if t < 8 {
+			p("\tADDQ R10, R8")
+		}
+	}
+	// Tables: panel BX/32, lanes BX%32.
+	p("\tMOVQ BX, AX")
+	p("\tSHRQ $5, AX")
+	p("\tIMULQ $768, AX")
+	p("\tMOVQ BX, CX")
+	p("\tANDQ $31, CX")
+	p("\tLEAQ (AX)(CX*4), R14")
+	p("\tADDQ 48(R15), R14")
+	p("\tVMOVDQU32 0(R14), Z9")
+	p("\tVMOVDQU32 128(R14), Z10")
+	p("\tVPSRLQ $32, Z10, Z11")
+	p("\tVMOVDQU32 256(R14), Z12")
+	p("\tVMOVDQU32 384(R14), Z13")
+	p("\tVMOVDQU32 512(R14), Z14")
+	// Pixels.
+	p("\tMOVQ 0(R15), SI") // x
+	p("\tADDQ BX, SI")
+	p("\tMOVQ 64(R15), DI") // dst
+	p("\tADDQ BX, DI")
+	p("\tMOVQ 32(R15), R12") // pixels
+	p("dw3pix:")
+	p("\tLEAQ (SI)(R9*1), R10")
+	p("\tLEAQ (R10)(R9*1), R11")
+	p("\tVMOVDQA32 Z9, Z15")
+	for ky := 0; ky < 3; ky++ {
+		base := []string{"SI", "R10", "R11"}[ky]
+		for kx := 0; kx < 3; kx++ {
+			idx := []string{"", "(R13*1)", "(R13*2)"}[kx]
+			t := 16 + (ky*3+kx)%2
+			p("\tVPMOVZXBD.Z (%s)%s, K1, Z%d", base, idx, t)
+			p("\tVPDPWSSD Z%d, Z%d, Z15", ky*3+kx, t)
+		}
+	}
+	emitRequantRegs(p, 15, 10, 11, 12, 13, 14)
+	p("\tVMOVDQU8 X19, K1, (DI)")
+	p("\tADDQ 8(R15), SI")
+	p("\tADDQ 72(R15), DI")
+	p("\tDECQ R12")
+	p("\tJNZ dw3pix")
+	p("\tADDQ $16, BX")
+	p("\tCMPQ BX, R13")
+	p("\tJLT dw3blk")
 	p("\tVZEROUPPER")
 	p("\tRET")
 }

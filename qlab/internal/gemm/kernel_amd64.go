@@ -65,3 +65,22 @@ func simdInt8Kernels() []*int8Kernel {
 //
 //go:noescape
 func interleave4(dst *int8, src *int8, ld int, n int)
+
+// hasTapsKernel gates tapsKernelVNNI: VPDPBUSD on ZMM, and the byte stores
+// and down-conversions of its output stage (AVX512BW, AVX512VL).
+var hasTapsKernel = cpu.X86.HasAVX512F && cpu.X86.HasAVX512VNNI && cpu.X86.HasAVX512BW && cpu.X86.HasAVX512VL
+
+// tapsKernelVNNI computes one 8x32 tile of GemmU8S8Taps (see emitTaps).
+//
+//go:noescape
+func tapsKernelVNNI(args *tapsArgs)
+
+// dwKernelVNNI computes pixels of DepthwiseTapsRequant (see emitDW).
+//
+//go:noescape
+func dwKernelVNNI(args *dwArgs)
+
+// dw3x3KernelVNNI computes a row of a 3x3 DepthwiseTapsRequant (see emitDW3x3).
+//
+//go:noescape
+func dw3x3KernelVNNI(args *dw3Args)

@@ -24,3 +24,12 @@ func interleave4(dst *int8, src *int8, ld int, n int) {
 		}
 	}
 }
+
+// hasTapsKernel is false: GemmU8S8Taps runs its portable Go path.
+var hasTapsKernel = false
+
+func tapsKernelVNNI(args *tapsArgs) { panic("gemm: tapsKernelVNNI without AVX-512 VNNI") }
+
+func dwKernelVNNI(args *dwArgs) { panic("gemm: dwKernelVNNI without AVX-512 VNNI") }
+
+func dw3x3KernelVNNI(args *dw3Args) { panic("gemm: dw3x3KernelVNNI without AVX-512 VNNI") }

@@ -283,7 +283,7 @@ def qlab_name(torch_key):
 # ---------------------------------------------------------------- files
 
 
-_ST_DTYPES = {torch.float32: "F32", torch.float64: "F64", torch.float16: "F16", torch.int64: "I64",
+_ST_DTYPES = {torch.float32: "F32", torch.float64: "F64", torch.float16: "F16", torch.bfloat16: "BF16", torch.int64: "I64",
               torch.int32: "I32", torch.uint8: "U8", torch.int8: "I8", torch.bool: "BOOL"}
 _ST_TORCH = {v: k for k, v in _ST_DTYPES.items()}
 
@@ -296,7 +296,12 @@ def save_safetensors(tensors, path, metadata=None):
     header, blobs, off = {}, [], 0
     for k in sorted(tensors):
         t = tensors[k].detach().contiguous().cpu()
-        b = t.numpy().tobytes() if t.dtype != torch.bool else t.to(torch.uint8).numpy().tobytes()
+        if t.dtype == torch.bfloat16:  # numpy has no bfloat16: write its bits
+            b = t.view(torch.int16).numpy().tobytes()
+        elif t.dtype == torch.bool:
+            b = t.to(torch.uint8).numpy().tobytes()
+        else:
+            b = t.numpy().tobytes()
         header[k] = {"dtype": _ST_DTYPES[t.dtype], "shape": list(t.shape), "data_offsets": [off, off + len(b)]}
         blobs.append(b)
         off += len(b)
@@ -327,6 +332,10 @@ def load_safetensors(path):
         if k == "__metadata__":
             continue
         a, b = v["data_offsets"]
+        if v["dtype"] == "BF16":
+            arr = np.frombuffer(raw[base + a:base + b], dtype=np.int16).reshape(v["shape"])
+            out[k] = torch.from_numpy(arr.copy()).view(torch.bfloat16)
+            continue
         arr = np.frombuffer(raw[base + a:base + b], dtype=np_types[v["dtype"]]).reshape(v["shape"])
         out[k] = torch.from_numpy(arr.copy())
     return out

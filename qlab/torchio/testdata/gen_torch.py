@@ -12,6 +12,9 @@ Steps (each writes into this directory unless said otherwise):
               and random BatchNorm statistics saved with torch.save (.pt)
               and as safetensors, an input and its eval- and train-mode
               logits (load.json).
+ 1b. load/refnet-dws-half.pt, load/refnet-dws-bf16.safetensors  the
+              refnet-dws case in float16 and bfloat16; refnet-dws-ckpt.pt
+              inside a training-checkpoint dict.
  2. traj_*.safetensors  training trajectories of RefNet-S, RefNet-DWS and
               MobileNetV2 with batch norm (small widths, 3x16x16 images,
               batch 8, 50 SGD-momentum steps in a fixed batch order) at
@@ -107,6 +110,28 @@ def step_load():
         out[name] = dict(input=list(shape), x=flat(x), eval=flat(le), train=flat(lt) if not kw.get("dropout") else None)
     with open(os.path.join(HERE, "load.json"), "w") as f:
         json.dump(out, f)
+
+
+def step_half():
+    """refnet-dws saved in float16 (torch.save) and bfloat16 (safetensors):
+    readers convert both to float32."""
+    torch.manual_seed(101)  # LOAD_CASES' refnet-dws weights
+    arch, kw, shape = LOAD_CASES["refnet-dws"]
+    m = Q.build(arch, **kw)
+    randomize_bn(m)
+    torch.save(m.half().state_dict(), os.path.join(HERE, "load", "refnet-dws-half.pt"))
+    torch.manual_seed(101)
+    m = Q.build(arch, **kw)
+    randomize_bn(m)
+    Q.save_safetensors(m.to(torch.bfloat16).state_dict(), os.path.join(HERE, "load", "refnet-dws-bf16.safetensors"))
+    # A training checkpoint: the state_dict inside a dict with the epoch
+    # and the optimizer's state.
+    torch.manual_seed(101)
+    m = Q.build(arch, **kw)
+    randomize_bn(m)
+    opt = torch.optim.SGD(m.parameters(), lr=0.1, momentum=0.9)
+    torch.save({"epoch": 3, "state_dict": m.state_dict(), "optimizer": opt.state_dict()},
+               os.path.join(HERE, "load", "refnet-dws-ckpt.pt"))
 
 
 STEPS, BATCH, IMAGES = 50, 8, 64
@@ -220,6 +245,7 @@ def step_fromgo():
 
 if __name__ == "__main__":
     step_load()
+    step_half()
     step_traj()
     if "--skip-mnist" not in sys.argv:
         step_mnist()
