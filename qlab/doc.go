@@ -16,7 +16,9 @@
 //     evaluation, the integer-only path, quantization-aware training;
 //   - analysis: layerwise statistics and quantization error as tables;
 //   - figures: publication figures drawn with gonum/plot;
-//   - sweep: the ablation grid, run locally or on Slurm, and its statistics.
+//   - sweep: the ablation grid, run locally or on Slurm, and its statistics;
+//   - torchio: PyTorch state_dicts in and out (torch.save and safetensors),
+//     with reference torch.nn definitions of every architecture.
 //
 // The example below is the study in miniature; the notebooks under
 // notebooks/ run it step by step.

@@ -78,7 +78,11 @@ func (p PTQ) String() string {
 		parts = append(parts, "cle")
 	}
 	if p.AdaRound {
-		parts = append(parts, "adaround")
+		if it := p.AdaRoundOptions.Iterations; it > 0 {
+			parts = append(parts, fmt.Sprintf("adaround(%d)", it))
+		} else {
+			parts = append(parts, "adaround")
+		}
 	}
 	switch p.BiasCorrection {
 	case EmpiricalBiasCorrection:
@@ -96,8 +100,8 @@ func (p PTQ) String() string {
 // "plain" (or "none", ""), "bn" (batch-norm re-estimation on every
 // calibration sample), "cle" (equalization with bias absorption), "bc"
 // (empirical bias correction), "abc" (analytic bias correction),
-// "adaround". E.g. "cle+bc", "bn+cle+adaround". Other settings keep their
-// defaults.
+// "adaround" (or "adaround(N)" for N iterations per layer). E.g.
+// "cle+bc", "bn+cle+adaround(200)". Other settings keep their defaults.
 func ParsePTQ(s string) (PTQ, error) {
 	var p PTQ
 	s = strings.ToLower(strings.TrimSpace(s))
@@ -117,7 +121,12 @@ func ParsePTQ(s string) (PTQ, error) {
 		case "adaround":
 			p.AdaRound = true
 		default:
-			return PTQ{}, fmt.Errorf("%w: unknown PTQ method %q in %q (known: plain, bn, cle, bc, abc, adaround)", ErrConfig, part, s)
+			var it int
+			if n, err := fmt.Sscanf(strings.TrimSpace(part), "adaround(%d)", &it); err == nil && n == 1 && it > 0 && strings.HasSuffix(strings.TrimSpace(part), ")") {
+				p.AdaRound, p.AdaRoundOptions.Iterations = true, it
+				continue
+			}
+			return PTQ{}, fmt.Errorf("%w: unknown PTQ method %q in %q (known: plain, bn, cle, bc, abc, adaround, adaround(N))", ErrConfig, part, s)
 		}
 	}
 	return p, nil

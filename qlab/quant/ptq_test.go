@@ -245,7 +245,7 @@ func btoi(b bool) int {
 }
 
 func TestParsePTQ(t *testing.T) {
-	for _, s := range []string{"plain", "cle", "cle+bc", "cle+abc", "adaround", "bn+cle+adaround+bc"} {
+	for _, s := range []string{"plain", "cle", "cle+bc", "cle+abc", "adaround", "bn+cle+adaround+bc", "cle+adaround(200)"} {
 		p, err := ParsePTQ(s)
 		if err != nil {
 			t.Fatal(err)
@@ -254,7 +254,9 @@ func TestParsePTQ(t *testing.T) {
 			t.Errorf("ParsePTQ(%q).String() = %q", s, p.String())
 		}
 	}
-	if _, err := ParsePTQ("cle+bcc"); err == nil || !strings.Contains(err.Error(), "bcc") {
-		t.Errorf("unknown method: %v", err)
+	for _, bad := range []string{"cle+bcc", "adaround(0)", "adaround(5"} {
+		if _, err := ParsePTQ(bad); err == nil {
+			t.Errorf("ParsePTQ(%q) accepted", bad)
+		}
 	}
 }

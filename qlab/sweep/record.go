@@ -32,7 +32,11 @@ type Eval struct {
 
 // QuantEval is the fake-quantized model's evaluation under one config.
 type QuantEval struct {
+	// Config names the quantization config, with "+<methods>" appended
+	// for a PTQ method other than plain (Spec.PTQ).
 	Config string `json:"config"`
+	// Method is the PTQ method combination ("" for plain).
+	Method string `json:"method,omitempty"`
 	Eval
 	// Drop is FP32 accuracy minus quantized accuracy (fraction; positive
 	// when quantization hurts).

@@ -58,6 +58,13 @@ type Spec struct {
 	// Quant lists the quantization configs every trained model is
 	// evaluated under; nil means {"quint8"}, the papers' scheme.
 	Quant []QuantSpec `json:"quant" yaml:"quant"`
+	// PTQ is the post-training method axis: method combinations in
+	// quant.ParsePTQ's syntax ("plain", "cle", "cle+bc", "adaround",
+	// "bn+cle+abc", ...) applied to every config of Quant, each recorded as
+	// its own config named "<config>+<methods>" ("plain" keeps the bare
+	// config name). nil means {"plain"}. Like Quant, methods do not change
+	// training: every trained model is evaluated under each combination.
+	PTQ []string `json:"ptq,omitempty" yaml:"ptq,omitempty"`
 	// Train configures train.Fit; its zero value trains one epoch of SGD
 	// with momentum. Train.Seed is replaced by the trial's seed and
 	// Train.CheckpointDir by the trial's directory.
@@ -328,6 +335,7 @@ type TrialSpec struct {
 	Initializer initializers.Initializer `json:"-"`
 	Seed        uint64                   `json:"seed"`
 	Quant       []QuantSpec              `json:"quant"`
+	PTQ         []string                 `json:"ptq,omitempty"`
 	Train       train.Config             `json:"train"`
 	Data        DataSpec                 `json:"data"`
 	Metrics     []string                 `json:"metrics"`
@@ -346,6 +354,7 @@ type identity struct {
 	Init     string          `json:"init"`
 	Seed     uint64          `json:"seed"`
 	Quant    []QuantSpec     `json:"quant"`
+	PTQ      []string        `json:"ptq,omitempty"`
 	Train    train.Config    `json:"train"`
 	Data     DataSpec        `json:"data"`
 	Metrics  []string        `json:"metrics"`
@@ -355,7 +364,7 @@ func (t *TrialSpec) identity() identity {
 	d := t.Data
 	d.Dir = ""
 	return identity{Version: specVersion, Arch: t.Arch, ArchKind: t.ArchKind, ArchSpec: t.ArchJSON, Init: t.Init,
-		Seed: t.Seed, Quant: t.Quant, Train: t.Train, Data: d, Metrics: t.Metrics}
+		Seed: t.Seed, Quant: t.Quant, PTQ: t.PTQ, Train: t.Train, Data: d, Metrics: t.Metrics}
 }
 
 // CanonicalJSON returns the JSON the trial's ID hashes. encoding/json
@@ -412,6 +421,23 @@ func (s *Spec) resolved() (*Spec, error) {
 		}
 		seen[rq.Name] = true
 		r.Quant[i] = rq
+	}
+	r.PTQ = slices.Clone(r.PTQ)
+	seenPTQ := map[string]bool{}
+	for i, name := range r.PTQ {
+		p, err := quant.ParsePTQ(name)
+		if err != nil {
+			return nil, fmt.Errorf("%w: ptq[%d]: %v", ErrSpec, i, err)
+		}
+		if seenPTQ[p.String()] {
+			return nil, fmt.Errorf("%w: PTQ method %q listed twice", ErrSpec, p.String())
+		}
+		seenPTQ[p.String()] = true
+		r.PTQ[i] = p.String()
+	}
+	if len(r.PTQ) == 1 && r.PTQ[0] == "plain" {
+		// The same trials as no axis at all (and the same trial IDs).
+		r.PTQ = nil
 	}
 	if r.Metrics == nil {
 		r.Metrics = []string{MetricHistory, MetricLayers}
@@ -486,7 +512,7 @@ func (s *Spec) Trials() ([]TrialSpec, error) {
 			for _, sd := range r.Seeds {
 				as, _, _ := a.spec(input, classes, in, sd)
 				t := TrialSpec{Index: len(out), Arch: label, ArchKind: archKind(as), ArchSpec: as,
-					Init: in.String(), Initializer: in, Seed: sd, Quant: r.Quant, Train: r.Train,
+					Init: in.String(), Initializer: in, Seed: sd, Quant: r.Quant, PTQ: r.PTQ, Train: r.Train,
 					Data: r.Data, Metrics: r.Metrics}
 				t.Train.Seed = sd
 				if t.ArchJSON, err = json.Marshal(as); err != nil {

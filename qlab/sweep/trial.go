@@ -68,6 +68,9 @@ func DefaultTrial(ctx context.Context, t TrialSpec, dir string) (*Record, error)
 		}
 	}
 	for _, q := range t.Quant {
+		if !t.hasPlain() {
+			break
+		}
 		qe, wq, err := QuantEvaluate(ctx, model, calib, testSet, *q.Config, cfg.EvalBatchSize)
 		if err != nil {
 			return nil, fmt.Errorf("sweep: quantization config %q: %w", q.Name, err)
@@ -81,6 +84,9 @@ func DefaultTrial(ctx context.Context, t TrialSpec, dir string) (*Record, error)
 				l.WeightMSE[q.Name], l.WeightPower[q.Name] = e[0], e[1]
 			}
 		}
+	}
+	if err := ptqEvaluate(ctx, t, model, calib, testSet, m.Accuracy, cfg.EvalBatchSize, rec); err != nil {
+		return nil, err
 	}
 	if t.Has(MetricHistory) {
 		rec.History = append(rec.History, hist.Records...)

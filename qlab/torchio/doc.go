@@ -7,11 +7,22 @@
 // JSON file that the same Python file applies with PyTorch's
 // fake_quantize_per_tensor_affine and fake_quantize_per_channel_affine.
 //
-// The round trip:
+// The round trip, in Go:
 //
-//	m, _ := arch.RefNetDWS().Build()
-//	err := torchio.Load(m, "refnet_dws.pt")         // trained in PyTorch
-//	err = torchio.Save(m, "refnet_dws.safetensors") // and back
+//	m, _ := arch.RefNetDWS().Build()                // the spec it was trained as
+//	err := torchio.Load(m, "refnet_dws.pt")         // torch.save(model.state_dict(), ...)
+//	err = torchio.Save(m, "refnet_dws.safetensors") // or ".pt"
+//
+// and in Python, with reference/qlab_models.py on the path:
+//
+//	model = qlab_models.build("refnet-dws")
+//	model.load_state_dict(qlab_models.load_checkpoint("refnet_dws.safetensors"))
+//
+// Files saved from a GPU load as they are; float16, bfloat16 and float64
+// tensors are converted to float32; a training checkpoint dict holding
+// the state_dict under "state_dict", "model_state_dict" or "model" is read
+// too; LoadOptions.Prefix strips DataParallel's "module.". ReferenceCheckpoint
+// is a RefNet-DWS trained this way on MNIST, the one notebook 08 analyses.
 //
 // # Names
 //

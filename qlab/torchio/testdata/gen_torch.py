@@ -220,7 +220,11 @@ def step_fromgo():
         res = {}
         for ext in (".pt", ".safetensors"):
             m = Q.build(arch, in_ch=shape[0], **{k: v for k, v in kw.items() if k != "in_ch"})
-            m.load_state_dict(Q.load_checkpoint(os.path.join(HERE, "fromgo", name + ext)))  # strict
+            path = os.path.join(HERE, "fromgo", name + ext)
+            # strict load_state_dict; torch.load with weights_only=True, which
+            # admits only tensors, storages and plain containers.
+            sd = torch.load(path, weights_only=True) if ext == ".pt" else Q.load_safetensors(path)
+            m.load_state_dict(sd)
             m.eval()
             x = torch.tensor(load[name]["x"]).reshape(2, *shape)
             with torch.no_grad():
@@ -232,7 +236,7 @@ def step_fromgo():
         with open(os.path.join(HERE, "fromgo", "mnist_fakequant_%s.json" % scheme)) as f:
             spec = json.load(f)
         m = Q.build("refnet-dws", in_ch=1, batch_norm=False)
-        m.load_state_dict(torch.load(os.path.join(HERE, "fromgo", "mnist_folded.pt")))
+        m.load_state_dict(torch.load(os.path.join(HERE, "fromgo", "mnist_folded.pt"), weights_only=True))
         m.eval()
         fwd = Q.apply_fake_quant(m, spec)
         with torch.no_grad():
