@@ -115,12 +115,18 @@ func errOr(err error, msg string) error {
 	return errors.New(msg)
 }
 
-func (k *Kernel) kernelInfo() KernelInfoReplyContent {
+func (k *Kernel) kernelInfo() KernelInfoReplyContent { return KernelInfo(k.cfg) }
+
+// KernelInfo is the kernel_info_reply content a Kernel with cfg sends. A
+// supervisor that holds the sockets answers kernel_info_request with it
+// while the evaluating process starts.
+func KernelInfo(cfg Config) KernelInfoReplyContent {
+	cfg = cfg.withDefaults()
 	return KernelInfoReplyContent{
 		Status:                StatusOK,
 		ProtocolVersion:       ProtocolVersion,
 		Implementation:        "qlab",
-		ImplementationVersion: k.cfg.ImplementationVersion,
+		ImplementationVersion: cfg.ImplementationVersion,
 		LanguageInfo: LanguageInfo{
 			Name:           "go",
 			Version:        strings.TrimPrefix(runtime.Version(), "go"),
@@ -129,8 +135,8 @@ func (k *Kernel) kernelInfo() KernelInfoReplyContent {
 			PygmentsLexer:  "go",
 			CodemirrorMode: "go",
 		},
-		Banner:    k.cfg.Banner,
-		HelpLinks: k.cfg.HelpLinks,
+		Banner:    cfg.Banner,
+		HelpLinks: cfg.HelpLinks,
 	}
 }
 

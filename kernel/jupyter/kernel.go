@@ -114,12 +114,8 @@ type queued struct {
 	arrived time.Time
 }
 
-// NewKernel returns a kernel serving ev.
-func NewKernel(ev Evaluator, cfg Config) *Kernel {
-	w := cfg.Log
-	if w == nil {
-		w = os.Stderr
-	}
+// withDefaults returns cfg with its zero fields set to their defaults.
+func (cfg Config) withDefaults() Config {
 	if cfg.ImplementationVersion == "" {
 		cfg.ImplementationVersion = "devel"
 	}
@@ -141,6 +137,16 @@ func NewKernel(ev Evaluator, cfg Config) *Kernel {
 		cfg.StopOnErrorGrace = DefaultStopOnErrorGrace
 	case cfg.StopOnErrorGrace < 0:
 		cfg.StopOnErrorGrace = 0
+	}
+	return cfg
+}
+
+// NewKernel returns a kernel serving ev.
+func NewKernel(ev Evaluator, cfg Config) *Kernel {
+	cfg = cfg.withDefaults()
+	w := cfg.Log
+	if w == nil {
+		w = os.Stderr
 	}
 	return &Kernel{
 		ev:      ev,

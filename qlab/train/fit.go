@@ -53,6 +53,13 @@ type Config struct {
 	// RecordRanges stores every leaf layer's weight and activation range
 	// in each EpochRecord (see LayerRange for which pass). Default off.
 	RecordRanges bool `json:"record_ranges,omitempty"`
+	// TrainEvalSubset is the number of training images (the first ones)
+	// evaluated in inference mode after every epoch, so History.Warnings
+	// can flag batch-norm running statistics that no longer match the
+	// network (inference-mode accuracy far below training-mode accuracy).
+	// 0 means 512 (or the whole training set if smaller) for models with
+	// batch norm and none otherwise; -1 turns it off.
+	TrainEvalSubset int `json:"train_eval_subset,omitempty"`
 }
 
 func (c Config) resolved() (Config, error) {
@@ -149,6 +156,7 @@ type fitRun struct {
 	loop       *Loop
 	hist       *History
 	rec        *rangeRecorder
+	trainEval  *data.Dataset // Config.TrainEvalSubset's images, or nil
 	epochStart time.Time
 	batches    int
 }
@@ -208,7 +216,8 @@ func newFitRun(model *nn.Model, train, test *data.Dataset, cfg Config) (*fitRun,
 	loader := &data.Loader{Data: train, BatchSize: cfg.BatchSize, Shuffle: !cfg.NoShuffle, Seed: cfg.Seed,
 		Augment: cfg.Augment, DropLast: cfg.DropLast}
 	r := &fitRun{cfg: cfg, model: model, test: test, batches: loader.Batches(),
-		hist: &History{Model: model.Name()}, rec: newRangeRecorder(model, cfg.RecordRanges)}
+		hist: &History{Model: model.Name()}, rec: newRangeRecorder(model, cfg.RecordRanges),
+		trainEval: trainEvalSet(model, train, cfg.TrainEvalSubset)}
 	if r.batches == 0 {
 		return nil, fmt.Errorf("train: training set %q of %d samples gives no batch of %d", train.Name, train.Len(), cfg.BatchSize)
 	}
@@ -254,13 +263,16 @@ func (r *fitRun) epochEnds(ctx context.Context, l *Loop) error {
 	tot := l.Totals
 	rec := EpochRecord{Epoch: l.Epoch, TrainLoss: tot.LossSum / float64(tot.Seen), TrainAccuracy: float64(tot.Correct) / float64(tot.Seen),
 		LR: r.lr(l.Epoch, 0)}
-	if r.test != nil {
-		// On a clone, so the model keeps no buffers sized for evaluation
-		// batches (see inferenceClone).
-		ev, err := inferenceClone(r.model)
-		if err != nil {
+	// Evaluation runs on a clone, so the model keeps no buffers sized for
+	// evaluation batches (see inferenceClone).
+	var ev *nn.Model
+	if r.test != nil || r.trainEval != nil {
+		var err error
+		if ev, err = inferenceClone(r.model); err != nil {
 			return err
 		}
+	}
+	if r.test != nil {
 		r.rec.begin(ev)
 		m, err := evaluate(ctx, ev, ev, r.test, r.cfg.EvalBatchSize)
 		if err != nil {
@@ -269,6 +281,13 @@ func (r *fitRun) epochEnds(ctx context.Context, l *Loop) error {
 		rec.TestLoss, rec.TestAccuracy, rec.HasTest = m.Loss, m.Accuracy, true
 	}
 	rec.Ranges = r.rec.end()
+	if r.trainEval != nil {
+		m, err := evaluate(ctx, ev, ev, r.trainEval, r.cfg.EvalBatchSize)
+		if err != nil {
+			return err
+		}
+		rec.TrainEvalAccuracy, rec.TrainEvalN = m.Accuracy, m.N
+	}
 	rec.Seconds = time.Since(r.epochStart).Seconds()
 	r.hist.Records = append(r.hist.Records, rec)
 	if r.cfg.CheckpointDir != "" && ((l.Epoch+1)%r.cfg.CheckpointEvery == 0 || l.Epoch == r.cfg.Epochs-1) {
@@ -391,4 +410,25 @@ func (r *rangeRecorder) end() []LayerRange {
 		out[i] = lr
 	}
 	return out
+}
+
+// trainEvalSet returns the training subset Fit evaluates in inference mode
+// after every epoch (Config.TrainEvalSubset), or nil.
+func trainEvalSet(model *nn.Model, train *data.Dataset, n int) *data.Dataset {
+	if n < 0 {
+		return nil
+	}
+	if n == 0 {
+		bn := false
+		for _, l := range model.Layers() {
+			if _, ok := l.(*nn.BatchNorm2D); ok {
+				bn = true
+			}
+		}
+		if !bn {
+			return nil
+		}
+		n = 512
+	}
+	return train.Subset(min(n, train.Len()))
 }

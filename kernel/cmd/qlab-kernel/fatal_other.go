@@ -9,7 +9,7 @@ import (
 )
 
 // maxStack bounds a goroutine's stack (see fatal_linux.go).
-const maxStack = 256 << 20
+const maxStack = 64 << 20
 
 // unblockFatalErrors sends the runtime's report of a fatal error to orig.
 // Only Linux makes the capture pipe non-blocking (see fatal_linux.go).

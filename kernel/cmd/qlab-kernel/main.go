@@ -23,8 +23,14 @@
 // exits 1 naming each failed notebook and cell, after writing the notebook
 // with the outputs so far.
 //
+// kernel runs as a supervisor process holding the sockets and an evaluator
+// process running the cells (qlab-kernel evaluator, started by kernel);
+// when the evaluator dies of a fatal runtime error the supervisor reports it
+// on the cell and starts a new one (see package kernel's docs).
+//
 // The kernel stops a running cell on interrupt_request (the kernelspec's
-// interrupt_mode is "message") and on SIGINT; SIGTERM shuts it down.
+// interrupt_mode is "message") and on SIGINT, which the supervisor passes
+// on; SIGTERM shuts it down.
 package main
 
 import (
@@ -59,6 +65,13 @@ func run(args []string) int {
 			return 2
 		}
 		return cmdKernel(args[1])
+	case "evaluator":
+		// Started by "kernel"; not for people.
+		if len(args) != 2 {
+			fmt.Fprint(os.Stderr, "qlab-kernel evaluator: want one connection file\n")
+			return 2
+		}
+		return cmdEvaluator(args[1])
 	case "run":
 		return cmdRun(args[1:])
 	case "version", "--version", "-version":
