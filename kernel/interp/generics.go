@@ -109,15 +109,196 @@ func BinarySearch[E cmp.Ordered](q_x []E, q_target E) (int, bool) {
 	q_i := sort.Search(len(q_x), func(q_i int) bool { return q_x[q_i] >= q_target })
 	return q_i, q_i < len(q_x) && q_x[q_i] == q_target
 }
+
+func Compact[E comparable](q_s []E) []E {
+	if len(q_s) < 2 {
+		return q_s
+	}
+	q_i := 1
+	for q_k := 1; q_k < len(q_s); q_k++ {
+		if q_s[q_k] != q_s[q_k-1] {
+			q_s[q_i] = q_s[q_k]
+			q_i++
+		}
+	}
+	var q_zero E
+	for q_k := q_i; q_k < len(q_s); q_k++ {
+		q_s[q_k] = q_zero
+	}
+	return q_s[:q_i]
+}
+
+func CompactFunc[E any](q_s []E, q_eq func(E, E) bool) []E {
+	if len(q_s) < 2 {
+		return q_s
+	}
+	q_i := 1
+	for q_k := 1; q_k < len(q_s); q_k++ {
+		if !q_eq(q_s[q_k], q_s[q_k-1]) {
+			q_s[q_i] = q_s[q_k]
+			q_i++
+		}
+	}
+	var q_zero E
+	for q_k := q_i; q_k < len(q_s); q_k++ {
+		q_s[q_k] = q_zero
+	}
+	return q_s[:q_i]
+}
+
+func Insert[E any](q_s []E, q_i int, q_v ...E) []E {
+	if q_i < 0 || q_i > len(q_s) {
+		panic("slices.Insert: index out of range")
+	}
+	q_out := make([]E, 0, len(q_s)+len(q_v))
+	q_out = append(q_out, q_s[:q_i]...)
+	q_out = append(q_out, q_v...)
+	return append(q_out, q_s[q_i:]...)
+}
+
+func Delete[E any](q_s []E, q_i, q_j int) []E {
+	if q_i < 0 || q_j > len(q_s) || q_i > q_j {
+		panic("slices.Delete: index out of range")
+	}
+	q_n := len(q_s)
+	q_s = append(q_s[:q_i], q_s[q_j:]...)
+	var q_zero E
+	for q_k := len(q_s); q_k < q_n; q_k++ {
+		q_s[:q_n][q_k] = q_zero
+	}
+	return q_s
+}
+
+func Concat[E any](q_ss ...[]E) []E {
+	var q_out []E
+	for _, q_s := range q_ss {
+		q_out = append(q_out, q_s...)
+	}
+	return q_out
+}
+
+func IndexFunc[E any](q_s []E, q_f func(E) bool) int {
+	for q_i := range q_s {
+		if q_f(q_s[q_i]) {
+			return q_i
+		}
+	}
+	return -1
+}
+
+func ContainsFunc[E any](q_s []E, q_f func(E) bool) bool {
+	return IndexFunc(q_s, q_f) >= 0
+}
 `
 
-// iterSrc is package iter (Go 1.23): the sequence types. iter.Pull is not
-// provided.
+// iterSrc is package iter (Go 1.23): the sequence types, and Pull and
+// Pull2 over a goroutine and channels (Go's use coroutines; the values and
+// the order of events are the same).
 const iterSrc = `package iter
 
 type Seq[V any] func(yield func(V) bool)
 
 type Seq2[K, V any] func(yield func(K, V) bool)
+
+func Pull[V any](q_seq Seq[V]) (func() (V, bool), func()) {
+	q_req := make(chan bool)
+	q_out := make(chan V)
+	q_end := make(chan bool)
+	q_done := false
+	go func() {
+		if <-q_req {
+			q_seq(func(q_v V) bool {
+				q_out <- q_v
+				q_more := <-q_req
+				return q_more
+			})
+		}
+		close(q_end)
+	}()
+	q_next := func() (V, bool) {
+		var q_zero V
+		if q_done {
+			return q_zero, false
+		}
+		select {
+		case q_req <- true:
+		case <-q_end:
+			q_done = true
+			return q_zero, false
+		}
+		select {
+		case q_v := <-q_out:
+			return q_v, true
+		case <-q_end:
+			q_done = true
+			return q_zero, false
+		}
+	}
+	q_stop := func() {
+		if q_done {
+			return
+		}
+		q_done = true
+		select {
+		case q_req <- false:
+		case <-q_end:
+		}
+		<-q_end
+	}
+	return q_next, q_stop
+}
+
+func Pull2[K, V any](q_seq Seq2[K, V]) (func() (K, V, bool), func()) {
+	q_req := make(chan bool)
+	q_outK := make(chan K)
+	q_outV := make(chan V)
+	q_end := make(chan bool)
+	q_done := false
+	go func() {
+		if <-q_req {
+			q_seq(func(q_k K, q_v V) bool {
+				q_outK <- q_k
+				q_outV <- q_v
+				q_more := <-q_req
+				return q_more
+			})
+		}
+		close(q_end)
+	}()
+	q_next := func() (K, V, bool) {
+		var q_zk K
+		var q_zv V
+		if q_done {
+			return q_zk, q_zv, false
+		}
+		select {
+		case q_req <- true:
+		case <-q_end:
+			q_done = true
+			return q_zk, q_zv, false
+		}
+		select {
+		case q_k := <-q_outK:
+			q_v := <-q_outV
+			return q_k, q_v, true
+		case <-q_end:
+			q_done = true
+			return q_zk, q_zv, false
+		}
+	}
+	q_stop := func() {
+		if q_done {
+			return
+		}
+		q_done = true
+		select {
+		case q_req <- false:
+		case <-q_end:
+		}
+		<-q_end
+	}
+	return q_next, q_stop
+}
 `
 
 // slicesIter and mapsIter are the iterator functions of slices and maps (Go
@@ -260,6 +441,55 @@ func Insert[K comparable, V any](q_m map[K]V, q_seq func(func(K, V) bool)) {
 		q_m[q_k] = q_v
 		return true
 	})
+}
+
+func Clone[K comparable, V any](q_m map[K]V) map[K]V {
+	if q_m == nil {
+		return nil
+	}
+	q_c := make(map[K]V, len(q_m))
+	for q_k, q_v := range q_m {
+		q_c[q_k] = q_v
+	}
+	return q_c
+}
+
+func Copy[K comparable, V any](q_dst, q_src map[K]V) {
+	for q_k, q_v := range q_src {
+		q_dst[q_k] = q_v
+	}
+}
+
+func Equal[K, V comparable](q_m1, q_m2 map[K]V) bool {
+	if len(q_m1) != len(q_m2) {
+		return false
+	}
+	for q_k, q_v1 := range q_m1 {
+		if q_v2, q_ok := q_m2[q_k]; !q_ok || q_v1 != q_v2 {
+			return false
+		}
+	}
+	return true
+}
+
+func EqualFunc[K comparable, V1, V2 any](q_m1 map[K]V1, q_m2 map[K]V2, q_eq func(V1, V2) bool) bool {
+	if len(q_m1) != len(q_m2) {
+		return false
+	}
+	for q_k, q_v1 := range q_m1 {
+		if q_v2, q_ok := q_m2[q_k]; !q_ok || !q_eq(q_v1, q_v2) {
+			return false
+		}
+	}
+	return true
+}
+
+func DeleteFunc[K comparable, V any](q_m map[K]V, q_del func(K, V) bool) {
+	for q_k, q_v := range q_m {
+		if q_del(q_k, q_v) {
+			delete(q_m, q_k)
+		}
+	}
 }
 
 func Collect[K comparable, V any](q_seq func(func(K, V) bool)) map[K]V {

@@ -36,8 +36,6 @@ func TestMultiValueGlobals(t *testing.T) {
 		{"comma ok, missing key", []string{"mx := map[string]int{\"a\": 4}", "x, ok := mx[\"b\"]", "func f() bool { return !ok && x == 0 }\nfunc g() bool { return f() }", "g()"}, "true"},
 		{"comma ok, blank value", []string{"var x any = 2.5", "_, isF := x.(float64)", "func f() bool { return isF }\nfunc g() bool { return f() }", "g()"}, "true"},
 		{"comma ok, receive", []string{"ch := make(chan int, 1)\nch <- 7\nclose(ch)", "var r int\nvar open bool", "r, open = <-ch", "func f() int { if open { return r }; return -1 }\nfunc g() int { return f() }", "g()"}, "7"},
-		{"temporaries released", []string{two, "xs, ys := two()", "var ps, qs = two()", "_qlabT0"}, "0"},
-		{"var temporaries released", []string{two, "var ps, qs = two()", "_qlabM1"}, "0"},
 		{"mixed types", []string{"func three() (string, []int, error) { return \"ab\", []int{1, 2, 3}, nil }", "s, xs, err := three()", "func f() int { return len(xs) + len(s) }\nfunc g() int { return f() }", "g()"}, "5"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -48,6 +46,31 @@ func TestMultiValueGlobals(t *testing.T) {
 			}
 			if d == nil || d.Text() != tc.want {
 				t.Fatalf("got %v; want %s", d, tc.want)
+			}
+		})
+	}
+}
+
+// TestMultiValueTemporariesReleased checks that the temporaries through
+// which multi-value definitions go hold nothing once the cell has run: they
+// are zero, or gone with their frame slots.
+func TestMultiValueTemporariesReleased(t *testing.T) {
+	two := "func two() ([]int, []int) { return []int{1, 2}, []int{3} }"
+	for _, tc := range []struct {
+		name  string
+		cells []string
+		temp  string
+	}{
+		{"define", []string{two, "xs, ys := two()", "var ps, qs = two()"}, "_qlabT0"},
+		{"var", []string{two, "var ps, qs = two()"}, "_qlabM1"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			in := newInterp(t, Options{})
+			if _, err, _ := run(t, in, tc.cells...); err != nil {
+				t.Fatalf("Execute: %v", err)
+			}
+			if v, ok := in.yi.Globals()[tc.temp]; ok && v.IsValid() && !v.IsZero() {
+				t.Errorf("%s = %v after the cell; want zero or gone", tc.temp, v)
 			}
 		})
 	}

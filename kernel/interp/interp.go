@@ -65,6 +65,7 @@ type Interpreter struct {
 
 	frame      *frameAccess
 	frameLen   int
+	frameFloor int // frame length of a fresh interpreter: never truncated below
 	frameNamed map[int]bool
 }
 
@@ -259,6 +260,7 @@ func New(opt Options) (*Interpreter, error) {
 	}
 	if in.frame = newFrameAccess(in.yi); in.frame != nil {
 		in.frameLen, in.frameNamed = in.frame.releaseUnnamed(0, nil)
+		in.frameFloor = len(*in.frame.types)
 	}
 	return in, nil
 }
@@ -369,6 +371,7 @@ func (in *Interpreter) Execute(ctx context.Context, code string, out jupyter.Out
 	defer func() {
 		if in.frame != nil {
 			in.frameLen, in.frameNamed = in.frame.releaseUnnamed(in.frameLen, in.frameNamed)
+			in.frameLen = in.frame.truncate(in.frameFloor)
 		}
 		display.SetPublisher(oldPub)
 		display.SetClearer(oldClear)

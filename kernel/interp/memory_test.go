@@ -54,3 +54,34 @@ func TestMemoryUnnamedValuesCollectable(t *testing.T) {
 		})
 	}
 }
+
+// Issue 16, item 7 (speed stays): the global frame does not grow with the
+// number of cells run, so a trivial cell costs the same after thousands of
+// cells (yaegi copies the whole frame whenever a compilation adds a slot).
+func TestSpeedFrameStaysFlat(t *testing.T) {
+	in := newInterp(t, Options{})
+	ctx := context.Background()
+	for _, cell := range []string{"1", "x := 1\nx + 1", "s := \"a\"\nlen(s)", "f := 2.5\nf * 2"} {
+		if _, err := in.Execute(ctx, cell, newRecorder()); err != nil {
+			t.Fatal(err)
+		}
+		first := len(*in.frame.data)
+		for i := 0; i < 200; i++ {
+			if _, err := in.Execute(ctx, cell, newRecorder()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got := len(*in.frame.data); got > first {
+			t.Errorf("%q: frame grew from %d to %d slots over 200 runs; want no growth", cell, first, got)
+		}
+	}
+	// A function declared before the frame was cut still reads and writes
+	// its globals.
+	d, err, _ := run(t, in, "n := 10", "func bump() int { n++; return n }", "1", "2", "bump() + bump()")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d == nil || d.Text() != "23" {
+		t.Errorf("bump() + bump() = %v; want 23", d)
+	}
+}

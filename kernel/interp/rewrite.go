@@ -348,6 +348,9 @@ type rewriter struct {
 	imports map[string]string
 	edits   []edit
 	n       int // fresh name counter
+	// ranges over integers rewritten: their variables are already per
+	// iteration (loopVars leaves them alone)
+	intRanges map[*ast.RangeStmt]bool
 }
 
 func (rw *rewriter) fresh(prefix string) string {
@@ -416,8 +419,14 @@ func (in *Interpreter) rewriteCell(code string) (string, bool) {
 		all[k] = v
 	}
 	rw := &rewriter{pc: pc, imports: all}
-	globals := in.globals()
-	if pc.needsTypes(in.isGeneric) || pc.redefinesGlobal(globals) {
+	// The type checker costs more than evaluating a trivial cell: it runs
+	// only when a rewrite needs types. x := literal of an existing global
+	// does not (the literal's type is its default type).
+	var globals map[string]reflect.Value
+	if pc.hasDefine() {
+		globals = in.globals()
+	}
+	if pc.needsTypes(in.isGeneric) || pc.redefinesGlobal(globals) && !pc.literalRedefinitions(globals) {
 		rw.info = pc.check(in.tsess, all, in.types)
 	}
 	for _, f := range pc.files {
@@ -703,6 +712,10 @@ func (rw *rewriter) rangeInt(r *ast.RangeStmt, t types.Type, b *types.Basic) boo
 		}
 	}
 	rw.add(r.Pos(), r.Body.Lbrace+1, head)
+	if rw.intRanges == nil {
+		rw.intRanges = map[*ast.RangeStmt]bool{}
+	}
+	rw.intRanges[r] = true
 	return false // the body is visited by the caller
 }
 
@@ -725,7 +738,7 @@ func (rw *rewriter) loopVars(n ast.Node) {
 		}
 		body = n.Body
 	case *ast.RangeStmt:
-		if n.Tok != token.DEFINE {
+		if n.Tok != token.DEFINE || rw.intRanges[n] {
 			return
 		}
 		for _, l := range []ast.Expr{n.Key, n.Value} {
@@ -951,6 +964,100 @@ func (s *typeSession) record(code string) {
 	}
 }
 
+// hasDefine reports whether the cell has a top-level "a, b := rhs".
+func (pc *parsedCell) hasDefine() bool {
+	for _, f := range pc.files {
+		if f.item.kind == chunkStmt && defineSpec(f) != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// defineSpec returns the var spec that a top-level "a, b := rhs" item was
+// parsed as (see parseCell), nil for other items.
+func defineSpec(f *cellFile) *ast.ValueSpec {
+	if f.item.kind != chunkStmt || len(f.file.Decls) == 0 {
+		return nil
+	}
+	g, ok := f.file.Decls[len(f.file.Decls)-1].(*ast.GenDecl)
+	if !ok || g.Tok != token.VAR || len(g.Specs) != 1 {
+		return nil
+	}
+	return g.Specs[0].(*ast.ValueSpec)
+}
+
+// literalType returns the reflect name of the default type of a basic
+// literal (possibly signed), "" for any other expression.
+func literalType(e ast.Expr) string {
+	if u, ok := e.(*ast.UnaryExpr); ok && (u.Op == token.SUB || u.Op == token.ADD) {
+		e = u.X
+	}
+	if p, ok := e.(*ast.ParenExpr); ok {
+		return literalType(p.X)
+	}
+	b, ok := e.(*ast.BasicLit)
+	if !ok {
+		return ""
+	}
+	switch b.Kind {
+	case token.INT:
+		return "int"
+	case token.FLOAT:
+		return "float64"
+	case token.IMAG:
+		return "complex128"
+	case token.CHAR:
+		return "int32"
+	case token.STRING:
+		return "string"
+	}
+	return ""
+}
+
+// literalRedefinitions reports whether every top-level := of the cell that
+// defines an existing global gives each name a literal of the global's
+// type: define rewrites them without the type checker.
+func (pc *parsedCell) literalRedefinitions(globals map[string]reflect.Value) bool {
+	for _, f := range pc.files {
+		vs := defineSpec(f)
+		if vs == nil {
+			continue
+		}
+		redefines := false
+		for _, n := range vs.Names {
+			_, ok := globals[n.Name]
+			redefines = redefines || ok
+		}
+		if redefines && !literalSameTypes(vs, globals) {
+			return false
+		}
+	}
+	return true
+}
+
+// literalSameTypes reports whether vs gives each of its names a literal
+// whose type is that of the existing global of the name.
+func literalSameTypes(vs *ast.ValueSpec, globals map[string]reflect.Value) bool {
+	if len(vs.Values) != len(vs.Names) {
+		return false
+	}
+	for i, n := range vs.Names {
+		lt := literalType(vs.Values[i])
+		if lt == "" {
+			return false
+		}
+		if n.Name == "_" {
+			continue
+		}
+		gv, ok := globals[n.Name]
+		if !ok || !gv.IsValid() || gv.Type().String() != lt {
+			return false
+		}
+	}
+	return true
+}
+
 // redefinesGlobal reports whether a top-level := of the cell defines a
 // global that exists.
 func (pc *parsedCell) redefinesGlobal(globals map[string]reflect.Value) bool {
@@ -978,17 +1085,19 @@ func (pc *parsedCell) redefinesGlobal(globals map[string]reflect.Value) bool {
 //     rhs", T from the type checker (yaegi crashes sizing a new global
 //     from a generic result).
 func (rw *rewriter) define(f *cellFile, globals map[string]reflect.Value) {
-	if f.item.kind != chunkStmt || rw.info == nil || len(f.file.Decls) == 0 {
+	vs := defineSpec(f)
+	if vs == nil {
 		return
 	}
-	g, ok := f.file.Decls[len(f.file.Decls)-1].(*ast.GenDecl)
-	if !ok || g.Tok != token.VAR || len(g.Specs) != 1 {
-		return
-	}
-	vs := g.Specs[0].(*ast.ValueSpec)
 	text := rw.pc.code[f.item.start:f.item.end]
 	j := strings.Index(text, ":=")
 	if j < 0 || len(vs.Values) == 0 {
+		return
+	}
+	if rw.info == nil {
+		if literalSameTypes(vs, globals) {
+			rw.edits = append(rw.edits, edit{f.item.start + j, f.item.start + j + 2, " ="})
+		}
 		return
 	}
 	same := true

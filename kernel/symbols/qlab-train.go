@@ -40,6 +40,7 @@ func init() {
 		"SGD":              reflect.ValueOf(train.SGD),
 		"SGDKind":          reflect.ValueOf(train.SGDKind),
 		"SGDMomentum":      reflect.ValueOf(train.SGDMomentum),
+		"StaleBNGap":       reflect.ValueOf(constant.MakeFromLiteral("0.2000000000000000000027105054312137610850186320021748542785644531", token.FLOAT, 0)),
 		"Step":             reflect.ValueOf(train.Step),
 		"TextProgress":     reflect.ValueOf(train.TextProgress),
 

@@ -4,12 +4,16 @@ import (
 	"context"
 	"encoding/json"
 	"math"
+	"math/rand/v2"
 	"os"
 	"testing"
 
+	"github.com/qlab-dev/qlab/qlab/arch"
 	"github.com/qlab-dev/qlab/qlab/data"
+	"github.com/qlab-dev/qlab/qlab/initializers"
 	"github.com/qlab-dev/qlab/qlab/nn"
 	"github.com/qlab-dev/qlab/qlab/tensor"
+	"github.com/qlab-dev/qlab/qlab/train"
 )
 
 // torchBN is testdata/torch_bn.json (gen_torch_bn.py).
@@ -145,5 +149,65 @@ func TestReestimateBNErrors(t *testing.T) {
 	cancel()
 	if _, err := ReestimateBN(cctx, m, d, BNOptions{}); err == nil {
 		t.Error("cancelled context ignored")
+	}
+}
+
+// The case: training leaves stale running statistics (momentum
+// 1e-4 on offset inputs); Fit's history flags it and ReestimateBN brings
+// inference-mode accuracy back to about the training-mode one.
+func TestReestimateBNRestoresAccuracy(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 1))
+	n := 400
+	img := tensor.New(n, 1, 8, 8)
+	labels := make([]int, n)
+	for i := range labels {
+		k := r.IntN(4)
+		labels[i] = k
+		for p := 0; p < 64; p++ {
+			v := 3 + 0.6*r.Float32()
+			if p/8/2 == k {
+				v += 0.8
+			}
+			img.Data[i*64+p] = v
+		}
+	}
+	d, err := data.NewDataset("toy", img, labels, []string{"a", "b", "c", "d"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := arch.VGGSpec{Name: "toy", Input: []int{1, 8, 8}, Classes: 4, Stages: [][]int{{4}, {8}},
+		BatchNorm: true, Init: initializers.HeNormal(), Seed: 5}.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range m.Layers() {
+		if bn, ok := l.(*nn.BatchNorm2D); ok {
+			bn.SetMomentum(1e-4)
+		}
+	}
+	ctx := context.Background()
+	h, err := train.Fit(ctx, m, d, nil, train.Config{Epochs: 2, BatchSize: 20, Optimizer: train.SGD(0.05, 0.9)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(h.Warnings()) == 0 {
+		t.Fatal("no stale batch-norm warning")
+	}
+	fixed, err := ReestimateBN(ctx, m, d, BNOptions{Batches: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, err := train.Evaluate(ctx, m, d, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	after, err := train.Evaluate(ctx, fixed, d, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := h.Last()
+	t.Logf("training-mode %.3f; inference-mode %.3f stale, %.3f re-estimated on 5 batches", last.TrainAccuracy, before.Accuracy, after.Accuracy)
+	if after.Accuracy < last.TrainAccuracy-0.1 || after.Accuracy < before.Accuracy+0.3 {
+		t.Errorf("re-estimated accuracy %.3f; want near training-mode %.3f and far above stale %.3f", after.Accuracy, last.TrainAccuracy, before.Accuracy)
 	}
 }

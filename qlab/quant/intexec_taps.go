@@ -41,26 +41,47 @@ type padder struct {
 	// written for bordered, kept while the shape stays.
 	bordered    [3]int
 	writeBorder bool
+	// prefilled: the interior was written by the caller (IntModel.Forward
+	// quantizing its input straight into the plane); build only borders.
+	prefilled bool
 }
 
 // build makes p.src the padded x (x itself when nothing needs padding).
 func (p *padder) build(x *intAct) {
-	if p.pad == 0 && p.c4 == x.c {
+	if p.pad == 0 && p.c4 == x.c && !p.prefilled {
 		p.src, p.hp, p.wp = x.u, x.h, x.w
 		return
 	}
 	if p.fn == nil {
 		p.fn = p.chunk
 	}
-	p.hp, p.wp = x.h+2*p.pad, x.w+2*p.pad
-	size := x.n * p.hp * p.wp * p.c4
-	shape := [3]int{x.n, x.h, x.w}
-	p.writeBorder = shape != p.bordered || cap(p.buf) < size
-	p.buf = resize(p.buf, size)
-	p.bordered = shape
-	p.src, p.x = p.buf, x
+	p.size(x.n, x.h, x.w)
+	if p.prefilled && !p.writeBorder {
+		return
+	}
+	p.x = x
 	gemm.ParallelFor(x.n, max(1, (1<<16)/(p.hp*p.wp*p.c4)), p.fn)
 	p.x = nil
+	p.writeBorder = false
+}
+
+// size sizes the padded plane for n samples of h x w pixels; the border is
+// (re)written by the next build when the shape or the buffer changed.
+func (p *padder) size(n, h, w int) {
+	p.hp, p.wp = h+2*p.pad, w+2*p.pad
+	sz := n * p.hp * p.wp * p.c4
+	shape := [3]int{n, h, w}
+	p.writeBorder = p.writeBorder || shape != p.bordered || cap(p.buf) < sz
+	p.buf = resize(p.buf, sz)
+	p.bordered = shape
+	p.src = p.buf
+}
+
+// interior returns the padded plane of sample b and the offset of its
+// first interior pixel; pixel (y, x) of the input is at
+// off + (y*wp + x)*c4.
+func (p *padder) interior(b int) (plane []uint8, off int) {
+	return p.buf[b*p.hp*p.wp*p.c4:][:p.hp*p.wp*p.c4], (p.pad*p.wp + p.pad) * p.c4
 }
 
 // newDirectConv prepares the direct path of c, or returns nil when it does
@@ -153,6 +174,9 @@ func (p *padder) chunk(lo, hi int) {
 			if p.writeBorder {
 				fillPixels(row[:pd*c4], pv, C, c4)
 				fillPixels(row[(pd+x.w)*c4:], pv, C, c4)
+			}
+			if p.prefilled {
+				continue
 			}
 			src := x.u[(b*x.h+y)*x.w*C:][:x.w*C]
 			if c4 == C {

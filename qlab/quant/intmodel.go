@@ -34,6 +34,10 @@ type IntModel struct {
 	xf   *tensor.Tensor
 	bad  []int // per sample: index of the first NaN, or -1
 	inFn func(lo, hi int)
+
+	pad     *padder // the first convolution's input plane, while Forward fills it
+	hdr     intAct  // the input's shape when its codes live in pad only
+	inPadFn func(lo, hi int)
 }
 
 // Integer builds the integer-only version of q. q must be Full mode with
@@ -54,7 +58,7 @@ func (q *Model) Integer() (*IntModel, error) {
 		return nil, err
 	}
 	im := &IntModel{input: q.input, steps: steps, outName: names}
-	im.inFn = im.quantizeSamples
+	im.inFn, im.inPadFn = im.quantizeSamples, im.quantizePadded
 	return im, nil
 }
 
@@ -185,20 +189,43 @@ func (im *IntModel) Forward(x *tensor.Tensor) (*QTensor, error) {
 		return nil, fmt.Errorf("quant: integer model input: %w: %v, want (N, C, H, W) or (N, F)", tensor.ErrShape, x.Shape)
 	}
 	n := x.Shape[0]
-	im.x = intAct{n: n, c: x.Shape[1], h: 1, w: 1, flat: len(x.Shape) == 2, u: resize(im.x.u, len(x.Data)), p: im.input, off: codeOffset(im.input)}
+	im.x = intAct{n: n, c: x.Shape[1], h: 1, w: 1, flat: len(x.Shape) == 2, u: im.x.u, p: im.input, off: codeOffset(im.input)}
 	if !im.x.flat {
 		im.x.h, im.x.w = x.Shape[2], x.Shape[3]
 	}
 	im.bad = resize(im.bad, n)
 	im.xf = x
-	gemm.ParallelFor(n, 1, im.inFn)
-	im.xf = nil
-	for b, i := range im.bad {
-		if i >= 0 {
-			return nil, fmt.Errorf("quant: integer model input: %w: NaN at element %d", ErrNaN, b*len(x.Data)/n+i)
+	steps, in := im.steps, &im.x
+	if c := im.firstDirect(); c != nil {
+		// Quantize straight into the first convolution's padded plane.
+		pd := &c.direct.in
+		pd.size(n, im.x.h, im.x.w)
+		im.pad = pd
+		gemm.ParallelFor(n, 1, im.inPadFn)
+		im.pad = nil
+		pd.prefilled = true
+		im.hdr = im.x
+		im.hdr.u = nil
+		y, err := c.run(&im.hdr)
+		pd.prefilled = false
+		if err == nil {
+			err = im.inputNaN(x)
+		}
+		if err != nil {
+			im.xf = nil
+			return nil, err
+		}
+		steps, in = steps[1:], y
+	} else {
+		im.x.u = resize(im.x.u, len(x.Data))
+		gemm.ParallelFor(n, 1, im.inFn)
+		if err := im.inputNaN(x); err != nil {
+			im.xf = nil
+			return nil, err
 		}
 	}
-	y, err := runSteps(im.steps, &im.x)
+	im.xf = nil
+	y, err := runSteps(steps, in)
 	if err != nil {
 		return nil, err
 	}
@@ -300,4 +327,74 @@ func (q *Model) intDepthwise(lq LayerQuant, l *nn.DepthwiseConv2D, out *QParams,
 		return nil, err
 	}
 	return newDWStep(lq.Layer, cfg.Channels, mult, k, stride, pad, in, wq, bias, out, act)
+}
+
+// firstDirect returns the first step when it is a direct convolution that
+// reads a padded copy of the model's input (so Forward can quantize into
+// that copy), else nil.
+func (im *IntModel) firstDirect() *convStep {
+	if im.x.flat || len(im.steps) == 0 {
+		return nil
+	}
+	c, ok := im.steps[0].(*convStep)
+	if !ok || c.direct == nil || c.dense || c.inC != im.x.c || c.in != im.input {
+		return nil
+	}
+	if c.pad == 0 && c.direct.c4 == c.inC {
+		return nil // read in place: nothing to copy into
+	}
+	return c
+}
+
+// inputNaN reports the first NaN quantizeSamples or quantizePadded found.
+func (im *IntModel) inputNaN(x *tensor.Tensor) error {
+	n := len(im.bad)
+	for b, i := range im.bad {
+		if i >= 0 {
+			return fmt.Errorf("quant: integer model input: %w: NaN at element %d", ErrNaN, b*len(x.Data)/n+i)
+		}
+	}
+	return nil
+}
+
+// quantizePadded quantizes samples [lo, hi) of im.xf as quantizeSamples
+// does, writing each pixel's codes into the interior of im.pad's plane
+// (c4 bytes per pixel; the padding channels and the border are the
+// padder's).
+func (im *IntModel) quantizePadded(lo, hi int) {
+	q, pd := im.input, im.pad
+	scale, zp := q.Scale[0], q.ZeroPoint[0]
+	inv := 1 / scale
+	nmin, nmax := tfNudged(scale, zp, q.QMin, q.QMax)
+	h, w, C, c4, wp := im.x.h, im.x.w, im.x.c, pd.c4, pd.wp
+	off := uint8(codeOffset(q))
+	hw := h * w
+	for b := lo; b < hi; b++ {
+		src := im.xf.Data[b*hw*C:][:hw*C]
+		plane, base := pd.interior(b)
+		im.bad[b] = -1
+		for c := 0; c < C; c++ {
+			ch := src[c*hw : (c+1)*hw]
+			for y := 0; y < h; y++ {
+				row := ch[y*w : (y+1)*w]
+				dst := plane[base+y*wp*c4+c:]
+				_ = dst[(w-1)*c4]
+				for i, v := range row {
+					if v != v {
+						if im.bad[b] < 0 || c*hw+y*w+i < im.bad[b] {
+							im.bad[b] = c*hw + y*w + i
+						}
+						continue
+					}
+					var code int32
+					if q.Nudged {
+						code = tfQuantizeValue(v, inv, nmin, nmax, q.QMin)
+					} else {
+						code = quantizeValue(v, inv, zp, q.QMin, q.QMax)
+					}
+					dst[i*c4] = uint8(code) + off
+				}
+			}
+		}
+	}
 }

@@ -54,6 +54,13 @@ type Config struct {
 	// RecordRanges stores every leaf layer's weight and activation range
 	// in each EpochRecord (see LayerRange for which pass). Default off.
 	RecordRanges bool `json:"record_ranges,omitempty"`
+	// TrainEvalSubset is the number of training images (the first ones)
+	// evaluated in inference mode after every epoch, so History.Warnings
+	// can flag batch-norm running statistics that no longer match the
+	// network (inference-mode accuracy far below training-mode accuracy).
+	// 0 means 512 (or the whole training set if smaller) for models with
+	// batch norm and none otherwise; -1 turns it off.
+	TrainEvalSubset int `json:"train_eval_subset,omitempty"`
 }
 
 func (c Config) resolved() (Config, error) {
@@ -199,6 +206,7 @@ func run(ctx context.Context, model *nn.Model, train, test *data.Dataset, cfg Co
 	if cfg.Progress != nil {
 		addProgress(loop, cfg.Progress)
 	}
+	trainEval := trainEvalSet(model, train, cfg.TrainEvalSubset)
 	rec := newRangeRecorder(model, cfg.RecordRanges)
 	defer rec.close()
 	var epochStart time.Time
@@ -223,6 +231,14 @@ func run(ctx context.Context, model *nn.Model, train, test *data.Dataset, cfg Co
 			r.TestLoss, r.TestAccuracy, r.HasTest = m.Loss, m.Accuracy, true
 		}
 		r.Ranges = rec.end()
+		if trainEval != nil {
+			model.SetTraining(false)
+			m, err := evaluate(ctx, model, model, trainEval, cfg.EvalBatchSize)
+			if err != nil {
+				return err
+			}
+			r.TrainEvalAccuracy, r.TrainEvalN = m.Accuracy, m.N
+		}
 		r.Seconds = time.Since(epochStart).Seconds()
 		hist.Records = append(hist.Records, r)
 		if cfg.CheckpointDir != "" && ((l.Epoch+1)%cfg.CheckpointEvery == 0 || l.Epoch == cfg.Epochs-1) {
@@ -389,4 +405,25 @@ func minMax(x []float32) (lo, hi float32) {
 		lo, hi = min(lo, v), max(hi, v)
 	}
 	return lo, hi
+}
+
+// trainEvalSet returns the training subset Fit evaluates in inference mode
+// after every epoch (Config.TrainEvalSubset), or nil.
+func trainEvalSet(model *nn.Model, train *data.Dataset, n int) *data.Dataset {
+	if n < 0 {
+		return nil
+	}
+	if n == 0 {
+		bn := false
+		for _, l := range model.Layers() {
+			if _, ok := l.(*nn.BatchNorm2D); ok {
+				bn = true
+			}
+		}
+		if !bn {
+			return nil
+		}
+		n = 512
+	}
+	return train.Subset(min(n, train.Len()))
 }

@@ -38,6 +38,37 @@ type EpochRecord struct {
 	// Ranges, when Config.RecordRanges is set, holds every leaf layer's
 	// weight and activation range at the end of the epoch.
 	Ranges []LayerRange `json:"ranges,omitempty"`
+	// TrainEvalAccuracy is the accuracy in inference mode on the first
+	// TrainEvalN training images after the epoch (Config.TrainEvalSubset;
+	// TrainEvalN 0 when not measured).
+	TrainEvalAccuracy float64 `json:"train_eval_accuracy,omitempty"`
+	TrainEvalN        int     `json:"train_eval_n,omitempty"`
+}
+
+// StaleBNGap is the gap between training-mode accuracy and inference-mode
+// accuracy on training images beyond which History.Warnings flags an epoch.
+const StaleBNGap = 0.2
+
+// Warnings returns one line per epoch whose inference-mode accuracy on
+// training images (EpochRecord.TrainEvalAccuracy) is more than StaleBNGap
+// below its training-mode accuracy: the same images score far worse once
+// batch norm uses its running statistics instead of the batch's, so those
+// statistics are stale, and batch-norm folding would bake them into a
+// quantized model. quant.ReestimateBN (or quant.PTQ.ReestimateBN)
+// recomputes them. nil when nothing is flagged.
+func (h *History) Warnings() []string {
+	if h == nil {
+		return nil
+	}
+	var out []string
+	for _, r := range h.Records {
+		if r.TrainEvalN > 0 && r.TrainAccuracy-r.TrainEvalAccuracy > StaleBNGap {
+			out = append(out, fmt.Sprintf("epoch %d: inference-mode accuracy on %d training images %.1f%% vs %.1f%% in training mode: "+
+				"batch-norm running statistics look stale; re-estimate them (quant.ReestimateBN) before folding or quantizing",
+				r.Epoch, r.TrainEvalN, 100*r.TrainEvalAccuracy, 100*r.TrainAccuracy))
+		}
+	}
+	return out
 }
 
 // LayerRange is the dynamic range of one leaf layer at the end of an
@@ -129,6 +160,9 @@ func (h *History) String() string {
 			fmt.Fprintf(&b, "%10s %9s ", "-", "-")
 		}
 		fmt.Fprintf(&b, "%10.4g %8.1f\n", r.LR, r.Seconds)
+	}
+	for _, w := range h.Warnings() {
+		fmt.Fprintf(&b, "warning: %s\n", w)
 	}
 	return b.String()
 }

@@ -11,9 +11,10 @@ Times inference on batch 64 of random 3x32x32 input, 2 threads:
   InferFloatRefNetS: the float eval-mode RefNet-S under torch.no_grad()
       (unfused, as a user would run it), for qlab's float inference.
 RefNet-S and RefNet-DWS are built as in pytorch_refnet.py (shared/DESIGN.md).
-Prints one line per benchmark: "<name> <images/s>".
+Prints one line per benchmark: "<name> <images/s> <images/cpu-s>", the
+second over the process's CPU time (which includes OpenMP's spin-waiting).
 
-Usage: /usr/bin/python3 qlab/train/bench/pytorch_int8.py [--warmup N] [--iters N]
+Usage: /usr/bin/python3 qlab/train/bench/pytorch_int8.py [--warmup N] [--iters N] [--threads N]
 """
 import argparse
 import time
@@ -89,20 +90,23 @@ def int8_model(dws, gen):
 
 
 def time_it(fn, warmup, iters):
+    """Returns (images/s, images/cpu-s) over iters calls after warmup."""
     for _ in range(warmup):
         fn()
-    t0 = time.perf_counter()
+    c0, t0 = time.process_time(), time.perf_counter()
     for _ in range(iters):
         fn()
-    return iters * BATCH / (time.perf_counter() - t0)
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    return iters * BATCH / wall, iters * BATCH / cpu
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--warmup", type=int, default=5)
     ap.add_argument("--iters", type=int, default=50)
+    ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args()
-    torch.set_num_threads(2)
+    torch.set_num_threads(args.threads)
     torch.backends.quantized.engine = "onednn"
     gen = torch.Generator().manual_seed(0)
     x = torch.randn(BATCH, 3, 32, 32, generator=gen)
@@ -114,7 +118,7 @@ def main():
             with torch.no_grad():
                 m(x)
 
-        print(f"{name} {time_it(infer, args.warmup, args.iters):.1f}", flush=True)
+        print("%s %.1f %.1f" % ((name,) + time_it(infer, args.warmup, args.iters)), flush=True)
 
     f, _ = refnet(False)
     randomize_bn(f, gen)
@@ -124,7 +128,7 @@ def main():
         with torch.no_grad():
             f(x)
 
-    print(f"InferFloatRefNetS {time_it(infer_float, args.warmup, args.iters):.1f}", flush=True)
+    print("InferFloatRefNetS %.1f %.1f" % time_it(infer_float, args.warmup, args.iters), flush=True)
 
 
 if __name__ == "__main__":
