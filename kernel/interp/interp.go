@@ -53,8 +53,9 @@ type Interpreter struct {
 	mu     sync.Mutex // held while yaegi evaluates (one cell at a time)
 	closed bool
 
-	cellMu sync.Mutex
-	cell   *cellState // the running cell, nil between cells
+	cellMu   sync.Mutex
+	cell     *cellState       // the running cell, nil between cells
+	goPanics []GoroutinePanic // panics of cells' goroutines between cells
 
 	idx *index // names declared by cells, for completion and inspection
 
@@ -246,7 +247,7 @@ func New(opt Options) (*Interpreter, error) {
 		in.Close()
 		return nil, fmt.Errorf("interp: loading symbols: %w", err)
 	}
-	if err := in.yi.Use(runtimeSymbols); err != nil {
+	if err := in.yi.Use(runtimeExports(in)); err != nil {
 		in.Close()
 		return nil, fmt.Errorf("interp: loading symbols: %w", err)
 	}
@@ -365,12 +366,19 @@ func (in *Interpreter) Execute(ctx context.Context, code string, out jupyter.Out
 	if in.cap != nil {
 		in.cap.setSink(out.Stream)
 	}
+	keepFrame := false
 	restoreCell := cell.Bind(ctx, out.Input)
 	oldPub := display.SetPublisher(out.Display)
 	oldClear := display.SetClearer(out.ClearOutput)
 	defer func() {
 		if in.frame != nil {
 			in.frameLen, in.frameNamed = in.frame.releaseUnnamed(in.frameLen, in.frameNamed)
+			if keepFrame {
+				// A closure made by the cell's top level writes a slot
+				// of the global frame back after each call (yaegi's
+				// getFunc): the cell's slots stay.
+				in.frameFloor = max(in.frameFloor, len(*in.frame.types))
+			}
 			in.frameLen = in.frame.truncate(in.frameFloor)
 		}
 		display.SetPublisher(oldPub)
@@ -385,6 +393,7 @@ func (in *Interpreter) Execute(ctx context.Context, code string, out jupyter.Out
 		in.cellMu.Unlock()
 	}()
 
+	in.reportGoPanics(out)
 	code, _ = in.rewriteCell(code)
 	cs.code = code
 	chunks, trailing := split(code)
@@ -392,6 +401,7 @@ func (in *Interpreter) Execute(ctx context.Context, code string, out jupyter.Out
 	if trailing != nil {
 		all = append(append([]chunk{}, chunks...), *trailing)
 	}
+	keepFrame = topLevelClosures(all)
 	if err := unsupported(code, all, in.idx.declared); err != nil {
 		return nil, err
 	}
@@ -415,6 +425,53 @@ func (in *Interpreter) Execute(ctx context.Context, code string, out jupyter.Out
 		return nil, nil
 	}
 	return in.evalTrailing(ctx, *trailing, cs)
+}
+
+// topLevelClosures reports whether a chunk evaluated in the global frame
+// (not a function declaration, nor a compound statement run as the body of
+// one) has a function literal.
+func topLevelClosures(chunks []chunk) bool {
+	for _, c := range chunks {
+		if c.kind == chunkImport || c.wrap || !strings.Contains(c.src, "func") {
+			continue
+		}
+		var root ast.Node
+		if c.kind == chunkDecl {
+			f, err := parser.ParseFile(token.NewFileSet(), "", "package p;"+c.src, parser.SkipObjectResolution)
+			if err != nil {
+				return true
+			}
+			found := false
+			for _, d := range f.Decls {
+				if g, ok := d.(*ast.GenDecl); ok {
+					ast.Inspect(g, func(n ast.Node) bool {
+						_, lit := n.(*ast.FuncLit)
+						found = found || lit
+						return !found
+					})
+				}
+			}
+			if found {
+				return true
+			}
+			continue
+		}
+		f, err := parser.ParseFile(token.NewFileSet(), "", "package p;func _(){"+c.src+"\n}", parser.SkipObjectResolution)
+		if err != nil {
+			return true
+		}
+		root = f
+		found := false
+		ast.Inspect(root, func(n ast.Node) bool {
+			_, lit := n.(*ast.FuncLit)
+			found = found || lit
+			return !found
+		})
+		if found {
+			return true
+		}
+	}
+	return false
 }
 
 // evalSrc positions src for yaegi: one more newline than the chunk's cell

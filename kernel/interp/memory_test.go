@@ -84,4 +84,13 @@ func TestSpeedFrameStaysFlat(t *testing.T) {
 	if d == nil || d.Text() != "23" {
 		t.Errorf("bump() + bump() = %v; want 23", d)
 	}
+	// A closure made at the top level writes its global slot back after
+	// each call: the frame keeps the slots of the cell that made it.
+	d, err, _ = run(t, in, "add := func(a int) int { return a + n }", "1", "x := 5", "3", "add(1) + add(2)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d == nil || d.Text() != "27" {
+		t.Errorf("add(1) + add(2) = %v; want 27", d)
+	}
 }

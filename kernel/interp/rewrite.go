@@ -273,6 +273,11 @@ func (pc *parsedCell) needsTypes(generic func(string) bool) bool {
 				default:
 					need = true
 				}
+			case *ast.GoStmt:
+				// go f(args): the arguments' types make the recovering
+				// wrapper (see goStmt).
+				_, lit := n.Call.Fun.(*ast.FuncLit)
+				need = !lit && len(n.Call.Args) > 0
 			case *ast.CallExpr:
 				switch fn := n.Fun.(type) {
 				case *ast.Ident:
@@ -484,8 +489,11 @@ func (rw *rewriter) file(f *cellFile, mainDeclared bool) {
 				rw.loopVars(m)
 			case *ast.ForStmt:
 				rw.loopVars(m)
+			case *ast.GoStmt:
+				rw.goStmt(m)
 			case *ast.CallExpr:
 				rw.call(m)
+				rw.makeSize(m)
 			}
 			return true
 		})
@@ -785,6 +793,102 @@ func (rw *rewriter) loopVars(n ast.Node) {
 		return
 	}
 	rw.edits = append(rw.edits, edit{s, s, " " + strings.Join(names, ", ") + " := " + strings.Join(names, ", ") + ";"})
+}
+
+// goRecover is what a goroutine started by a cell defers: a panic in it is
+// reported (qlabrt.GoPanic) instead of ending the kernel process.
+const goRecover = "defer func() { _qlabrt.GoPanic(recover()) }(); "
+
+// goStmt makes the goroutine of a go statement recover and report its
+// panic. go func(...) {...}(args) gets the deferred recovery at the top of
+// the literal's body; go f(args) becomes go func(p1 T1, ...) { defer ...;
+// f(p1, ...) }(args), so the arguments are still evaluated by the go
+// statement (without the types of the arguments, the call moves into the
+// wrapper whole).
+func (rw *rewriter) goStmt(g *ast.GoStmt) {
+	c := g.Call
+	if lit, ok := c.Fun.(*ast.FuncLit); ok {
+		if s := rw.pc.off(lit.Body.Lbrace + 1); s >= 0 {
+			rw.edits = append(rw.edits, edit{s, s, " " + goRecover})
+		}
+		return
+	}
+	fn := rw.text(c.Fun)
+	if fn == "" {
+		return
+	}
+	var params, names []string
+	for i, a := range c.Args {
+		t := rw.typeOf(a)
+		if t == nil {
+			params = nil
+			break
+		}
+		ts, ok := rw.typeString(t)
+		if !ok {
+			params = nil
+			break
+		}
+		if tv := rw.info.Types[a]; tv.Value != nil || tv.IsNil() {
+			// An untyped constant or nil: its type is the parameter's.
+			params = nil
+			break
+		}
+		name := fmt.Sprintf("_qlabP%d", i)
+		params = append(params, name+" "+ts)
+		names = append(names, name)
+	}
+	dots := ""
+	if c.Ellipsis.IsValid() {
+		dots = "..."
+	}
+	if len(params) == len(c.Args) && len(c.Args) > 0 {
+		// Keep "(args)" of the call; replace the callee by the wrapper.
+		head := "func(" + strings.Join(params, ", ") + ") { " + goRecover + fn + "(" + strings.Join(names, ", ") + dots + ") }"
+		rw.add(c.Fun.Pos(), c.Fun.End(), head)
+		return
+	}
+	call := rw.text(c)
+	if call == "" {
+		return
+	}
+	rw.add(c.Pos(), c.End(), "func() { "+goRecover+call+" }()")
+}
+
+// makeSize routes the sizes of make([]T, n[, m]) through qlabrt.Len, which
+// refuses a slice larger than the memory available with an error naming
+// it, where Go would end the process ("fatal error: out of memory" cannot
+// be recovered). Small literal sizes are left alone.
+func (rw *rewriter) makeSize(c *ast.CallExpr) {
+	id, ok := c.Fun.(*ast.Ident)
+	if !ok || id.Name != "make" || len(c.Args) < 2 || c.Ellipsis.IsValid() {
+		return
+	}
+	if rw.info != nil {
+		if b, ok := rw.info.Uses[id].(*types.Builtin); !ok || b.Name() != "make" {
+			return
+		}
+	}
+	at, ok := c.Args[0].(*ast.ArrayType)
+	if !ok || at.Len != nil {
+		return
+	}
+	typ := rw.text(at)
+	if typ == "" {
+		return
+	}
+	for _, a := range c.Args[1:] {
+		if lit, ok := a.(*ast.BasicLit); ok && lit.Kind == token.INT {
+			if v, err := strconv.ParseInt(lit.Value, 0, 64); err == nil && v <= 1<<20 {
+				continue
+			}
+		}
+		s, e := rw.pc.off(a.Pos()), rw.pc.off(a.End())
+		if s < 0 || e < s {
+			return
+		}
+		rw.edits = append(rw.edits, edit{s, s, "_qlabrt.Len("}, edit{e, e, ", " + typ + "(nil))"})
+	}
 }
 
 // minMaxKinds names the compiled helpers of min and max by basic kind.

@@ -24,6 +24,9 @@ func (k *Kernel) dispatch(ctx context.Context, sock Socket, q *queued, shell boo
 		return
 	}
 	m := q.msg
+	if shell {
+		k.setCommParent(m) // comm.go: what comms send now answers m
+	}
 	k.publish(m, Status, StatusContent{StateBusy})
 	var afterIdle func()
 	defer func() {

@@ -102,6 +102,8 @@ type Kernel struct {
 	stop       context.CancelFunc // ends Serve
 	restart    bool
 
+	comms comms // comm.go: targets, open comms, the parent of what they send
+
 	shellQ  chan *queued
 	stdinCh chan *Message
 	inputMu sync.Mutex

@@ -18,6 +18,7 @@ func init() {
 		"Check":           reflect.ValueOf(study.Check),
 		"Curve":           reflect.ValueOf(study.Curve),
 		"DefaultCacheDir": reflect.ValueOf(study.DefaultCacheDir),
+		"ErrNotCached":    reflect.ValueOf(&study.ErrNotCached).Elem(),
 		"Fingerprint":     reflect.ValueOf(study.Fingerprint),
 		"Train":           reflect.ValueOf(study.Train),
 

@@ -399,3 +399,26 @@ func (q *Model) checkInteger() error {
 	}
 	return nil
 }
+
+// anyRule reports whether pred holds for the Config of any rule of c.
+func anyRule(c Config, pred func(Config) bool) bool {
+	for _, r := range c.Layers {
+		if r.Config != nil && pred(*r.Config) {
+			return true
+		}
+	}
+	return false
+}
+
+// weightConfig returns the weight scheme of a layer of q, Float for a
+// layer a rule keeps in float.
+func (q *Model) weightConfig(layer string) TensorConfig {
+	if q.layerCfg != nil {
+		if c, float := q.layerCfg.of(layer); float {
+			return TensorConfig{Float: true}
+		} else {
+			return c.Weights
+		}
+	}
+	return q.Options.Config.Weights
+}

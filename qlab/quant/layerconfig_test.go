@@ -192,3 +192,39 @@ func TestLayerRulesInteger(t *testing.T) {
 		t.Errorf("12-bit activations in the integer path: %v; want an error saying so", err)
 	}
 }
+
+// TrainQAT keeps the per-layer schemes while it fine-tunes, with batch
+// norm folded before or during training.
+func TestLayerRulesQAT(t *testing.T) {
+	m := smallNet(t, true)
+	d := selfLabelled(t, m, 64, 3)
+	cfg := TFLiteInt8()
+	cfg.Weights.Bits, cfg.Activations.Bits = 4, 4
+	eight := TFLiteInt8()
+	cfg.Layers = []LayerRule{{Kind: DepthwiseLayer, Config: &eight}, {Pattern: "head/fc", Float: true}}
+	for _, bnTrain := range []bool{false, true} {
+		q, err := TrainQAT(context.Background(), m, d, QATOptions{Options: Options{Config: cfg, BatchSize: 32}, BNInTraining: bnTrain})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for layer, want := range map[string][2]int32{"block1/dw": {254, 0}, "block1/dw/relu": {0, 255}, "block1/pw": {14, 0}, "block1/pw/relu": {0, 15}} { // weights: restricted range
+			lq := q.Layer(layer)
+			var w, o int32
+			if lq.Weight != nil {
+				w = lq.Weight.QMax - lq.Weight.QMin
+			}
+			if lq.Output != nil {
+				o = lq.Output.QMax - lq.Output.QMin
+			}
+			if w != want[0] || o != want[1] {
+				t.Errorf("BNInTraining %v: %s: weight span %d, output span %d; want %v", bnTrain, layer, w, o, want)
+			}
+		}
+		if lq := q.Layer("head/fc"); lq.Weight != nil || lq.Output != nil {
+			t.Errorf("BNInTraining %v: float head/fc quantized after QAT", bnTrain)
+		}
+		if !onGrid(q.Layer("block1/dw").Weight, q.Net.Param("block1/dw/weight").Value) {
+			t.Errorf("BNInTraining %v: depthwise weights off their 8-bit grid after QAT", bnTrain)
+		}
+	}
+}

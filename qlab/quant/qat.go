@@ -89,13 +89,14 @@ const (
 // outputs as ordinary ones.
 func TrainQAT(ctx context.Context, m *nn.Model, trainSet *data.Dataset, o QATOptions) (*Model, error) {
 	opt := o.Options
-	if opt.Config.Activations.PerChannel {
+	if opt.Config.Activations.PerChannel || anyRule(opt.Config, func(c Config) bool { return c.Activations.PerChannel }) {
 		return nil, fmt.Errorf("%w: TrainQAT needs per-tensor activations", ErrConfig)
 	}
 	switch {
 	case o.Ranges != Observed && o.Ranges != Learned:
 		return nil, fmt.Errorf("%w: QAT ranges %d", ErrConfig, o.Ranges)
-	case o.Ranges == Learned && (opt.Config.Weights.Nudged || opt.Config.Weights.PowerOfTwoScale):
+	case o.Ranges == Learned && (opt.Config.Weights.Nudged || opt.Config.Weights.PowerOfTwoScale ||
+		anyRule(opt.Config, func(c Config) bool { return c.Weights.Nudged || c.Weights.PowerOfTwoScale })):
 		return nil, fmt.Errorf("%w: learned weight ranges need scales free of Nudged and PowerOfTwoScale", ErrConfig)
 	}
 	if o.BNInTraining && (o.Ranges != Observed || opt.Config.NoFoldBN) {
@@ -231,7 +232,7 @@ func (q *Model) qatLoop(net *nn.Model, trainSet *data.Dataset, o QATOptions, ext
 	}})
 	if q.input != nil {
 		loop.AddHook(train.Hook{Name: "quantize input", Stage: train.BeforeForward, Fn: func(l *train.Loop) error {
-			p, err := q.ranges.update(o.Options.Config.Activations, InputName, l.X.Data)
+			p, err := q.ranges.update(q.actConfig(InputName), InputName, l.X.Data)
 			if err != nil {
 				return err
 			}
@@ -256,7 +257,7 @@ func (q *Model) fakeQuantAct(layer, point string, out *tensor.Tensor) error {
 	if _, ok := q.ranges[point]; !ok {
 		return nil
 	}
-	p, err := q.ranges.update(q.Options.Config.Activations, point, out.Data)
+	p, err := q.ranges.update(q.actConfig(point), point, out.Data)
 	if err == nil {
 		q.acts[point] = p
 		err = p.FakeQuant(out, out)

@@ -26,7 +26,6 @@ type bnFold struct {
 // with the batch norms unfolded and updates q (Quantize's folded model)
 // in place from the result.
 func trainQATBN(ctx context.Context, m *nn.Model, trainSet *data.Dataset, o QATOptions, q *Model) error {
-	cfg := o.Options.Config
 	tn, err := m.Clone()
 	if err != nil {
 		return err
@@ -56,7 +55,7 @@ func trainQATBN(ctx context.Context, m *nn.Model, trainSet *data.Dataset, o QATO
 	}
 	loop.AddHook(train.Hook{Name: "quantize weights", Stage: train.BeforeForward, Fn: func(*train.Loop) error {
 		for name, p := range pairs {
-			if err := p.quantize(name, cfg.Weights); err != nil {
+			if err := p.quantize(name, q.weightConfig(name)); err != nil {
 				return err
 			}
 		}

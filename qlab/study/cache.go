@@ -80,11 +80,23 @@ type Trained struct {
 // — unless the cache holds a model trained under the same configuration,
 // which it then loads instead. The configuration is everything that
 // determines the result: spec's type and fields (architecture, initializer,
-// seed), cfg (all fields but Progress and CheckpointDir), the images,
-// labels and class names of both sets, CacheFormat and the qlab module
-// version. A model loaded from the cache is bit-identical to the one
-// training would give. ctx cancels training (nothing is cached then).
+// seed; not its name, a label), cfg (all fields but those that only
+// observe or checkpoint: Progress, CheckpointDir, CheckpointEvery,
+// RecordRanges), the images, labels and class names of both sets,
+// CacheFormat and the qlab module version. A model loaded from the cache is
+// bit-identical to the one training would give; an entry written without
+// per-layer ranges does not serve a cfg with RecordRanges. ctx cancels
+// training (nothing is cached then). With opts.Off it always trains.
 func Train(ctx context.Context, spec arch.Spec, trainSet, testSet *data.Dataset, cfg train.Config, opts CacheOptions) (*Trained, error) {
+	if !opts.Off {
+		t, err := opts.Load(spec, trainSet, testSet, cfg)
+		if err == nil {
+			return t, nil
+		}
+		if !errors.Is(err, ErrNotCached) {
+			return nil, err
+		}
+	}
 	if spec == nil {
 		return nil, errors.New("study: train: nil spec")
 	}
@@ -94,36 +106,6 @@ func Train(ctx context.Context, spec arch.Spec, trainSet, testSet *data.Dataset,
 	}
 	if trainSet == nil {
 		return nil, fmt.Errorf("study: train %q: nil training set", model.Name())
-	}
-	key, config, err := cacheKey(spec, trainSet, testSet, cfg)
-	if err != nil {
-		return nil, fmt.Errorf("study: train %q: %w", model.Name(), err)
-	}
-	log := opts.Log
-	if log == nil {
-		log = os.Stderr
-	}
-	var path string
-	if !opts.Off {
-		dir := opts.Dir
-		if dir == "" {
-			if dir, err = DefaultCacheDir(); err != nil {
-				return nil, err
-			}
-		}
-		path = filepath.Join(dir, key+".model")
-		hist, err := readEntry(path, key, model)
-		switch {
-		case err == nil:
-			fmt.Fprintf(log, "study: %s: loaded from the cache (%s)\n", model.Name(), path)
-			model.Eval()
-			return &Trained{Model: model, History: hist, Key: key, Cached: true}, nil
-		case !errors.Is(err, fs.ErrNotExist):
-			fmt.Fprintf(log, "study: %s: discarding cache entry: %v; training again\n", model.Name(), err)
-			if model, err = spec.Build(); err != nil { // the failed load may have written some weights
-				return nil, fmt.Errorf("study: train: %w", err)
-			}
-		}
 	}
 	cfg.CheckpointDir = ""
 	hist, err := train.Fit(ctx, model, trainSet, testSet, cfg)
@@ -145,14 +127,92 @@ func Train(ctx context.Context, spec arch.Spec, trainSet, testSet *data.Dataset,
 	}
 	model = fresh
 	model.Eval()
-	if path != "" {
-		if err := writeEntry(path, entry{Key: key, Config: config, State: state, History: *hist}); err != nil {
-			fmt.Fprintf(log, "study: %s: trained, but not cached: %v\n", model.Name(), err)
-		} else {
-			fmt.Fprintf(log, "study: %s: trained and cached (%s)\n", model.Name(), path)
-		}
+	key, _, err := cacheKey(spec, trainSet, testSet, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("study: train %q: %w", model.Name(), err)
+	}
+	if !opts.Off {
+		opts.Store(spec, trainSet, testSet, cfg, model, hist)
 	}
 	return &Trained{Model: model, History: hist, Key: key}, nil
+}
+
+// ErrNotCached is returned (wrapped) by CacheOptions.Load when the cache
+// holds no model for the configuration.
+var ErrNotCached = errors.New("study: model not in the cache")
+
+func (o CacheOptions) log() io.Writer {
+	if o.Log == nil {
+		return os.Stderr
+	}
+	return o.Log
+}
+
+func (o CacheOptions) path(key string) (string, error) {
+	dir := o.Dir
+	if dir == "" {
+		var err error
+		if dir, err = DefaultCacheDir(); err != nil {
+			return "", err
+		}
+	}
+	return filepath.Join(dir, key+".model"), nil
+}
+
+// Load returns the model the cache holds for this configuration (see
+// Train for what the configuration is), built from spec and loaded with
+// the cached state, in inference mode. Without an entry it returns an error
+// wrapping ErrNotCached; an entry it cannot use (corrupt, of another key,
+// not fitting spec's model, or without the per-layer ranges cfg.RecordRanges
+// asks for) is reported on Log and also gives ErrNotCached, so the caller
+// trains again and Store replaces it.
+func (o CacheOptions) Load(spec arch.Spec, trainSet, testSet *data.Dataset, cfg train.Config) (*Trained, error) {
+	if spec == nil {
+		return nil, errors.New("study: cache: nil spec")
+	}
+	if trainSet == nil {
+		return nil, errors.New("study: cache: nil training set")
+	}
+	model, err := spec.Build()
+	if err != nil {
+		return nil, fmt.Errorf("study: cache: %w", err)
+	}
+	key, _, err := cacheKey(spec, trainSet, testSet, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("study: cache %q: %w", model.Name(), err)
+	}
+	path, err := o.path(key)
+	if err != nil {
+		return nil, err
+	}
+	hist, err := readEntry(path, key, model, cfg.RecordRanges)
+	if err != nil {
+		if !errors.Is(err, fs.ErrNotExist) {
+			fmt.Fprintf(o.log(), "study: %s: discarding cache entry: %v; training again\n", model.Name(), err)
+		}
+		return nil, fmt.Errorf("%w: %s", ErrNotCached, model.Name())
+	}
+	fmt.Fprintf(o.log(), "study: %s: loaded from the cache (%s)\n", model.Name(), path)
+	model.Eval()
+	return &Trained{Model: model, History: hist, Key: key, Cached: true}, nil
+}
+
+// Store writes model (its State) and hist to the cache under this
+// configuration's key, atomically, and reports it on Log. A failure to
+// write is reported on Log and returned; the model is unaffected.
+func (o CacheOptions) Store(spec arch.Spec, trainSet, testSet *data.Dataset, cfg train.Config, model *nn.Model, hist *train.History) error {
+	key, config, err := cacheKey(spec, trainSet, testSet, cfg)
+	if err == nil {
+		var path string
+		if path, err = o.path(key); err == nil {
+			if err = writeEntry(path, entry{Key: key, Config: config, State: model.State(), History: *hist}); err == nil {
+				fmt.Fprintf(o.log(), "study: %s: trained and cached (%s)\n", model.Name(), path)
+				return nil
+			}
+		}
+	}
+	fmt.Fprintf(o.log(), "study: %s: trained, but not cached: %v\n", model.Name(), err)
+	return fmt.Errorf("study: cache %q: %w", model.Name(), err)
 }
 
 // keyDoc is what a cache key hashes, as JSON.
@@ -166,13 +226,24 @@ type keyDoc struct {
 	TestSet  string          `json:"test_set"`
 }
 
-// cacheKey returns the key of a configuration and the JSON it hashes.
+// cacheKey returns the key of a configuration and the JSON it hashes. The
+// model's name (a label), and the training options that only observe or
+// checkpoint (Progress, CheckpointDir, CheckpointEvery, RecordRanges) are
+// left out: they do not change the trained weights, so a sweep trial and a
+// notebook asking for the same network share its entry.
 func cacheKey(spec arch.Spec, trainSet, testSet *data.Dataset, cfg train.Config) (string, []byte, error) {
 	s, err := json.Marshal(spec)
 	if err != nil {
 		return "", nil, fmt.Errorf("spec: %w", err)
 	}
-	cfg.Progress, cfg.CheckpointDir = nil, ""
+	var fields map[string]json.RawMessage
+	if json.Unmarshal(s, &fields) == nil {
+		delete(fields, "name")
+		if s, err = json.Marshal(fields); err != nil { // sorted keys
+			return "", nil, fmt.Errorf("spec: %w", err)
+		}
+	}
+	cfg.Progress, cfg.CheckpointDir, cfg.CheckpointEvery, cfg.RecordRanges = nil, "", 0, false
 	doc := keyDoc{Format: CacheFormat, Module: moduleVersion(), SpecType: fmt.Sprintf("%T", spec), Spec: s,
 		Train: cfg, TrainSet: Fingerprint(trainSet), TestSet: Fingerprint(testSet)}
 	b, err := json.Marshal(doc)
@@ -293,8 +364,9 @@ func writeEntry(path string, e entry) error {
 // readEntry loads the entry at path into model and returns its history. A
 // missing entry is an error wrapping fs.ErrNotExist; anything else wrong
 // (bad magic or checksum, undecodable payload, another key, parameters
-// that do not fit model) is an error saying so.
-func readEntry(path, key string, model *nn.Model) (*train.History, error) {
+// that do not fit model, no per-layer ranges when ranges asks for them) is
+// an error saying so.
+func readEntry(path, key string, model *nn.Model, ranges bool) (*train.History, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
@@ -312,6 +384,9 @@ func readEntry(path, key string, model *nn.Model) (*train.History, error) {
 	}
 	if e.Key != key {
 		return nil, fmt.Errorf("%s: holds key %s", path, e.Key)
+	}
+	if ranges && (len(e.History.Records) == 0 || len(e.History.Records[0].Ranges) == 0) {
+		return nil, fmt.Errorf("%s: trained without per-layer ranges (train.Config.RecordRanges)", path)
 	}
 	if err := model.LoadState(e.State); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)

@@ -3,6 +3,7 @@ package study
 import (
 	"bytes"
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -116,7 +117,15 @@ func TestCacheKey(t *testing.T) {
 	renamed.Name = "other name"
 	cfgProgress := tinyConfig
 	cfgProgress.Progress = func(train.Progress) {}
+	named := tinySpec(initializers.HeNormal())
+	named.Name = "another label"
+	observe := tinyConfig
+	observe.RecordRanges, observe.CheckpointEvery, observe.CheckpointDir = false, 3, "/tmp/x"
 	same := map[string]func() (string, []byte, error){
+		"model name": func() (string, []byte, error) { return cacheKey(named, trainSet, testSet, tinyConfig) },
+		"observers": func() (string, []byte, error) {
+			return cacheKey(tinySpec(initializers.HeNormal()), trainSet, testSet, observe)
+		},
 		"progress": func() (string, []byte, error) {
 			return cacheKey(tinySpec(initializers.HeNormal()), trainSet, testSet, cfgProgress)
 		},
@@ -186,5 +195,37 @@ func TestTrainErrors(t *testing.T) {
 	}
 	if _, err := (Setup{TrainN: 8, TestN: 8}).Train(ctx, []string{"he_nromal"}); err == nil || !strings.Contains(err.Error(), "he_nromal") {
 		t.Errorf("unknown initializer: %v", err)
+	}
+}
+
+// TestCacheRanges checks that an entry trained without per-layer ranges
+// serves a request without them but not one that records them.
+func TestCacheRanges(t *testing.T) {
+	trainSet, testSet := tinyData(t)
+	var log bytes.Buffer
+	opts := CacheOptions{Dir: t.TempDir(), Log: &log}
+	ctx := context.Background()
+	plain := tinyConfig
+	plain.RecordRanges = false
+	if _, err := Train(ctx, tinySpec(initializers.HeNormal()), trainSet, testSet, plain, opts); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := opts.Load(tinySpec(initializers.HeNormal()), trainSet, testSet, plain); err != nil {
+		t.Errorf("Load without ranges: %v", err)
+	}
+	log.Reset()
+	got, err := Train(ctx, tinySpec(initializers.HeNormal()), trainSet, testSet, tinyConfig, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Cached || len(got.History.Last().Ranges) == 0 || !strings.Contains(log.String(), "without per-layer ranges") {
+		t.Errorf("ranges requested from a plain entry: cached %v, %d ranges, log %q; want a retrain with ranges", got.Cached, len(got.History.Last().Ranges), log.String())
+	}
+	again, err := opts.Load(tinySpec(initializers.HeNormal()), trainSet, testSet, plain)
+	if err != nil || len(again.History.Last().Ranges) == 0 {
+		t.Errorf("after the retrain the entry holds ranges and serves both: %v", err)
+	}
+	if _, err := (CacheOptions{Dir: t.TempDir(), Log: &log}).Load(tinySpec(initializers.HeNormal()), trainSet, testSet, plain); !errors.Is(err, ErrNotCached) {
+		t.Errorf("Load from an empty cache: %v; want ErrNotCached", err)
 	}
 }

@@ -60,11 +60,12 @@ func (s Setup) Spec(init string, shape []int, classes int) (arch.VGGSpec, error)
 	if err != nil {
 		return arch.VGGSpec{}, fmt.Errorf("study: %w", err)
 	}
-	block := s.Block
-	if block == "" {
-		block = arch.Regular
+	// The spec keeps zero values for defaults (Block "" is regular), as
+	// qlab/sweep's specs do, so both share model cache entries.
+	block, name := s.Block, string(s.Block)
+	if block == arch.Regular || block == "" {
+		block, name = "", string(arch.Regular)
 	}
-	name := string(block)
 	if s.BatchNorm {
 		name += "+bn"
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/qlab-dev/qlab/qlab/display"
+	"github.com/qlab-dev/qlab/qlab/study"
 )
 
 // ErrTrialsFailed is wrapped by Run's error when trials failed; the
@@ -50,6 +51,11 @@ type Options struct {
 	Rerun bool
 	// Dir overrides Spec.ResultsDir.
 	Dir string
+	// Models, when set, lets DefaultTrial reuse networks from this model
+	// cache (qlab/study) — trained by a notebook or an earlier sweep under
+	// the same configuration — instead of training them, and store the
+	// ones it trains. Default nil: every trial trains.
+	Models *study.CacheOptions
 }
 
 // Progress is a sweep's state, reported when a trial starts or ends.
@@ -194,6 +200,7 @@ func (s *Store) Run(ctx context.Context, opts Options) (*Summary, error) {
 				prog.Running++
 				report("start " + name)
 				mu.Unlock()
+				t.Models = opts.Models
 				out, err := s.RunTrial(ctx, t, opts.Trial, opts.Rerun)
 				mu.Lock()
 				prog.Running--

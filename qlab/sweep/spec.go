@@ -19,6 +19,7 @@ import (
 	"github.com/qlab-dev/qlab/qlab/data"
 	"github.com/qlab-dev/qlab/qlab/initializers"
 	"github.com/qlab-dev/qlab/qlab/quant"
+	"github.com/qlab-dev/qlab/qlab/study"
 	"github.com/qlab-dev/qlab/qlab/train"
 )
 
@@ -339,6 +340,10 @@ type TrialSpec struct {
 	Train       train.Config             `json:"train"`
 	Data        DataSpec                 `json:"data"`
 	Metrics     []string                 `json:"metrics"`
+	// Models, when set, is the model cache DefaultTrial reuses trained
+	// networks from (Run sets it from Options.Models). It is not part of
+	// the trial's identity: a cached network is the one training gives.
+	Models *study.CacheOptions `json:"-"`
 }
 
 // Has reports whether the trial records the named metric.

@@ -14,6 +14,7 @@ import (
 	"github.com/qlab-dev/qlab/qlab/data"
 	"github.com/qlab-dev/qlab/qlab/nn"
 	"github.com/qlab-dev/qlab/qlab/quant"
+	"github.com/qlab-dev/qlab/qlab/study"
 	"github.com/qlab-dev/qlab/qlab/tensor"
 	"github.com/qlab-dev/qlab/qlab/train"
 )
@@ -26,7 +27,9 @@ type TrialFunc func(ctx context.Context, t TrialSpec, dir string) (*Record, erro
 
 // DefaultTrial builds t's architecture (weights drawn from t's initializer
 // and seed), trains it with train.Fit (checkpointing into dir after every
-// epoch, and resuming from a checkpoint a killed run left there), evaluates
+// epoch, and resuming from a checkpoint a killed run left there) — or,
+// when t.Models is set and holds the network, loads it from that model
+// cache (qlab/study), and stores it there after training — evaluates
 // it on the test set in FP32 and, for every quantization config,
 // fake-quantized (see QuantEvaluate), and fills the per-layer table and the
 // history when t's metrics ask for them.
@@ -35,20 +38,9 @@ func DefaultTrial(ctx context.Context, t TrialSpec, dir string) (*Record, error)
 	if err != nil {
 		return nil, err
 	}
-	model, err := t.ArchSpec.Build()
-	if err != nil {
-		return nil, err
-	}
 	cfg := t.Train
 	cfg.CheckpointDir = dir
-	var hist *train.History
-	_, err = os.Stat(filepath.Join(dir, train.CheckpointFile))
-	switch {
-	case err == nil:
-		hist, err = train.Resume(ctx, model, trainSet, testSet, cfg)
-	case errors.Is(err, fs.ErrNotExist):
-		hist, err = train.Fit(ctx, model, trainSet, testSet, cfg)
-	}
+	model, hist, err := trainTrial(ctx, t, cfg, trainSet, testSet)
 	if err != nil {
 		return nil, err
 	}
@@ -96,6 +88,48 @@ func DefaultTrial(ctx context.Context, t TrialSpec, dir string) (*Record, error)
 		}
 	}
 	return rec, nil
+}
+
+// trainTrial returns t's trained model and history: from t.Models when that
+// cache holds the network, otherwise trained with train.Fit (or resumed
+// from the checkpoint a killed run left in cfg.CheckpointDir) and then
+// stored in t.Models when set.
+func trainTrial(ctx context.Context, t TrialSpec, cfg train.Config, trainSet, testSet *data.Dataset) (*nn.Model, *train.History, error) {
+	if t.Models != nil {
+		tr, err := t.Models.Load(t.ArchSpec, trainSet, testSet, cfg)
+		if err == nil {
+			h := *tr.History
+			h.Records = append([]train.EpochRecord(nil), h.Records...)
+			for i := range h.Records {
+				if !cfg.RecordRanges {
+					h.Records[i].Ranges = nil // as training under cfg would record
+				}
+			}
+			return tr.Model, &h, nil
+		}
+		if !errors.Is(err, study.ErrNotCached) {
+			return nil, nil, err
+		}
+	}
+	model, err := t.ArchSpec.Build()
+	if err != nil {
+		return nil, nil, err
+	}
+	var hist *train.History
+	_, err = os.Stat(filepath.Join(cfg.CheckpointDir, train.CheckpointFile))
+	switch {
+	case err == nil:
+		hist, err = train.Resume(ctx, model, trainSet, testSet, cfg)
+	case errors.Is(err, fs.ErrNotExist):
+		hist, err = train.Fit(ctx, model, trainSet, testSet, cfg)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	if t.Models != nil {
+		t.Models.Store(t.ArchSpec, trainSet, testSet, cfg, model, hist) // reported on its Log; the trial goes on
+	}
+	return model, hist, nil
 }
 
 // dataCache holds datasets read by this process: trials of one sweep share

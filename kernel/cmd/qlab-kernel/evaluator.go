@@ -11,6 +11,7 @@ import (
 
 	"github.com/qlab-dev/qlab/kernel/interp"
 	"github.com/qlab-dev/qlab/kernel/jupyter"
+	"github.com/qlab-dev/qlab/qlab/display/widget"
 )
 
 // evaluatorFD is the descriptor on which the evaluator process finds its
@@ -50,6 +51,13 @@ func cmdEvaluator(connFile string) int {
 	}
 	m := newMux(conn)
 	k := jupyter.NewKernel(ev, jupyter.Config{Log: logw, ImplementationVersion: version(), Key: []byte(ci.Key)})
+	// Jupyter widgets: the frontend's comms on the widget targets reach
+	// the widget models, which send through the kernel's comms.
+	k.RegisterCommTarget(widget.Target, widget.Handler{})
+	k.RegisterCommTarget(widget.ControlTarget, widget.Handler{})
+	widget.Attach(k.Comms())
+	widget.SetLog(logw)
+	defer widget.Attach(nil)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
