@@ -426,6 +426,12 @@ func (r *rawTensor) materialize(name string) (*Tensor, error) {
 			}
 		}
 	}
+	if n > r.st.size {
+		// Only an expanded (stride 0) or overlapping view has more
+		// elements than its storage; a state_dict never holds one, and a
+		// corrupt file could make it ask for any amount of memory.
+		return nil, fmt.Errorf("%w: tensor %q: size %v has %d elements; its storage holds %d", ErrFormat, name, r.shape, n, r.st.size)
+	}
 	if n > 0 && (lo < 0 || hi >= r.st.size) {
 		return nil, fmt.Errorf("%w: tensor %q: size %v, stride %v and offset %d reach outside its storage of %d values", ErrFormat, name, r.shape, r.stride, r.offset, r.st.size)
 	}
