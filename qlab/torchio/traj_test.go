@@ -326,10 +326,11 @@ const kinkDistance = 1e-6
 // it must match PyTorch's.
 //
 // Tolerances, relative to the largest magnitude of each tensor (see diff
-// for the floor): loss 1e-5, weights 1e-5, momenta 1e-4, running
-// statistics 1e-5. Measured worst cases (logged with -v): loss 3.5e-7,
+// for the floor): loss 1e-5, weights 1e-5, momenta 3e-4, running
+// statistics 3e-5. Measured worst cases (logged with -v): loss 3.5e-7,
 // weights 1.4e-6, momenta 7.4e-5, running statistics 4.3e-6; the two
-// libraries sum convolutions and reductions in different orders.
+// libraries sum convolutions and reductions in different orders, and
+// qlab's GEMM kernel depends on the CPU, hence the margins.
 //
 // On a near-kink step (an activation input within kinkDistance of a ReLU
 // or ReLU6 kink) the libraries may round that one element to different
@@ -339,8 +340,8 @@ const kinkDistance = 1e-6
 // beta gradient differs (momentum 9e-4 relative, weights 6e-5).
 func TestTrajectoryTeacherForced(t *testing.T) {
 	names := []string{"loss", "weights", "momenta", "running statistics"}
-	tight := []float64{1e-5, 1e-5, 1e-4, 1e-5}
-	loose := []float64{1e-5, 1e-4, 2e-3, 1e-5}
+	tight := []float64{1e-5, 1e-5, 3e-4, 3e-5}
+	loose := []float64{1e-5, 1e-4, 2e-3, 3e-5}
 	for _, name := range trajNames {
 		t.Run(name, func(t *testing.T) {
 			tr := loadTrajectory(t, name)
