@@ -67,9 +67,10 @@
 //     %T and %#v print a cell type as struct {...}; an unexported field
 //     of a cell type is marshalled by encoding/json; a cell type's String
 //     method is not used by %d or inside a slice; a closure passed to
-//     compiled code (wg.Go) reads a loop variable when it runs; Go 1.24+
-//     standard-library additions (strings.Lines, errors.AsType) have no
-//     table.
+//     compiled code (wg.Go) reads a loop variable when it runs; generic
+//     functions of compiled standard packages (errors.AsType) have no
+//     table (the extractor skips generics; slices, maps, iter and cmp are
+//     interpreted sources instead).
 //
 // Which failures keep the kernel's state: a panic or compile error in a
 // cell (the cell fails, earlier declarations stay); os.Exit (the cell
