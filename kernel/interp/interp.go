@@ -56,6 +56,7 @@ type Interpreter struct {
 	cellMu   sync.Mutex
 	cell     *cellState       // the running cell, nil between cells
 	goPanics []GoroutinePanic // panics of cells' goroutines between cells
+	stdin    *cellStdin       // os.Stdin of cells
 
 	idx *index // names declared by cells, for completion and inspection
 
@@ -238,12 +239,13 @@ func New(opt Options) (*Interpreter, error) {
 		}
 		in.cap = c
 	}
+	in.stdin = &cellStdin{in: in}
 	in.yi = yaegi.New(yaegi.Options{
 		Stdout: &cellWriter{in: in, name: "stdout"},
 		Stderr: &cellWriter{in: in, name: "stderr", frames: true},
-		Stdin:  os.Stdin,
+		Stdin:  in.stdin, // fmt.Scan* read it (yaegi's fixStdlib)
 	})
-	if err := in.yi.Use(withExit(symbols.Exports())); err != nil {
+	if err := in.yi.Use(withStdin(withExit(symbols.Exports()), in)); err != nil {
 		in.Close()
 		return nil, fmt.Errorf("interp: loading symbols: %w", err)
 	}
@@ -394,6 +396,7 @@ func (in *Interpreter) Execute(ctx context.Context, code string, out jupyter.Out
 	}()
 
 	in.reportGoPanics(out)
+	in.stdin.reset()
 	code, _ = in.rewriteCell(code)
 	cs.code = code
 	chunks, trailing := split(code)

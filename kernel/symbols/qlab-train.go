@@ -55,6 +55,7 @@ func init() {
 		"Hook":            reflect.ValueOf((*train.Hook)(nil)),
 		"LayerFunc":       reflect.ValueOf((*train.LayerFunc)(nil)),
 		"LayerRange":      reflect.ValueOf((*train.LayerRange)(nil)),
+		"LayerRanges":     reflect.ValueOf((*train.LayerRanges)(nil)),
 		"Loop":            reflect.ValueOf((*train.Loop)(nil)),
 		"Metrics":         reflect.ValueOf((*train.Metrics)(nil)),
 		"ObserveOptions":  reflect.ValueOf((*train.ObserveOptions)(nil)),

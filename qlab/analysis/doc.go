@@ -13,7 +13,7 @@
 //
 // Model-level collection walks a qlab/nn model: WeightStats (parameters,
 // per output channel), ActivationStats (every layer's output streamed
-// through model.Observe over a dataset, memory bounded), and LayerErrors
+// through a train.Tap over a dataset, memory bounded), and LayerErrors
 // (per-layer error of a qlab/quant fake-quantized copy, propagated vs
 // isolated, and each layer's sensitivity). The statistics themselves depend
 // only on qlab/tensor, so they apply to any float32 data.

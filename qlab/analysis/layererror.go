@@ -10,6 +10,7 @@ import (
 	"github.com/qlab-dev/qlab/qlab/nn"
 	"github.com/qlab-dev/qlab/qlab/quant"
 	"github.com/qlab-dev/qlab/qlab/tensor"
+	"github.com/qlab-dev/qlab/qlab/train"
 )
 
 // LayerErrorOptions configure LayerErrors. The zero value uses qlab/quant's
@@ -106,88 +107,109 @@ func LayerErrors(ctx context.Context, m *nn.Model, calib, eval *data.Dataset, op
 			quantized = append(quantized, lq.Layer)
 		}
 	}
-	isolated := map[string]*quant.Model{}
-	if !opts.NoIsolated {
-		for _, name := range quantized {
-			o := opts.Quant
-			o.Float = nil
-			for _, other := range names {
-				if other != name {
-					o.Float = append(o.Float, other)
-				}
-			}
-			if isolated[name], err = quant.Quantize(ctx, m, calib, o); err != nil {
-				return nil, fmt.Errorf("analysis: layer errors: isolating %q: %w", name, err)
-			}
-		}
-	}
-
 	// Float outputs of the current batch, copied since layers reuse buffers.
 	refOut := map[string]*tensor.Tensor{}
 	for _, nm := range names {
 		refOut[nm] = &tensor.Tensor{}
 	}
-	removeRef := ref.Observe(func(l nn.Layer, out *tensor.Tensor) {
+	refTap := train.Attach(ref, func(l nn.Layer, out *tensor.Tensor) error {
 		t := refOut[l.Name()]
 		t.Resize(out.Shape...)
 		copy(t.Data, out.Data)
+		return nil
 	})
-	defer removeRef()
+	defer refTap.Close()
+	var logits tensor.Tensor
+	// walk runs the evaluation batches through ref (filling refOut and
+	// logits), then fn.
+	walk := func(fn func(x *tensor.Tensor, labels []int) error) error {
+		return train.EachBatch(ctx, eval, train.BatchOptions{BatchSize: bs, Samples: n}, func(x *tensor.Tensor, labels []int) error {
+			y, err := ref.Forward(x)
+			if err == nil {
+				err = refTap.Err()
+			}
+			if err != nil {
+				return fmt.Errorf("float model: %w", err)
+			}
+			logits.Resize(y.Shape...)
+			copy(logits.Data, y.Data)
+			return fn(x, labels)
+		})
+	}
+
+	// Propagated: the fully quantized model.
 	prop := make(map[string]*errAcc, len(names))
 	for _, nm := range names {
 		prop[nm] = &errAcc{}
 	}
-	removeFull := full.Net.Observe(func(l nn.Layer, out *tensor.Tensor) {
+	fullTap := train.Attach(full.Net, func(l nn.Layer, out *tensor.Tensor) error {
 		if t := refOut[l.Name()]; t != nil && len(t.Data) == len(out.Data) {
 			prop[l.Name()].add(t.Data, out.Data)
 		}
+		return nil
 	})
-	defer removeFull()
+	var refCorrect int
+	err = walk(func(x *tensor.Tensor, labels []int) error {
+		refCorrect += correct(&logits, labels)
+		_, err := full.Forward(x)
+		if terr := fullTap.Err(); terr != nil {
+			err = terr
+		}
+		if err != nil {
+			return fmt.Errorf("quantized model: %w", err)
+		}
+		return nil
+	})
+	fullTap.Close()
+	if err != nil {
+		return nil, fmt.Errorf("analysis: layer errors: %w", err)
+	}
+
+	// Isolated: one model per quantized layer, quantized, measured and
+	// dropped in turn, so that only one copy (with its layer buffers) is
+	// in memory at a time; the float reference is run again for each.
 	iso := map[string]*errAcc{}
 	isoOut := map[string]*errAcc{}
 	isoCorrect := map[string]int{}
-	for name, qm := range isolated {
-		iso[name], isoOut[name] = &errAcc{}, &errAcc{}
-		acc := iso[name]
-		remove := qm.Net.Observe(func(l nn.Layer, out *tensor.Tensor) {
+	for _, name := range quantized {
+		if opts.NoIsolated {
+			break
+		}
+		o := opts.Quant
+		o.Float = nil
+		for _, other := range names {
+			if other != name {
+				o.Float = append(o.Float, other)
+			}
+		}
+		qm, err := quant.Quantize(ctx, m, calib, o)
+		if err != nil {
+			return nil, fmt.Errorf("analysis: layer errors: isolating %q: %w", name, err)
+		}
+		acc, out := &errAcc{}, &errAcc{}
+		iso[name], isoOut[name] = acc, out
+		tap := train.Attach(qm.Net, func(l nn.Layer, y *tensor.Tensor) error {
 			if l.Name() == name {
-				acc.add(refOut[name].Data, out.Data)
+				acc.add(refOut[name].Data, y.Data)
 			}
+			return nil
 		})
-		defer remove()
-	}
-	var refCorrect int
-	var logits tensor.Tensor
-	for lo := 0; lo < n; lo += bs {
-		if err := ctx.Err(); err != nil {
-			return nil, fmt.Errorf("analysis: layer errors: %w", err)
-		}
-		b, err := eval.Slice(lo, min(lo+bs, n))
-		if err != nil {
-			return nil, fmt.Errorf("analysis: layer errors: %w", err)
-		}
-		y, err := ref.Forward(b.Images)
-		if err != nil {
-			return nil, fmt.Errorf("analysis: layer errors: float model: %w", err)
-		}
-		logits.Resize(y.Shape...)
-		copy(logits.Data, y.Data)
-		refCorrect += correct(&logits, b.Labels)
-		if _, err := full.Forward(b.Images); err != nil {
-			return nil, fmt.Errorf("analysis: layer errors: quantized model: %w", err)
-		}
-		for _, name := range quantized {
-			qm := isolated[name]
-			if qm == nil {
-				continue
-			}
+		err = walk(func(x *tensor.Tensor, labels []int) error {
 			// Net.Forward, not Model.Forward: the input stays float.
-			yi, err := qm.Net.Forward(b.Images)
-			if err != nil {
-				return nil, fmt.Errorf("analysis: layer errors: isolating %q: %w", name, err)
+			yi, err := qm.Net.Forward(x)
+			if terr := tap.Err(); terr != nil {
+				err = terr
 			}
-			isoOut[name].add(logits.Data, yi.Data)
-			isoCorrect[name] += correct(yi, b.Labels)
+			if err != nil {
+				return fmt.Errorf("isolating %q: %w", name, err)
+			}
+			out.add(logits.Data, yi.Data)
+			isoCorrect[name] += correct(yi, labels)
+			return nil
+		})
+		tap.Close()
+		if err != nil {
+			return nil, fmt.Errorf("analysis: layer errors: %w", err)
 		}
 	}
 

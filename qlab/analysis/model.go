@@ -115,7 +115,7 @@ type ActivationOptions struct {
 
 // ActivationStats runs the model in inference mode over the batches and
 // summarises every selected layer's output, streamed through
-// model.Observe: nothing is copied and memory is bounded by the
+// a train.Tap on the model: nothing is copied and memory is bounded by the
 // accumulators (per layer about 1 MiB of fine-histogram counts, half of it
 // for the helper goroutine of large layers, 16 KiB of exact buffer, 32 KiB
 // of histogram-key scratch and 112 bytes per channel), whatever the number

@@ -43,14 +43,17 @@
 //     fixedpoint.h and TFLite's reference kernels (quantization_util.cc,
 //     common.h, add.h).
 //
-// Boundary: quant reads models through package nn (parameters, layer
-// outputs via Model.Observe) and data sets through package data, and never
-// changes the model it is given: folding and quantization work on copies.
-// It trains only to fine-tune with quantization in the loop (TrainQAT:
-// straight-through estimators clipped as PyTorch's fake quant, observed or
-// LSQ-learned weight ranges, batch norm folded before or during
-// fine-tuning, plain SGD with momentum of its own); float training belongs
-// to package train.
+// Boundary: quant reads models through package nn (parameters) and
+// package train (layer outputs through train.Observe and train.Attach,
+// batches through train.EachBatch, loss and accuracy through
+// train.Evaluate — a *Model is a train.Forwarder, and an IntModel is one
+// through Dequantized), and never changes the model it is given: folding
+// and quantization work on copies. It trains only to fine-tune with
+// quantization in the loop, and then as hooks on train's Loop with a
+// train.Optimizer (TrainQAT: straight-through estimators clipped as
+// PyTorch's fake quant, observed or LSQ-learned weight ranges, batch norm
+// folded before or during fine-tuning); float training belongs to package
+// train.
 // Statistics of weights and activations beyond quantization error belong to
 // package analysis.
 package quant

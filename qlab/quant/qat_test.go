@@ -2,6 +2,8 @@ package quant
 
 import (
 	"context"
+	"math"
+	"runtime"
 	"testing"
 
 	"github.com/qlab-dev/qlab/qlab/data"
@@ -110,4 +112,46 @@ func testTrainQATInteger(t *testing.T, bnTrain bool) {
 func score(ctx context.Context, f train.Forwarder, d *data.Dataset, bs int) (int, float64, float64, error) {
 	m, err := train.Evaluate(ctx, f, d, bs)
 	return m.N, m.Accuracy, m.Loss, err
+}
+
+// QAT runs on train.Loop: the same options give bit-identical quantized
+// weights and activation params for any GOMAXPROCS, with batch norm folded
+// before and during fine-tuning.
+func TestTrainQATDeterministic(t *testing.T) {
+	m := smallNet(t, false)
+	d := selfLabelled(t, m, 96, 43)
+	for _, bn := range []bool{false, true} {
+		o := QATOptions{Options: Options{Config: QUInt8(), BatchSize: 32}, Epochs: 2, LR: 0.01, Seed: 5, BNInTraining: bn}
+		var ref map[string][]float32
+		var refActs []*QParams
+		for _, procs := range []int{1, 2, 1} {
+			old := runtime.GOMAXPROCS(procs)
+			q, err := TrainQAT(context.Background(), m, d, o)
+			runtime.GOMAXPROCS(old)
+			if err != nil {
+				t.Fatal(err)
+			}
+			st := q.Net.State()
+			var acts []*QParams
+			for _, lq := range q.Layers {
+				acts = append(acts, lq.Output)
+			}
+			if ref == nil {
+				ref, refActs = st, acts
+				continue
+			}
+			for k, v := range st {
+				for i := range v {
+					if math.Float32bits(v[i]) != math.Float32bits(ref[k][i]) {
+						t.Fatalf("BNInTraining %v, GOMAXPROCS %d: %s[%d] = %v; want %v", bn, procs, k, i, v[i], ref[k][i])
+					}
+				}
+			}
+			for i, p := range acts {
+				if (p == nil) != (refActs[i] == nil) || p != nil && (p.Scale[0] != refActs[i].Scale[0] || p.ZeroPoint[0] != refActs[i].ZeroPoint[0]) {
+					t.Fatalf("BNInTraining %v, GOMAXPROCS %d: activation params of %q differ", bn, procs, q.Layers[i].Layer)
+				}
+			}
+		}
+	}
 }

@@ -15,7 +15,6 @@ import (
 	"github.com/qlab-dev/qlab/qlab/nn"
 	"github.com/qlab-dev/qlab/qlab/quant"
 	"github.com/qlab-dev/qlab/qlab/study"
-	"github.com/qlab-dev/qlab/qlab/tensor"
 	"github.com/qlab-dev/qlab/qlab/train"
 )
 
@@ -205,30 +204,14 @@ func QuantEvaluate(ctx context.Context, model *nn.Model, calib, test *data.Datas
 // layerTable fills rows with one LayerRecord per leaf layer of model and
 // returns them by name.
 func layerTable(ctx context.Context, model *nn.Model, calib *data.Dataset, rows *[]LayerRecord) (map[string]*LayerRecord, error) {
-	type rng struct{ lo, hi float32 }
-	acts := map[string]*rng{}
-	err := train.Observe(ctx, model, calib, train.ObserveOptions{}, func(l nn.Layer, out *tensor.Tensor) error {
-		if len(out.Data) == 0 {
-			return nil
-		}
-		lo, hi := out.Data[0], out.Data[0]
-		for _, v := range out.Data {
-			lo, hi = min(lo, v), max(hi, v)
-		}
-		if r := acts[l.Name()]; r != nil {
-			r.lo, r.hi = min(r.lo, lo), max(r.hi, hi)
-		} else {
-			acts[l.Name()] = &rng{lo, hi}
-		}
-		return nil
-	})
-	if err != nil {
+	var acts train.LayerRanges
+	if err := train.Observe(ctx, model, calib, train.ObserveOptions{}, acts.Observe); err != nil {
 		return nil, fmt.Errorf("sweep: activation ranges: %w", err)
 	}
 	for _, l := range model.Layers() {
 		r := LayerRecord{Layer: l.Name(), Kind: l.Kind()}
-		if a := acts[l.Name()]; a != nil {
-			r.ActMin, r.ActMax = float64(a.lo), float64(a.hi)
+		if lo, hi, ok := acts.Range(l.Name()); ok {
+			r.ActMin, r.ActMax = float64(lo), float64(hi)
 		}
 		for _, p := range l.Params() {
 			if p.Kind != nn.Weight {

@@ -36,12 +36,17 @@ type Metrics struct {
 // Evaluate runs f over ds in batches of batchSize (0 means
 // DefaultBatchSize; it changes no result) and returns the mean softmax
 // cross-entropy and the accuracy. It is the one evaluation loop of qlab:
-// float models, fake-quantized and integer models all go through it. A
-// model with SetTraining (an *nn.Model) runs in inference mode and gets
-// its mode back afterwards; an *nn.Model is also checked against ds's
-// sample shape and classes first, and a non-finite loss names the first
-// layer whose output went non-finite. Cancelling ctx stops it within one
-// batch.
+// float models, fake-quantized and integer models all go through it.
+//
+// An *nn.Model is checked against ds's sample shape and classes, then
+// evaluated as an inference-mode clone (nn.Model.Clone): the model is left
+// exactly as it was — mode, and layer buffers sized for its own batches,
+// so evaluating in large batches does not grow what a kept model holds —
+// and observers attached to it do not see the pass (use Observe for
+// that). A non-finite loss names the first layer whose output went
+// non-finite. Any other Forwarder with SetTraining runs in inference mode
+// and gets its mode back afterwards. Cancelling ctx stops Evaluate within
+// one batch.
 func Evaluate(ctx context.Context, f Forwarder, ds *data.Dataset, batchSize int) (Metrics, error) {
 	if f == nil {
 		return Metrics{}, errors.New("train: Evaluate: nil model")
@@ -51,6 +56,11 @@ func Evaluate(ctx context.Context, f Forwarder, ds *data.Dataset, batchSize int)
 		if err := checkData(model, ds, "test"); err != nil {
 			return Metrics{}, err
 		}
+		c, err := inferenceClone(model)
+		if err != nil {
+			return Metrics{}, err
+		}
+		return evaluate(ctx, c, c, ds, batchSize)
 	} else if ds == nil {
 		return Metrics{}, errors.New("train: no test dataset")
 	}
@@ -63,6 +73,20 @@ func Evaluate(ctx context.Context, f Forwarder, ds *data.Dataset, batchSize int)
 		defer m.SetTraining(was)
 	}
 	return evaluate(ctx, f, model, ds, batchSize)
+}
+
+// inferenceClone returns a copy of m in inference mode, for passes whose
+// buffers m should not keep: every layer keeps its output and scratch
+// buffers at the largest batch it has seen, so a trained model evaluated
+// in place at 256 images per batch would hold them (about 115 MB for a
+// small depthwise-separable net on MNIST) for as long as it lives.
+func inferenceClone(m *nn.Model) (*nn.Model, error) {
+	c, err := m.Clone()
+	if err != nil {
+		return nil, fmt.Errorf("train: %w", err)
+	}
+	c.SetTraining(false)
+	return c, nil
 }
 
 // evaluate is Evaluate without the checks and the mode switch; model (may

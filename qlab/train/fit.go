@@ -9,7 +9,6 @@ import (
 	"github.com/qlab-dev/qlab/qlab/data"
 	"github.com/qlab-dev/qlab/qlab/initializers"
 	"github.com/qlab-dev/qlab/qlab/nn"
-	"github.com/qlab-dev/qlab/qlab/tensor"
 )
 
 // ErrNotFinite is wrapped by Fit's error when a loss, a layer output, a
@@ -149,7 +148,52 @@ func Resume(ctx context.Context, model *nn.Model, train, test *data.Dataset, cfg
 	return run(ctx, model, train, test, cfg, ck)
 }
 
+// fitRun is one Fit or Resume: the Loop and what its hooks share.
+type fitRun struct {
+	cfg        Config
+	model      *nn.Model
+	test       *data.Dataset
+	loop       *Loop
+	hist       *History
+	rec        *rangeRecorder
+	trainEval  *data.Dataset // Config.TrainEvalSubset's images, or nil
+	epochStart time.Time
+	batches    int
+}
+
 func run(ctx context.Context, model *nn.Model, train, test *data.Dataset, cfg Config, ck *Checkpoint) (*History, error) {
+	r, err := newFitRun(model, train, test, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if ck != nil {
+		if err := ck.restore(model, r.loop.Optimizer, r.cfg, r.batches); err != nil {
+			return nil, err
+		}
+		r.hist.Records = append(r.hist.Records, ck.History.Records...)
+		r.loop.StartEpoch, r.loop.StartBatch, r.loop.StartTotals = ck.NextEpoch, ck.NextBatch, ck.Running
+	}
+	addDropoutSeeds(r.loop, r.cfg.Seed)
+	r.loop.On(BeforeUpdate, "", checkParams)
+	if r.cfg.Progress != nil {
+		addProgress(r.loop, r.cfg.Progress)
+	}
+	defer r.rec.close()
+	r.loop.On(EpochStart, "", r.epochStarts)
+	r.loop.On(EpochEnd, "", func(l *Loop) error { return r.epochEnds(ctx, l) })
+	err = r.loop.Run(ctx)
+	if err != nil && ctx.Err() != nil && r.cfg.CheckpointDir != "" {
+		// Stopped: checkpoint the exact position (the next batch, or only
+		// the epoch's evaluation) so Resume loses no work.
+		if serr := r.save(r.loop.Next()); serr != nil {
+			err = errors.Join(err, serr)
+		}
+	}
+	return r.hist, err
+}
+
+// newFitRun checks the arguments and builds the loop.
+func newFitRun(model *nn.Model, train, test *data.Dataset, cfg Config) (*fitRun, error) {
 	if model == nil {
 		return nil, errors.New("train: nil model")
 	}
@@ -171,90 +215,85 @@ func run(ctx context.Context, model *nn.Model, train, test *data.Dataset, cfg Co
 	}
 	loader := &data.Loader{Data: train, BatchSize: cfg.BatchSize, Shuffle: !cfg.NoShuffle, Seed: cfg.Seed,
 		Augment: cfg.Augment, DropLast: cfg.DropLast}
-	batches := loader.Batches()
-	if batches == 0 {
+	r := &fitRun{cfg: cfg, model: model, test: test, batches: loader.Batches(),
+		hist: &History{Model: model.Name()}, rec: newRangeRecorder(model, cfg.RecordRanges),
+		trainEval: trainEvalSet(model, train, cfg.TrainEvalSubset)}
+	if r.batches == 0 {
 		return nil, fmt.Errorf("train: training set %q of %d samples gives no batch of %d", train.Name, train.Len(), cfg.BatchSize)
 	}
-	loop := &Loop{Model: model, Optimizer: opt, Loader: loader, Epochs: cfg.Epochs,
-		LR: func(epoch, batch int) float64 {
-			if !cfg.Schedule.PerStep {
-				batch = 0
-			}
-			return cfg.Schedule.LR(cfg.Optimizer.LR, epoch, batch, batches, cfg.Epochs)
-		}}
-	hist := &History{Model: model.Name()}
-	if ck != nil {
-		if err := ck.restore(model, opt, cfg, batches); err != nil {
-			return nil, err
-		}
-		hist.Records = append(hist.Records, ck.History.Records...)
-		loop.StartEpoch, loop.StartBatch, loop.StartTotals = ck.NextEpoch, ck.NextBatch, ck.Running
+	r.loop = &Loop{Model: model, Optimizer: opt, Loader: loader, Epochs: cfg.Epochs, LR: r.lr}
+	return r, nil
+}
+
+// lr is the scheduled learning rate of a batch.
+func (r *fitRun) lr(epoch, batch int) float64 {
+	if !r.cfg.Schedule.PerStep {
+		batch = 0
 	}
-	// save writes a checkpoint positioned before batch `batch` of `epoch`
-	// with the epoch's running totals so far.
-	save := func(epoch, batch int, tot RunningTotals) error {
-		return saveCheckpoint(cfg.CheckpointDir, model, opt, cfg, hist, Checkpoint{
-			NextEpoch: epoch, NextBatch: batch, Batches: batches, Running: tot})
+	return r.cfg.Schedule.LR(r.cfg.Optimizer.LR, epoch, batch, r.batches, r.cfg.Epochs)
+}
+
+// save writes a checkpoint positioned before batch `batch` of `epoch`
+// with the epoch's running totals so far.
+func (r *fitRun) save(epoch, batch int, tot RunningTotals) error {
+	return saveCheckpoint(r.cfg.CheckpointDir, r.model, r.loop.Optimizer, r.cfg, r.hist, Checkpoint{
+		NextEpoch: epoch, NextBatch: batch, Batches: r.batches, Running: tot})
+}
+
+// checkParams stops training at the first non-finite parameter or
+// gradient.
+func checkParams(l *Loop) error {
+	if err := l.Model.CheckParams(); err != nil {
+		return fmt.Errorf("%w: %v", ErrNotFinite, err)
 	}
-	addDropoutSeeds(loop, cfg.Seed)
-	loop.On(BeforeUpdate, "", func(l *Loop) error {
-		if err := l.Model.CheckParams(); err != nil {
-			return fmt.Errorf("%w: %v", ErrNotFinite, err)
-		}
-		return nil
-	})
-	if cfg.Progress != nil {
-		addProgress(loop, cfg.Progress)
+	return nil
+}
+
+func (r *fitRun) epochStarts(*Loop) error {
+	r.epochStart = time.Now()
+	if r.test == nil {
+		r.rec.begin(r.model)
 	}
-	trainEval := trainEvalSet(model, train, cfg.TrainEvalSubset)
-	rec := newRangeRecorder(model, cfg.RecordRanges)
-	defer rec.close()
-	var epochStart time.Time
-	loop.On(EpochStart, "", func(l *Loop) error {
-		epochStart = time.Now()
-		if test == nil {
-			rec.begin()
-		}
-		return nil
-	})
-	loop.On(EpochEnd, "", func(l *Loop) error {
-		tot := l.Totals
-		r := EpochRecord{Epoch: l.Epoch, TrainLoss: tot.LossSum / float64(tot.Seen), TrainAccuracy: float64(tot.Correct) / float64(tot.Seen),
-			LR: cfg.Schedule.LR(cfg.Optimizer.LR, l.Epoch, 0, batches, cfg.Epochs)}
-		if test != nil {
-			model.SetTraining(false)
-			rec.begin()
-			m, err := evaluate(ctx, model, model, test, cfg.EvalBatchSize)
-			if err != nil {
-				return err
-			}
-			r.TestLoss, r.TestAccuracy, r.HasTest = m.Loss, m.Accuracy, true
-		}
-		r.Ranges = rec.end()
-		if trainEval != nil {
-			model.SetTraining(false)
-			m, err := evaluate(ctx, model, model, trainEval, cfg.EvalBatchSize)
-			if err != nil {
-				return err
-			}
-			r.TrainEvalAccuracy, r.TrainEvalN = m.Accuracy, m.N
-		}
-		r.Seconds = time.Since(epochStart).Seconds()
-		hist.Records = append(hist.Records, r)
-		if cfg.CheckpointDir != "" && ((l.Epoch+1)%cfg.CheckpointEvery == 0 || l.Epoch == cfg.Epochs-1) {
-			return save(l.Epoch+1, 0, RunningTotals{})
-		}
-		return nil
-	})
-	err = loop.Run(ctx)
-	if err != nil && ctx.Err() != nil && cfg.CheckpointDir != "" {
-		// Stopped: checkpoint the exact position (the next batch, or only
-		// the epoch's evaluation) so Resume loses no work.
-		if serr := save(loop.Next()); serr != nil {
-			err = errors.Join(err, serr)
+	return nil
+}
+
+// epochEnds evaluates on the test set, records the epoch and writes the
+// checkpoint when one is due.
+func (r *fitRun) epochEnds(ctx context.Context, l *Loop) error {
+	tot := l.Totals
+	rec := EpochRecord{Epoch: l.Epoch, TrainLoss: tot.LossSum / float64(tot.Seen), TrainAccuracy: float64(tot.Correct) / float64(tot.Seen),
+		LR: r.lr(l.Epoch, 0)}
+	// Evaluation runs on a clone, so the model keeps no buffers sized for
+	// evaluation batches (see inferenceClone).
+	var ev *nn.Model
+	if r.test != nil || r.trainEval != nil {
+		var err error
+		if ev, err = inferenceClone(r.model); err != nil {
+			return err
 		}
 	}
-	return hist, err
+	if r.test != nil {
+		r.rec.begin(ev)
+		m, err := evaluate(ctx, ev, ev, r.test, r.cfg.EvalBatchSize)
+		if err != nil {
+			return err
+		}
+		rec.TestLoss, rec.TestAccuracy, rec.HasTest = m.Loss, m.Accuracy, true
+	}
+	rec.Ranges = r.rec.end()
+	if r.trainEval != nil {
+		m, err := evaluate(ctx, ev, ev, r.trainEval, r.cfg.EvalBatchSize)
+		if err != nil {
+			return err
+		}
+		rec.TrainEvalAccuracy, rec.TrainEvalN = m.Accuracy, m.N
+	}
+	rec.Seconds = time.Since(r.epochStart).Seconds()
+	r.hist.Records = append(r.hist.Records, rec)
+	if r.cfg.CheckpointDir != "" && ((l.Epoch+1)%r.cfg.CheckpointEvery == 0 || l.Epoch == r.cfg.Epochs-1) {
+		return r.save(l.Epoch+1, 0, RunningTotals{})
+	}
+	return nil
 }
 
 // addDropoutSeeds reseeds every dropout layer of l.Model before each
@@ -318,56 +357,29 @@ func batchSeed(layerSeed uint64, epoch, batch int) uint64 {
 	return x ^ (x >> 31)
 }
 
-// rangeRecorder tracks weight and activation ranges per leaf layer through
-// a Tap while it is begun.
+// rangeRecorder tracks weight and activation ranges per leaf layer: the
+// activations through a LayerRanges tapped on the model (or an evaluation
+// clone) while it is begun.
 type rangeRecorder struct {
 	model  *nn.Model
 	on     bool
-	layers []nn.Layer
-	index  map[nn.Layer]int
-	lo, hi []float32
-	seen   []bool
+	ranges LayerRanges
 	tap    *Tap
 }
 
 func newRangeRecorder(m *nn.Model, on bool) *rangeRecorder {
-	r := &rangeRecorder{model: m, on: on}
-	if !on {
-		return r
-	}
-	r.layers = m.Layers()
-	r.index = map[nn.Layer]int{}
-	for i, l := range r.layers {
-		r.index[l] = i
-	}
-	r.lo = make([]float32, len(r.layers))
-	r.hi = make([]float32, len(r.layers))
-	r.seen = make([]bool, len(r.layers))
-	return r
+	return &rangeRecorder{model: m, on: on}
 }
 
-// begin starts observing layer outputs, forgetting earlier ones.
-func (r *rangeRecorder) begin() {
+// begin starts observing the layer outputs of m (the model, or a clone of
+// it), forgetting earlier ones.
+func (r *rangeRecorder) begin(m *nn.Model) {
 	if !r.on {
 		return
 	}
 	r.close()
-	clear(r.seen)
-	r.tap = Attach(r.model, r.observe)
-}
-
-func (r *rangeRecorder) observe(l nn.Layer, out *tensor.Tensor) error {
-	i, ok := r.index[l]
-	if !ok || len(out.Data) == 0 {
-		return nil
-	}
-	lo, hi := minMax(out.Data)
-	if !r.seen[i] {
-		r.lo[i], r.hi[i], r.seen[i] = lo, hi, true
-		return nil
-	}
-	r.lo[i], r.hi[i] = min(r.lo[i], lo), max(r.hi[i], hi)
-	return nil
+	r.ranges.Reset()
+	r.tap = Attach(m, r.ranges.Observe)
 }
 
 // close stops observing.
@@ -384,9 +396,11 @@ func (r *rangeRecorder) end() []LayerRange {
 		return nil
 	}
 	r.close()
-	out := make([]LayerRange, len(r.layers))
-	for i, l := range r.layers {
-		lr := LayerRange{Layer: l.Name(), Kind: l.Kind(), ActMin: r.lo[i], ActMax: r.hi[i]}
+	layers := r.model.Layers()
+	out := make([]LayerRange, len(layers))
+	for i, l := range layers {
+		lr := LayerRange{Layer: l.Name(), Kind: l.Kind()}
+		lr.ActMin, lr.ActMax, _ = r.ranges.Range(l.Name())
 		for _, p := range l.Params() {
 			if p.Kind == nn.Weight && len(p.Value.Data) > 0 {
 				lr.HasWeight = true
@@ -396,15 +410,6 @@ func (r *rangeRecorder) end() []LayerRange {
 		out[i] = lr
 	}
 	return out
-}
-
-// minMax returns the smallest and largest of x (not empty).
-func minMax(x []float32) (lo, hi float32) {
-	lo, hi = x[0], x[0]
-	for _, v := range x {
-		lo, hi = min(lo, v), max(hi, v)
-	}
-	return lo, hi
 }
 
 // trainEvalSet returns the training subset Fit evaluates in inference mode

@@ -18,3 +18,10 @@ func openCapture(pid int) *os.File {
 	}
 	return f
 }
+
+// evaluatorAttr makes the evaluator die with the supervisor, even when the
+// supervisor is killed (a frontend's kernel manager may SIGKILL it): an
+// orphaned evaluator would otherwise run on until it next reads its pipe.
+func evaluatorAttr() *syscall.SysProcAttr {
+	return &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+}

@@ -149,10 +149,13 @@ func (s *supervisor) start() (*evaluator, error) {
 // prepare sets up an evaluator's pipe; what is sent to it waits in the pipe
 // until spawn starts the process.
 func (s *supervisor) prepare() (*evaluator, error) {
-	pair, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+	pair, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM, 0)
 	if err != nil {
 		return nil, fmt.Errorf("evaluator socket pair: %w", err)
 	}
+	// exec.Cmd passes the evaluator's end explicitly (ExtraFiles).
+	syscall.CloseOnExec(pair[0])
+	syscall.CloseOnExec(pair[1])
 	mine, theirs := os.NewFile(uintptr(pair[0]), "evaluator"), os.NewFile(uintptr(pair[1]), "supervisor")
 	ev := &evaluator{m: newMux(mine), theirs: theirs, stderr: &tail{max: 256 << 10}, exited: make(chan struct{})}
 	for ch := range nChannels {
@@ -173,6 +176,7 @@ func (s *supervisor) spawn(ev *evaluator) error {
 	cmd.Stdout = os.Stdout
 	cmd.Stderr = stderrW
 	cmd.ExtraFiles = []*os.File{ev.theirs} // descriptor 3
+	cmd.SysProcAttr = evaluatorAttr()
 	if err := cmd.Start(); err != nil {
 		ev.m.close()
 		stderrR.Close()

@@ -241,8 +241,9 @@ func TestHugeFrameBeforeAuth(t *testing.T) {
 }
 
 // TestStalledIOPubSubscriber: a second IOPub subscriber that never reads
-// while a cell prints 40 MB: the frontend still gets every status idle, and
-// the kernel's memory stays bounded by the per-subscriber queue.
+// while cells print 80 MB: the frontend still gets all output and every
+// status idle, and the kernel's memory stays bounded by the per-subscriber
+// queue.
 func TestStalledIOPubSubscriber(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a kernel process")
@@ -258,7 +259,7 @@ func TestStalledIOPubSubscriber(t *testing.T) {
 	}
 	before, _ := rssMB(c.cmd.Process.Pid)
 	var peak float64
-	for i := range 4 {
+	for i := range 8 {
 		start := time.Now()
 		rc, out := c.execute("for i := 0; i < 1000; i++ {\n\tfmt.Println(line)\n}", 60*time.Second)
 		if rc["status"] != "ok" {
