@@ -230,6 +230,7 @@ type convStep struct {
 	tab                       *rqTable
 
 	direct *directConv // nil: im2col and GemmU8S8Serial
+	link   *padder     // set: output rows go into this plane, not y.u
 
 	y      intAct
 	x      *intAct
@@ -332,6 +333,9 @@ func (c *convStep) run(x *intAct) (*intAct, error) {
 	rows := x.n * oh * ow
 	c.y = intAct{n: x.n, h: oh, w: ow, c: c.outC, flat: c.dense, u: resize(c.y.u, rows*c.outC), p: c.out, off: codeOffset(c.out)}
 	c.x, c.oh, c.ow = x, oh, ow
+	if c.link != nil {
+		c.link.size(x.n, oh, ow)
+	}
 	if c.direct != nil {
 		c.runDirect()
 	} else {
@@ -443,6 +447,7 @@ type dwStep struct {
 	tab                      *rqTable
 	simd                     bool // dwPixelAVX512 and the AVX-512 requantization
 	direct                   *directDW
+	link                     *padder
 
 	y      intAct
 	x      *intAct
@@ -461,6 +466,9 @@ func (d *dwStep) run(x *intAct) (*intAct, error) {
 	co := d.ch * d.mult
 	d.y = intAct{n: x.n, h: oh, w: ow, c: co, u: resize(d.y.u, x.n*oh*ow*co), p: d.out, off: codeOffset(d.out)}
 	d.x, d.oh, d.ow = x, oh, ow
+	if d.link != nil {
+		d.link.size(x.n, oh, ow)
+	}
 	if d.direct != nil {
 		d.runDirect()
 	} else {
@@ -577,6 +585,7 @@ func newDWStep(name string, ch, mult, k, stride, pad int, in *QParams, wq *QTens
 // the real value (scale > 0), so this is exact and keeps the params.
 type maxPoolStep struct {
 	name string
+	link *padder // set: output rows go into this plane, not y.u
 	k, s int
 	y    intAct
 	x    *intAct
@@ -590,6 +599,9 @@ func (p *maxPoolStep) run(x *intAct) (*intAct, error) {
 	oh, ow := (x.h-p.k)/p.s+1, (x.w-p.k)/p.s+1
 	p.y = intAct{n: x.n, h: oh, w: ow, c: x.c, u: resize(p.y.u, x.n*oh*ow*x.c), p: x.p, off: x.off}
 	p.x = x
+	if p.link != nil {
+		p.link.size(x.n, oh, ow)
+	}
 	gemm.ParallelFor(x.n*oh, max(1, (1<<14)/(ow*x.c)), p.fn)
 	p.x = nil
 	return &p.y, nil
@@ -604,11 +616,17 @@ func (p *maxPoolStep) chunk(lo, hi int) {
 			r0 := x.u[(b*x.h+2*oy)*x.w*C:][:2*ow*C]
 			r1 := x.u[(b*x.h+2*oy+1)*x.w*C:][:2*ow*C]
 			dst := p.y.u[(b*oh+oy)*ow*C:][:ow*C]
+			if p.link != nil {
+				dst = p.link.row(b, oy, ow)
+			}
 			maxPool2RowAVX2(&dst[0], &r0[0], &r1[0], ow, C)
 			continue
 		}
 		for ox := 0; ox < ow; ox++ {
 			dst := p.y.u[((b*oh+oy)*ow+ox)*C:][:C]
+			if p.link != nil {
+				dst = p.link.row(b, oy, ow)[ox*C:][:C]
+			}
 			if hasMaxU8AVX2 && C%32 == 0 {
 				p.pixelSIMD(dst, ((b*x.h+oy*p.s)*x.w+ox*p.s)*C)
 				continue

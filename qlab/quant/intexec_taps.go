@@ -77,6 +77,11 @@ func (p *padder) size(n, h, w int) {
 	p.src = p.buf
 }
 
+// row returns interior row y of sample b's plane: w pixels of c4 bytes.
+func (p *padder) row(b, y, w int) []uint8 {
+	return p.buf[((b*p.hp+y+p.pad)*p.wp+p.pad)*p.c4:][:w*p.c4]
+}
+
 // interior returns the padded plane of sample b and the offset of its
 // first interior pixel; pixel (y, x) of the input is at
 // off + (y*wp + x)*c4.
@@ -213,6 +218,9 @@ func (c *convStep) rowChunk(lo, hi int) {
 		b, oy := r/c.oh, r%c.oh
 		a := d.in.src[((b*d.in.hp+oy*c.stride)*d.in.wp)*d.c4:]
 		dst := c.y.u[r*c.ow*c.outC:][:c.ow*c.outC]
+		if c.link != nil {
+			dst = c.link.row(b, oy, c.ow)
+		}
 		var rowsum []int32
 		if s != nil {
 			gemm.RowSumsTaps(c.ow, a, lda, d.taps, c.k*d.c4, s.rows)
@@ -230,19 +238,33 @@ func (c *convStep) rowChunk(lo, hi int) {
 func (c *convStep) pixelChunk(lo, hi int) {
 	d := c.direct
 	C := d.c4
-	a := d.in.src[lo*C : hi*C]
-	dst := c.y.u[lo*c.outC : hi*c.outC]
-	var rowsum []int32
 	var s *convScratch
 	if c.anyZb {
 		s = getScratch()
-		s.rows = resize(s.rows, hi-lo)
-		gemm.RowSumsTaps(hi-lo, a, C, d.taps, C, s.rows) // k = 1
-		rowsum = s.rows
+		defer putScratch(s)
 	}
-	gemm.GemmU8S8TapsRequant(hi-lo, a, C, d.taps, d.b, d.rq, rowsum, dst, c.outC)
-	if s != nil {
-		putScratch(s)
+	for lo < hi {
+		end := hi
+		var dst []uint8
+		if c.link != nil {
+			// One image row at a time: rows are apart in the padded plane.
+			hw := c.oh * c.ow
+			b, rem := lo/hw, lo%hw
+			oy, ox := rem/c.ow, rem%c.ow
+			end = min(hi, lo+c.ow-ox)
+			dst = c.link.row(b, oy, c.ow)[ox*c.outC:][:(end-lo)*c.outC]
+		} else {
+			dst = c.y.u[lo*c.outC : end*c.outC]
+		}
+		a := d.in.src[lo*C : end*C]
+		var rowsum []int32
+		if s != nil {
+			s.rows = resize(s.rows, end-lo)
+			gemm.RowSumsTaps(end-lo, a, C, d.taps, C, s.rows) // k = 1
+			rowsum = s.rows
+		}
+		gemm.GemmU8S8TapsRequant(end-lo, a, C, d.taps, d.b, d.rq, rowsum, dst, c.outC)
+		lo = end
 	}
 }
 
@@ -315,6 +337,65 @@ func (d *dwStep) rowChunk(lo, hi int) {
 	for r := lo; r < hi; r++ {
 		b, oy := r/d.oh, r%d.oh
 		a := dd.in.src[((b*dd.in.hp+oy*d.stride)*dd.in.wp)*C:]
-		gemm.DepthwiseTapsRequant(d.ow, a, d.stride*C, dd.taps, dd.w, dd.rq, d.y.u[r*d.ow*C:][:d.ow*C], C)
+		dst := d.y.u[r*d.ow*C:][:d.ow*C]
+		if d.link != nil {
+			dst = d.link.row(b, oy, d.ow)
+		}
+		gemm.DepthwiseTapsRequant(d.ow, a, d.stride*C, dd.taps, dd.w, dd.rq, dst, C)
 	}
+}
+
+// A link lets a step write its output straight into the padded input
+// plane of the step after it (IntModel.Forward sets links for the length
+// of a forward; a step run on its own writes its y). The consumer's
+// padder then only writes its border.
+type planeLink struct {
+	set      func(*padder) // the producer's link field
+	consumer *padder
+}
+
+// padderOf returns the padded plane s reads when it is a consumer a
+// producer can write into: a direct 3x3-like convolution or depthwise
+// step that pads and takes its input's channels as they are.
+func padderOf(s intStep) *padder {
+	switch t := s.(type) {
+	case *convStep:
+		if t.direct != nil && !t.dense && t.pad > 0 && t.direct.c4 == t.inC {
+			return &t.direct.in
+		}
+	case *dwStep:
+		if t.direct != nil && t.pad > 0 {
+			return &t.direct.in
+		}
+	}
+	return nil
+}
+
+// linker returns how to point producer s at a consumer's plane, or nil
+// when s cannot write into one.
+func linker(s intStep) func(*padder) {
+	switch t := s.(type) {
+	case *convStep:
+		if t.direct != nil && !t.dense {
+			return func(p *padder) { t.link = p }
+		}
+	case *dwStep:
+		if t.direct != nil {
+			return func(p *padder) { t.link = p }
+		}
+	case *maxPoolStep:
+		return func(p *padder) { t.link = p }
+	}
+	return nil
+}
+
+// findLinks returns the producer/consumer pairs of consecutive steps.
+func findLinks(steps []intStep) []planeLink {
+	var ls []planeLink
+	for i := 0; i+1 < len(steps); i++ {
+		if set, p := linker(steps[i]), padderOf(steps[i+1]); set != nil && p != nil {
+			ls = append(ls, planeLink{set: set, consumer: p})
+		}
+	}
+	return ls
 }

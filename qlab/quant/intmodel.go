@@ -35,8 +35,9 @@ type IntModel struct {
 	bad  []int // per sample: index of the first NaN, or -1
 	inFn func(lo, hi int)
 
-	pad     *padder // the first convolution's input plane, while Forward fills it
-	hdr     intAct  // the input's shape when its codes live in pad only
+	pad     *padder     // the first convolution's input plane, while Forward fills it
+	hdr     intAct      // the input's shape when its codes live in pad only
+	links   []planeLink // consecutive top-level steps, producer writing into the consumer's plane
 	inPadFn func(lo, hi int)
 }
 
@@ -59,6 +60,7 @@ func (q *Model) Integer() (*IntModel, error) {
 	}
 	im := &IntModel{input: q.input, steps: steps, outName: names}
 	im.inFn, im.inPadFn = im.quantizeSamples, im.quantizePadded
+	im.links = findLinks(steps)
 	return im, nil
 }
 
@@ -196,6 +198,10 @@ func (im *IntModel) Forward(x *tensor.Tensor) (*QTensor, error) {
 	im.bad = resize(im.bad, n)
 	im.xf = x
 	steps, in := im.steps, &im.x
+	for _, l := range im.links {
+		l.set(l.consumer)
+		l.consumer.prefilled = true
+	}
 	if c := im.firstDirect(); c != nil {
 		// Quantize straight into the first convolution's padded plane.
 		pd := &c.direct.in
@@ -213,6 +219,7 @@ func (im *IntModel) Forward(x *tensor.Tensor) (*QTensor, error) {
 		}
 		if err != nil {
 			im.xf = nil
+			im.unlink()
 			return nil, err
 		}
 		steps, in = steps[1:], y
@@ -221,11 +228,13 @@ func (im *IntModel) Forward(x *tensor.Tensor) (*QTensor, error) {
 		gemm.ParallelFor(n, 1, im.inFn)
 		if err := im.inputNaN(x); err != nil {
 			im.xf = nil
+			im.unlink()
 			return nil, err
 		}
 	}
 	im.xf = nil
 	y, err := runSteps(steps, in)
+	im.unlink()
 	if err != nil {
 		return nil, err
 	}
@@ -396,5 +405,13 @@ func (im *IntModel) quantizePadded(lo, hi int) {
 				}
 			}
 		}
+	}
+}
+
+// unlink ends the links Forward set: every step writes its own y again.
+func (im *IntModel) unlink() {
+	for _, l := range im.links {
+		l.set(nil)
+		l.consumer.prefilled = false
 	}
 }

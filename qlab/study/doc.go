@@ -6,10 +6,12 @@
 // Setup.Train loads the data with data.Load and trains one network per
 // initializer — or loads it from the model cache. Train is the same for any
 // arch.Spec: its cache is content-addressed, keyed by the SHA-256 of the
-// full configuration (spec type and fields, training configuration, the
-// training and test images and labels, CacheFormat and the module version),
-// so a notebook re-run, or a later notebook asking for the same network,
-// gets the bit-identical trained weights and history without training.
+// full configuration (spec type and fields but the name, the training
+// configuration but what only observes or checkpoints, the training and
+// test images and labels, CacheFormat and the module version), so a
+// notebook re-run, a later notebook asking for the same network, or a
+// qlab/sweep trial (sweep.Options.Models) gets the bit-identical trained
+// weights and history without training.
 // Entries are written atomically and checksummed; a corrupt or unreadable
 // entry is reported on CacheOptions.Log and the model retrained.
 //
