@@ -41,7 +41,14 @@ var SummaryColumns = []string{"count", "min", "max", "mean", "std", "skewness", 
 	"p0.1", "p1", "p5", "p25", "p50", "p75", "p95", "p99", "p99.9",
 	"range", "absmax", "outliers3", "outliers6", "exact"}
 
-// Table returns one row per layer with the Summary of its accumulator.
+// Table returns one row per layer with the Summary of its accumulator,
+// named s.Name, with the columns layer, kind, index (the layer's position)
+// and then SummaryColumns: count, min, max, mean, std, skewness
+// (population), kurtosis (excess), the percentiles p0.1, p1, p5, p25, p50,
+// p75, p95, p99, p99.9, range (max - min), absmax (max |x|), outliers3 and
+// outliers6 (fractions beyond 3 and 6 standard deviations) and exact
+// (whether percentiles and outlier fractions are exact, every value still
+// held).
 func (s *LayerStats) Table() *Table {
 	t := NewTable(s.Name, append([]string{"layer", "kind", "index"}, SummaryColumns...)...)
 	for i, a := range s.Accs {
@@ -105,7 +112,11 @@ func channelBounds(ch []Moments) (mins, maxs []float64) {
 }
 
 // MismatchTable returns one row per layer with per-channel statistics:
-// the ChannelMismatch summary (zero included in ranges).
+// the ChannelMismatch summary (zero included in ranges). Its columns are
+// layer, kind, index, channels, tensor_range (the layer's per-tensor range),
+// ratio_min, ratio_median, ratio_max (channel range / tensor range),
+// bits_lost_mean, bits_lost_median, bits_lost_max (log2 of tensor range /
+// channel range) and zero_range_channels (channels whose range is 0).
 func (s *LayerStats) MismatchTable() (*Table, error) {
 	t := NewTable(s.Name+" channel mismatch", "layer", "kind", "index", "channels", "tensor_range",
 		"ratio_min", "ratio_median", "ratio_max", "bits_lost_mean", "bits_lost_median", "bits_lost_max", "zero_range_channels")

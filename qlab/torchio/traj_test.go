@@ -326,10 +326,11 @@ const kinkDistance = 1e-6
 // it must match PyTorch's.
 //
 // Tolerances, relative to the largest magnitude of each tensor (see diff
-// for the floor): loss 1e-5, weights 1e-5, momenta 1e-4, running
-// statistics 1e-5. Measured worst cases (logged with -v): loss 3.5e-7,
+// for the floor): loss 1e-5, weights 1e-5, momenta 3e-4, running
+// statistics 3e-5. Measured worst cases (logged with -v): loss 3.5e-7,
 // weights 1.4e-6, momenta 7.4e-5, running statistics 4.3e-6; the two
-// libraries sum convolutions and reductions in different orders.
+// libraries sum convolutions and reductions in different orders, and
+// qlab's GEMM kernel depends on the CPU, hence the margins.
 //
 // On a near-kink step (an activation input within kinkDistance of a ReLU
 // or ReLU6 kink) the libraries may round that one element to different
@@ -339,8 +340,8 @@ const kinkDistance = 1e-6
 // beta gradient differs (momentum 9e-4 relative, weights 6e-5).
 func TestTrajectoryTeacherForced(t *testing.T) {
 	names := []string{"loss", "weights", "momenta", "running statistics"}
-	tight := []float64{1e-5, 1e-5, 1e-4, 1e-5}
-	loose := []float64{1e-5, 1e-4, 2e-3, 1e-5}
+	tight := []float64{1e-5, 1e-5, 3e-4, 3e-5}
+	loose := []float64{1e-5, 1e-4, 2e-3, 3e-5}
 	for _, name := range trajNames {
 		t.Run(name, func(t *testing.T) {
 			tr := loadTrajectory(t, name)
@@ -400,6 +401,12 @@ func TestTrajectoryTeacherForced(t *testing.T) {
 // qlab's weights and statistics from PyTorch's, and per step the relative
 // loss difference.
 func freeRun(t *testing.T, tr *trajectory, run string) (state map[int]float64, loss []float64) {
+	return freeRunWhere(t, tr, run, nil)
+}
+
+// freeRunWhere is freeRun that also records, per kept step, the tensor
+// where the state differs most.
+func freeRunWhere(t *testing.T, tr *trajectory, run string, where map[int]string) (state map[int]float64, loss []float64) {
 	if err := tr.m.LoadState(tr.snapshot(t, "lr05", 0)); err != nil { // every run starts there
 		t.Fatal(err)
 	}
@@ -408,7 +415,19 @@ func freeRun(t *testing.T, tr *trajectory, run string) (state map[int]float64, l
 	newStepper(t, tr.m).run(t, tr.all(), trajSteps, tr.lr(t, run), func(k int, l float64) {
 		loss = append(loss, math.Abs(l-want[k-1])/math.Abs(want[k-1]))
 		if snap := tr.sd.Tensor(fmt.Sprintf("%s/%d/state", run, k)); snap != nil {
-			state[k], _ = diff(tr.m.State(), split(t, snap, tr.state))
+			var at string
+			state[k], at = diff(tr.m.State(), split(t, snap, tr.state))
+			if where != nil {
+				where[k] = at
+				got, want := map[string][]float32{}, map[string][]float32{}
+				for name, v := range split(t, snap, tr.state) {
+					if p := tr.m.Param(name); p.Kind == nn.Weight {
+						got[name], want[name] = append([]float32(nil), p.Value.Data...), v
+					}
+				}
+				d, w := diff(got, want)
+				where[k] += fmt.Sprintf("; weights %.2g in %s", d, w)
+			}
 		}
 	})
 	return state, loss
@@ -418,11 +437,19 @@ func freeRun(t *testing.T, tr *trajectory, run string) (state map[int]float64, l
 // whole 50-step run with train.Loop, never resynchronised, and compares
 // with PyTorch's own run.
 //
-// At lr 0.001 (momentum 0.9), where rounding differences are not
-// amplified, every step's loss must agree within 1e-4 relative and the
-// weights and running statistics at steps 10, 20, ..., 50 within 1e-4
-// (relative to each tensor's largest magnitude, as diff). Measured: losses
-// within 1.8e-7, states within 5.9e-6.
+// At lr 0.001 (momentum 0.9), where rounding is amplified slowly, the
+// first 20 steps must agree within 1e-4 relative (every loss; weights and
+// running statistics at steps 10 and 20, relative to each tensor's largest
+// magnitude, as diff) and the whole run within 1e-3 (losses) and 3e-2
+// (states). Measured with qlab's AVX-512 and AVX2 GEMM kernels: losses
+// within 1.8e-7 and states within 5.9e-6 over all 50 steps, for all three
+// networks. With the pure-Go kernel (GODEBUG=cpu.avx512f=off,cpu.avx2=off,
+// cpu.fma=off) RefNet-S and RefNet-DWS agree as closely, but MobileNetV2
+// has an input of block2/expand/relu6 round to the other side of the kink
+// near step 25, and from there its run drifts: states 1.1e-4 at step 30,
+// 1.1e-2 at step 50 (conv weights 1.7e-3), loss 1.6e-4. A smaller
+// learning rate does not avoid that: at lr 0.0001 a kink crossing near
+// step 35 leaves MobileNetV2 8e-4 apart by step 50 with every kernel.
 //
 // At the notebooks' learning rates the runs drift apart, as two PyTorch
 // runs with different summation orders would: a pre-activation that
@@ -439,24 +466,32 @@ func freeRun(t *testing.T, tr *trajectory, run string) (state map[int]float64, l
 // At lr 0.05 the depthwise networks part ways between step 10 and 20 and
 // are different networks by step 50 (loss 3-4% apart), while RefNet-S
 // stays within 1e-5; at lr 0.01 all three stay within 1e-5 for 50 steps.
+// Which run crosses a kink, and when, is chance: with the pure-Go GEMM
+// kernel RefNet-S at lr 0.05 is 0.15 apart by step 50, RefNet-DWS at
+// lr 0.01 0.69, and MobileNetV2 at lr 0.05 already 0.2 at step 20. Free
+// runs at the notebooks' rates are therefore compared statistically
+// (accuracy over seeds), not step by step.
 func TestTrajectoryFreeRun(t *testing.T) {
 	for _, name := range trajNames {
 		t.Run(name, func(t *testing.T) {
 			tr := loadTrajectory(t, name)
-			state, loss := freeRun(t, tr, "lr001")
+			where := map[int]string{}
+			state, loss := freeRunWhere(t, tr, "lr001", where)
 			worstLoss, at := 0.0, 0
 			for k, e := range loss {
 				if e > worstLoss || math.IsNaN(e) {
 					worstLoss, at = e, k+1
 				}
 			}
-			t.Logf("%s lr 0.001: worst loss difference %.2g (step %d); state differences %s", name, worstLoss, at, fmtSteps(state))
-			if !(worstLoss <= 1e-4) {
-				t.Errorf("lr 0.001: loss at step %d differs by %.3g relative; tolerance 1e-4", at, worstLoss)
+			t.Logf("%s lr 0.001: worst loss difference %.2g (step %d); state differences %s; at 50: %s", name, worstLoss, at, fmtSteps(state), where[50])
+			for k, e := range loss {
+				if tol := wholeRunTol(k+1, 1e-4, 1e-3); !(e <= tol) {
+					t.Errorf("lr 0.001: loss at step %d differs by %.3g relative; tolerance %g", k+1, e, tol)
+				}
 			}
 			for k, e := range state {
-				if !(e <= 1e-4) {
-					t.Errorf("lr 0.001: state after step %d differs by %.3g relative; tolerance 1e-4", k, e)
+				if tol := wholeRunTol(k, 1e-4, 3e-2); !(e <= tol) {
+					t.Errorf("lr 0.001: state after step %d differs by %.3g relative (in %s); tolerance %g", k, e, where[k], tol)
 				}
 			}
 			for _, run := range []string{"lr05", "lr01"} {
@@ -469,6 +504,15 @@ func TestTrajectoryFreeRun(t *testing.T) {
 			}
 		})
 	}
+}
+
+// wholeRunTol is the free run's tolerance at step k: tight for the first
+// 20 steps, whole afterwards.
+func wholeRunTol(k int, tight, whole float64) float64 {
+	if k <= 20 {
+		return tight
+	}
+	return whole
 }
 
 func fmtSteps(m map[int]float64) string {

@@ -101,6 +101,7 @@ type Loop struct {
 	StartTotals            RunningTotals
 
 	hooks [numStages][]Hook
+	bad   []Hook // hooks AddHook refused, reported by Run
 	taps  []*Tap
 
 	// Epoch is the current epoch index and Batch the index of the current
@@ -127,10 +128,12 @@ type Loop struct {
 	nextTotals           RunningTotals
 }
 
-// AddHook adds h; see Hook for the order hooks run in.
+// AddHook adds h; see Hook for the order hooks run in. A hook with an
+// unknown Stage or a nil Fn makes Run fail.
 func (l *Loop) AddHook(h Hook) {
-	if h.Stage < 0 || h.Stage >= numStages {
-		panic(fmt.Sprintf("train: hook %q: unknown stage %v", h.Name, h.Stage))
+	if h.Stage < 0 || h.Stage >= numStages || h.Fn == nil {
+		l.bad = append(l.bad, h)
+		return
 	}
 	hs := append(l.hooks[h.Stage], h)
 	sort.SliceStable(hs, func(i, j int) bool { return hs[i].Priority < hs[j].Priority })
@@ -181,6 +184,12 @@ func (l *Loop) run(s Stage) error {
 func (l *Loop) Run(ctx context.Context) error {
 	if l.Model == nil || l.Optimizer == nil || l.Loader == nil {
 		return errors.New("train: Loop needs a Model, an Optimizer and a Loader")
+	}
+	for _, h := range l.bad {
+		if h.Fn == nil {
+			return fmt.Errorf("train: hook %q has no Fn", h.Name)
+		}
+		return fmt.Errorf("train: hook %q: unknown stage %v", h.Name, h.Stage)
 	}
 	epochs := l.Epochs
 	if epochs == 0 {

@@ -220,3 +220,22 @@ func TestObserve(t *testing.T) {
 		t.Error("Observe left its callback attached")
 	}
 }
+
+// Malformed hooks are reported by Run, not by a panic.
+func TestLoopBadHook(t *testing.T) {
+	m := toyModel(t, 1)
+	opt, err := NewOptimizer(SGD(0.01, 0.9), m.Params())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, h := range []Hook{{Name: "late", Stage: Stage(42), Fn: func(*Loop) error { return nil }}, {Name: "empty", Stage: EpochEnd}} {
+		l := &Loop{Model: m, Optimizer: opt, Loader: &data.Loader{Data: toyData(t, 16, 2), BatchSize: 16}}
+		l.AddHook(h)
+		if err := l.Run(context.Background()); err == nil || !strings.Contains(err.Error(), h.Name) {
+			t.Errorf("hook %q: got %v; want an error naming it", h.Name, err)
+		}
+	}
+	if opt.Steps() != 0 {
+		t.Errorf("%d steps taken with a bad hook", opt.Steps())
+	}
+}

@@ -125,27 +125,74 @@ select {}`, "concurrent map", false},
 	}
 }
 
+// TestFatalErrorBetweenCells: a goroutine left running by a cell makes the
+// evaluator die after the cell has answered; the next cell shows what
+// happened.
+func TestFatalErrorBetweenCells(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a kernel process")
+	}
+	c := startKernel(t, binary(t))
+	rc, _ := c.execute(`import "time"
+m := map[int]int{}
+go func() {
+	time.Sleep(200 * time.Millisecond)
+	for g := 0; g < 4; g++ {
+		go func() {
+			for i := 0; ; i++ {
+				m[i%64] = i
+			}
+		}()
+	}
+}()`, 20*time.Second)
+	if rc["status"] != "ok" {
+		t.Fatalf("cell: %v", rc)
+	}
+	first := evaluatorPID(t, c.cmd.Process.Pid)
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if pids := childPIDs(c.cmd.Process.Pid); len(pids) == 1 && pids[0] != first {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the evaluator was not replaced within 20s")
+		}
+	}
+	rc, out := c.execute("1 + 1", 20*time.Second)
+	if rc["status"] != "ok" || !strings.Contains(strings.Join(outputs(out), "\n"), "concurrent map") {
+		t.Errorf("next cell: reply %v, outputs %v; want ok and a stderr stream naming concurrent map writes", rc, outputs(out))
+	}
+}
+
 // evaluatorPID returns the supervisor's child process.
 func evaluatorPID(t *testing.T, supervisor int) int {
 	t.Helper()
-	// Each thread lists the children it started.
-	tasks, err := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", supervisor))
-	if err != nil || len(tasks) == 0 {
-		t.Skipf("no /proc children lists: %v", err)
-	}
-	var f []string
-	for _, task := range tasks {
-		b, _ := os.ReadFile(task)
-		f = append(f, strings.Fields(string(b))...)
+	f := childPIDs(supervisor)
+	if f == nil {
+		t.Skip("no /proc children lists")
 	}
 	if len(f) != 1 {
-		t.Fatalf("supervisor has children %q; want one evaluator", f)
+		t.Fatalf("supervisor has children %v; want one evaluator", f)
 	}
-	pid, err := strconv.Atoi(f[0])
-	if err != nil {
-		t.Fatal(err)
+	return f[0]
+}
+
+// childPIDs lists a process's children from /proc (each thread lists the
+// children it started); nil when /proc has no such lists.
+func childPIDs(pid int) []int {
+	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", pid))
+	if len(tasks) == 0 {
+		return nil
 	}
-	return pid
+	pids := []int{}
+	for _, task := range tasks {
+		b, _ := os.ReadFile(task)
+		for _, f := range strings.Fields(string(b)) {
+			if p, err := strconv.Atoi(f); err == nil {
+				pids = append(pids, p)
+			}
+		}
+	}
+	return pids
 }
 
 // zmtpPeer connects to port and, when handshake is set, performs the
