@@ -1,7 +1,9 @@
 // Package notebooks holds the study's Jupyter notebooks (01-networks.ipynb …
 // 07-ablation.ipynb), one per step of the Yun & Wong initialization
 // ablation, and 08-bring-your-own.ipynb, the same layerwise analysis of a
-// network trained in PyTorch, written in Go for the qlab kernel. The package has no code of its
+// network trained in PyTorch, and 09-ptq-toolbox.ipynb, which asks whether
+// cross-layer equalization, bias correction and AdaRound erase the
+// initializer effect, written in Go for the qlab kernel. The package has no code of its
 // own: its tests check that every notebook is committed clean (valid
 // nbformat 4, outputs stripped, a first code cell tagged "parameters", no
 // code cell longer than a screen), run every notebook headless through

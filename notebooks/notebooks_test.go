@@ -19,7 +19,7 @@ const maxCellLines = 25
 
 // wantNotebooks are the study's steps, in order.
 var wantNotebooks = []string{"01-networks.ipynb", "02-training.ipynb", "03-ptq.ipynb", "04-weights.ipynb",
-	"05-activations.ipynb", "06-layer-error.ipynb", "07-ablation.ipynb", "08-bring-your-own.ipynb"}
+	"05-activations.ipynb", "06-layer-error.ipynb", "07-ablation.ipynb", "08-bring-your-own.ipynb", "09-ptq-toolbox.ipynb"}
 
 func notebookPaths(t *testing.T) []string {
 	t.Helper()

@@ -4,7 +4,8 @@ import (
 	"strings"
 
 	"github.com/traefik/yaegi/interp"
-	"github.com/traefik/yaegi/stdlib"
+
+	"github.com/qlab-dev/qlab/kernel/symbols/stdlib"
 )
 
 // Symbols holds the generated tables, keyed "importpath/pkgname" as yaegi's
@@ -15,7 +16,8 @@ var Symbols = interp.Exports{}
 // "qlab/nn" stands for ShortPrefix + "qlab/nn".
 const ShortPrefix = "github.com/qlab-dev/qlab/"
 
-// Exports returns yaegi's standard library tables, the generated tables, and
+// Exports returns the standard library tables of the installed Go
+// (package stdlib, generated: yaegi's own stop at Go 1.22), the generated tables, and
 // each qlab table again under its short import path. The result is a new map
 // (the tables themselves are shared); pass it to (*interp.Interpreter).Use.
 func Exports() interp.Exports {

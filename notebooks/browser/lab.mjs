@@ -107,23 +107,27 @@ async function menu(top, item) {
   await page.click(`.lm-Menu-itemLabel:text-is("${item}")`, { timeout: ui() });
 }
 
-// Records, every 25 ms while cells run, each .qlab-progress bar's value per
-// code cell, and how many bars a cell showed at once: an update drawn as a
-// new output instead of in place shows as two.
+// Records, every 25 ms while cells run, each .qlab-progress bar's value,
+// keyed by code cell and the bar's title (its first span), and the most
+// bars with one title a cell showed at once: an update drawn as a new
+// output instead of in place shows as two bars with the same title.
 function watchProgress() {
-  window.qlabProgress = { cells: {} };
+  window.qlabProgress = {};
   window.qlabProgressTimer = setInterval(() => {
     const w = window.qlabLab.shell.currentWidget;
     if (!w || !w.content) return;
     w.content.widgets.forEach((c, i) => {
-      const bars = c.node.querySelectorAll('.jp-OutputArea .qlab-progress');
-      if (bars.length === 0) return;
-      const rec = window.qlabProgress.cells[i] || (window.qlabProgress.cells[i] = { max_bars: 0, values: [], outputs: 0 });
-      rec.max_bars = Math.max(rec.max_bars, bars.length);
-      rec.outputs = Math.max(rec.outputs, c.node.querySelectorAll('.jp-OutputArea-child').length);
-      const p = bars[bars.length - 1].querySelector('progress');
-      const v = p && p.hasAttribute('value') ? `${p.value}/${p.max}` : 'indeterminate';
-      if (rec.values[rec.values.length - 1] !== v) rec.values.push(v);
+      const seen = {};
+      for (const bar of c.node.querySelectorAll('.jp-OutputArea .qlab-progress')) {
+        const title = bar.querySelector('span') ? bar.querySelector('span').innerText : '';
+        const key = `${i}\u0000${title}`;
+        seen[key] = (seen[key] || 0) + 1;
+        const rec = window.qlabProgress[key] || (window.qlabProgress[key] = { cell: i, title, max_same: 0, values: [] });
+        rec.max_same = Math.max(rec.max_same, seen[key]);
+        const p = bar.querySelector('progress');
+        const v = p && p.hasAttribute('value') ? `${p.value}/${p.max}` : 'indeterminate';
+        if (rec.values[rec.values.length - 1] !== v) rec.values.push(v);
+      }
     });
   }, 25);
 }
@@ -145,20 +149,25 @@ async function inspectNotebook() {
       };
     });
     // What the page drew for them: Lab renders both PNG and SVG as <img>.
-    const imgs = [...w.node.querySelectorAll('.jp-RenderedImage img, .jp-RenderedSVG img')];
+    // Images inside widgets (an Interact's output) are in the widget's
+    // state, not among the cell's outputs, and are counted apart.
+    const all = [...w.node.querySelectorAll('.jp-RenderedImage img, .jp-RenderedSVG img')];
+    const imgs = all.filter((img) => !img.closest('.jupyter-widgets'));
+    const widgetImages = all.length - imgs.length;
     const images = await Promise.all(imgs.map(async (img) => {
       let decoded = true;
       try { await img.decode(); } catch { decoded = false; }
       return { src: img.src.slice(0, 22), decoded, natural_width: img.naturalWidth, natural_height: img.naturalHeight };
     }));
-    const progress = Object.entries(window.qlabProgress.cells).map(([i, r]) => ({
-      cell: Number(i), max_bars: r.max_bars, outputs: r.outputs, values: r.values,
-      final_bars: w.content.widgets[Number(i)].node.querySelectorAll('.qlab-progress').length,
+    const progress = Object.values(window.qlabProgress).map((r) => ({
+      cell: r.cell, title: r.title, max_same: r.max_same, values: r.values,
+      final_same: [...w.content.widgets[r.cell].node.querySelectorAll('.qlab-progress')]
+        .filter((b) => (b.querySelector('span') ? b.querySelector('span').innerText : '') === r.title).length,
     }));
     return {
       name: w.context.path,
       kernel_display_name: w.sessionContext.kernelDisplayName,
-      cells, images, progress,
+      cells, images, widget_images: widgetImages, progress,
     };
   });
 }

@@ -24,9 +24,10 @@ import (
 // one: go test -run Lab -lab.notebooks 04-weights.ipynb.
 var labNotebooks = flag.String("lab.notebooks", "", "comma-separated notebooks of ../ for TestLabInChromium (default all)")
 
-// widgetNotebook is the notebook whose slider TestLabInChromium moves; ""
-// while no notebook has one.
-const widgetNotebook = ""
+// widgetNotebook is the notebook whose slider TestLabInChromium moves: its
+// widget cell's bit-width slider, with the figure below it and the next
+// cell reading "LAYER at BITS bits" in Go.
+const widgetNotebook = "04-weights.ipynb"
 
 // Bounds on TestLabInChromium's steps: failure bounds, not expectations.
 // Running the seven notebooks is most of it (about 4 minutes on an idle
@@ -96,12 +97,14 @@ type labNotebook struct {
 		NaturalWidth  int    `json:"natural_width"`
 		NaturalHeight int    `json:"natural_height"`
 	} `json:"images"`
+	WidgetImages int `json:"widget_images"`
+	// Progress has one entry per progress bar (a code cell and a title).
 	Progress []struct {
 		Cell      int      `json:"cell"`
-		MaxBars   int      `json:"max_bars"`
-		Outputs   int      `json:"outputs"`
+		Title     string   `json:"title"`
+		MaxSame   int      `json:"max_same"`
 		Values    []string `json:"values"`
-		FinalBars int      `json:"final_bars"`
+		FinalSame int      `json:"final_same"`
 	} `json:"progress"`
 }
 
@@ -451,14 +454,16 @@ func checkLabNotebook(t *testing.T, nb labNotebook) {
 			t.Errorf("%s: image %d (%s...) decoded %v, %dx%d; want a decoded figure", nb.Name, i+1, img.Src, img.Decoded, img.NaturalWidth, img.NaturalHeight)
 		}
 	}
-	// A progress bar is updated in place: several values seen, never two
-	// bars in the cell at once, and one bar left at its end.
+	// A progress bar is updated in place: several values seen, and never
+	// two bars with its title in the cell (a cell training four networks
+	// shows four bars, each updated in place).
 	for _, p := range nb.Progress {
-		if p.MaxBars != 1 || p.FinalBars != 1 {
-			t.Errorf("%s: cell %d showed up to %d progress bars at once, %d at the end; want 1 updated in place", nb.Name, p.Cell+1, p.MaxBars, p.FinalBars)
+		if p.MaxSame != 1 || p.FinalSame != 1 {
+			t.Errorf("%s: cell %d showed up to %d progress bars titled %q at once, %d at the end; want 1 updated in place",
+				nb.Name, p.Cell+1, p.MaxSame, p.Title, p.FinalSame)
 		}
 		if len(p.Values) < 3 {
-			t.Errorf("%s: cell %d's progress bar showed %q; want several updates", nb.Name, p.Cell+1, p.Values)
+			t.Errorf("%s: cell %d's progress bar %q showed %q; want several updates", nb.Name, p.Cell+1, p.Title, p.Values)
 		}
 	}
 }

@@ -27,6 +27,21 @@ type BarOptions struct {
 	YFromZero     bool
 	Cols          int // panel columns; 0 puts all architectures in one row
 	Width, Height float64
+	// Clip, when Clip[1] > Clip[0], clips the error bars to the metric's
+	// range [Clip[0], Clip[1]] (e.g. 0 and 100 for accuracy in percent):
+	// a Student-t interval from few seeds can reach past it.
+	Clip [2]float64
+}
+
+// clip returns the error bar's extents below and above mean, clipped to
+// opts.Clip.
+func (o BarOptions) clip(mean, ci float64) (low, high float64) {
+	low, high = ci, ci
+	if o.Clip[1] > o.Clip[0] {
+		low = math.Max(0, math.Min(ci, mean-o.Clip[0]))
+		high = math.Max(0, math.Min(ci, o.Clip[1]-mean))
+	}
+	return low, high
 }
 
 // AccuracyBars draws grouped bars, one panel per architecture, groups by
@@ -53,7 +68,8 @@ func AccuracyBars(rows []AccuracyBar, opts BarOptions) (*Figure, error) {
 	}
 	lo, hi := math.Inf(1), math.Inf(-1)
 	for _, r := range rows {
-		lo, hi = math.Min(lo, r.Mean-r.CI), math.Max(hi, r.Mean+r.CI)
+		l, h := opts.clip(r.Mean, r.CI)
+		lo, hi = math.Min(lo, r.Mean-l), math.Max(hi, r.Mean+h)
 	}
 	ymin := 0.0
 	if !opts.YFromZero {
@@ -102,7 +118,8 @@ func AccuracyBars(rows []AccuracyBar, opts BarOptions) (*Figure, error) {
 					vals[i] = r.Mean
 					if r.CI > 0 { // an empty interval is not drawn
 						errs = append(errs, plotter.XY{X: float64(i) - 0.4 + slot*(float64(pi)+0.5), Y: r.Mean})
-						ci = append(ci, struct{ Low, High float64 }{r.CI, r.CI})
+						l, h := opts.clip(r.Mean, r.CI)
+						ci = append(ci, struct{ Low, High float64 }{l, h})
 					}
 				}
 			}

@@ -30,3 +30,15 @@ func TestQuantAnalysis(t *testing.T) {
 		t.Error("empty analysis accepted")
 	}
 }
+
+func TestBarOptionsClip(t *testing.T) {
+	o := BarOptions{Clip: [2]float64{0, 100}}
+	for _, tc := range []struct{ mean, ci, low, high float64 }{{50, 10, 10, 10}, {95, 20, 20, 5}, {3, 40, 3, 40}, {120, 5, 5, 0}} {
+		if l, h := o.clip(tc.mean, tc.ci); l != tc.low || h != tc.high {
+			t.Errorf("clip(%v ± %v) = -%v +%v; want -%v +%v", tc.mean, tc.ci, l, h, tc.low, tc.high)
+		}
+	}
+	if l, h := (BarOptions{}).clip(3, 40); l != 40 || h != 40 {
+		t.Errorf("zero BarOptions clipped: -%v +%v", l, h)
+	}
+}

@@ -19,6 +19,14 @@ import (
 // and reuses it across calls, so a steady-state forward allocates nothing;
 // parallel work is split into chunks fixed by the shapes alone and integer
 // arithmetic is exact, so results are bit-identical for any GOMAXPROCS.
+//
+// On CPUs with AVX-512 VNNI, convolutions and depthwise convolutions take
+// the direct path of intexec_taps.go instead of im2col: the kernels read
+// each output pixel's taps in place in a zero-point-padded plane and
+// requantize in registers. In IntModel.Forward the input is quantized
+// straight into the first such plane, and a layer whose successor reads a
+// padded plane writes its rows into it (see planeLink); the im2col path and
+// the portable loops remain for other CPUs and the purego build.
 
 // intAct is an activation inside the integer engine.
 type intAct struct {

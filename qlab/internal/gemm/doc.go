@@ -21,8 +21,18 @@
 // only on the shape, strides and CPU. Results may differ in the last bits
 // between CPUs with different kernels.
 //
-// The boundary: this package multiplies dense row-major matrices given as
-// slices, dimensions and strides, and knows nothing of layers, tensors or
-// quantization parameters; callers (im2col convolution, dense layers,
-// quantized inference) validate user shapes first and handle zero points.
+// For integer convolutions without im2col, GemmU8S8TapsInt32 and
+// GemmU8S8TapsRequant multiply weights packed once (PackS8Taps) by an
+// implicit matrix whose rows are runs of bytes read in place at fixed
+// offsets ("taps") from each output pixel's base, and DepthwiseTapsRequant
+// does the same per channel. The Requant forms end in RequantS8, gemmlowp's
+// fixed-point output stage (per-column bias, multiplier and right shift,
+// clamp, offset), applied to the accumulators in registers by the AVX-512
+// VNNI kernels and by a portable loop elsewhere (U8S8TapsFast tells which).
+//
+// The boundary: this package multiplies matrices given as slices,
+// dimensions, strides and tap offsets, and knows nothing of layers, tensors
+// or quantization parameters beyond that integer output stage; callers
+// (im2col convolution, dense layers, quantized inference) validate user
+// shapes first and derive zero points, multipliers and shifts.
 package gemm
