@@ -157,6 +157,7 @@ type fitRun struct {
 	hist       *History
 	rec        *rangeRecorder
 	trainEval  *data.Dataset // Config.TrainEvalSubset's images, or nil
+	eval       *nn.Model     // the evaluation clone
 	epochStart time.Time
 	batches    int
 }
@@ -263,12 +264,19 @@ func (r *fitRun) epochEnds(ctx context.Context, l *Loop) error {
 	tot := l.Totals
 	rec := EpochRecord{Epoch: l.Epoch, TrainLoss: tot.LossSum / float64(tot.Seen), TrainAccuracy: float64(tot.Correct) / float64(tot.Seen),
 		LR: r.lr(l.Epoch, 0)}
-	// Evaluation runs on a clone, so the model keeps no buffers sized for
+	// Evaluation runs on a clone, made once per run and refreshed from the
+	// model every epoch, so the model keeps no buffers sized for
 	// evaluation batches (see inferenceClone).
-	var ev *nn.Model
+	ev := r.eval
 	if r.test != nil || r.trainEval != nil {
 		var err error
-		if ev, err = inferenceClone(r.model); err != nil {
+		if ev == nil {
+			ev, err = inferenceClone(r.model)
+			r.eval = ev
+		} else {
+			err = ev.CopyFrom(r.model)
+		}
+		if err != nil {
 			return err
 		}
 	}

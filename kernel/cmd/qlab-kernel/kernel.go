@@ -225,16 +225,23 @@ func (s *supervisor) run(ctx context.Context) int {
 		}
 		reason := ev.reason()
 		s.log.Printf("evaluator process %d died: %s; starting a new one", ev.cmd.Process.Pid, reason)
-		if time.Since(ev.started) < 2*time.Second {
-			quick++
-		} else {
-			quick = 0
-		}
 		// Requests relayed from here on go to the new evaluator; those the
 		// dead one left are answered on its behalf.
 		s.mu.Lock()
 		pending, counts := s.pending, s.counts
 		s.pending, s.counts = [chStdin][]request{}, map[string]int{}
+		// Only deaths that no request caused count towards giving up: an
+		// evaluator that cannot start. A cell that overflows its stack right
+		// after a restart is the cell's failure, and is reported as such.
+		busy := len(counts) > 0
+		for _, p := range pending {
+			busy = busy || len(p) > 0
+		}
+		if !busy && time.Since(ev.started) < 2*time.Second {
+			quick++
+		} else {
+			quick = 0
+		}
 		var next *evaluator
 		var err error
 		if quick < 3 {
@@ -246,7 +253,7 @@ func (s *supervisor) run(ctx context.Context) int {
 		s.mu.Unlock()
 		switch {
 		case quick >= 3:
-			s.log.Printf("the evaluator died within 2s of starting 3 times in a row; giving up")
+			s.log.Printf("the evaluator died within 2s of starting, with no request running, 3 times in a row; giving up")
 		case err != nil:
 			s.log.Print(err)
 		}
