@@ -83,26 +83,35 @@ func eofAsTruncated(err error) error {
 // ReadIDXFile reads one IDX file, gzip-compressed (detected from its first
 // bytes, whatever the name) or raw. Errors name the file.
 func ReadIDXFile(path string) (*IDX, error) {
-	f, err := os.Open(path)
+	r, done, err := openIDX(path)
 	if err != nil {
-		return nil, fmt.Errorf("data: %w", err)
+		return nil, err
 	}
-	defer f.Close()
-	br := bufio.NewReaderSize(f, 1<<16)
-	var r io.Reader = br
-	if magic, _ := br.Peek(2); bytes.Equal(magic, []byte{0x1f, 0x8b}) {
-		z, err := gzip.NewReader(br)
-		if err != nil {
-			return nil, fmt.Errorf("data: %s: %w: gzip: %v", path, ErrCorrupt, eofAsTruncated(err))
-		}
-		defer z.Close()
-		r = z
-	}
+	defer done()
 	idx, err := ReadIDX(r)
 	if err != nil {
 		return nil, fmt.Errorf("data: %s: %w", path, err)
 	}
 	return idx, nil
+}
+
+// openIDX opens an IDX file for reading through a gzip reader when its first
+// bytes say it is compressed; done closes what was opened.
+func openIDX(path string) (r io.Reader, done func(), err error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("data: %w", err)
+	}
+	br := bufio.NewReaderSize(f, 1<<16)
+	if magic, _ := br.Peek(2); !bytes.Equal(magic, []byte{0x1f, 0x8b}) {
+		return br, func() { f.Close() }, nil
+	}
+	z, err := gzip.NewReader(br)
+	if err != nil {
+		f.Close()
+		return nil, nil, fmt.Errorf("data: %s: %w: gzip: %v", path, ErrCorrupt, eofAsTruncated(err))
+	}
+	return z, func() { z.Close(); f.Close() }, nil
 }
 
 // IDXNames are the four file names of an IDX dataset directory, without the

@@ -1,13 +1,9 @@
 package data
 
 import (
-	"bufio"
-	"bytes"
-	"compress/gzip"
 	"encoding/binary"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 
 	"github.com/qlab-dev/qlab/qlab/tensor"
@@ -164,21 +160,11 @@ func loadIDXPairLimited(imgPath, lblPath, name string, classes []string, n int) 
 // its first n records (all of them when the file holds fewer); Dims[0] of
 // the result is the number of records read.
 func readIDXHead(path string, n int) (*IDX, error) {
-	f, err := os.Open(path)
+	r, done, err := openIDX(path)
 	if err != nil {
-		return nil, fmt.Errorf("data: %w", err)
+		return nil, err
 	}
-	defer f.Close()
-	br := bufio.NewReaderSize(f, 1<<16)
-	var r io.Reader = br
-	if magic, _ := br.Peek(2); bytes.Equal(magic, []byte{0x1f, 0x8b}) {
-		z, err := gzip.NewReader(br)
-		if err != nil {
-			return nil, fmt.Errorf("data: %s: %w: gzip: %v", path, ErrCorrupt, eofAsTruncated(err))
-		}
-		defer z.Close()
-		r = z
-	}
+	defer done()
 	var hdr [4]byte
 	if _, err := io.ReadFull(r, hdr[:]); err != nil {
 		return nil, fmt.Errorf("data: %s: %w: header: %v", path, ErrCorrupt, eofAsTruncated(err))
