@@ -464,38 +464,14 @@ func replaceReLU6(m *nn.Model) (*nn.Model, []string, error) {
 func mapLayers(ls []nn.Layer, fn func(nn.Layer) (nn.Layer, error)) ([]nn.Layer, error) {
 	out := make([]nn.Layer, 0, len(ls))
 	for _, l := range ls {
-		switch t := l.(type) {
-		case *nn.Sequential:
-			ch, err := mapLayers(t.Children(), fn)
-			if err != nil {
-				return nil, err
-			}
-			s, err := nn.NewSequential(t.Name(), ch...)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, s)
-		case *nn.Residual:
-			body, err := mapLayers(t.Body(), fn)
-			if err != nil {
-				return nil, err
-			}
-			sc, err := mapLayers(t.Shortcut(), fn)
-			if err != nil {
-				return nil, err
-			}
-			r, err := nn.NewResidual(t.Name(), body, sc)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, r)
-		default:
-			n, err := fn(l)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, n)
+		n, isContainer, err := rebuildContainer(l, func(ls []nn.Layer) ([]nn.Layer, error) { return mapLayers(ls, fn) })
+		if !isContainer {
+			n, err = fn(l)
 		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, n)
 	}
 	return out, nil
 }

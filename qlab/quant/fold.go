@@ -62,33 +62,14 @@ func foldList(ls []nn.Layer, folds *[]fold) ([]nn.Layer, error) {
 		if i+1 < len(ls) {
 			next, _ = ls[i+1].(*nn.BatchNorm2D)
 		}
+		if c, ok, err := rebuildContainer(l, func(ls []nn.Layer) ([]nn.Layer, error) { return foldList(ls, folds) }); ok {
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, c)
+			continue
+		}
 		switch t := l.(type) {
-		case *nn.Sequential:
-			ch, err := foldList(t.Children(), folds)
-			if err != nil {
-				return nil, err
-			}
-			s, err := nn.NewSequential(t.Name(), ch...)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, s)
-			continue
-		case *nn.Residual:
-			body, err := foldList(t.Body(), folds)
-			if err != nil {
-				return nil, err
-			}
-			sc, err := foldList(t.Shortcut(), folds)
-			if err != nil {
-				return nil, err
-			}
-			r, err := nn.NewResidual(t.Name(), body, sc)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, r)
-			continue
 		case *nn.Conv2D:
 			if next != nil && next.Config().Channels == t.Config().Out {
 				cfg := t.Config()
@@ -120,6 +101,34 @@ func foldList(ls []nn.Layer, folds *[]fold) ([]nn.Layer, error) {
 		out = append(out, l)
 	}
 	return out, nil
+}
+
+// rebuildContainer rebuilds l with rec applied to each of its lists of
+// children when l is a container (Sequential, Residual), and reports
+// whether it was one. Rewrites of a model's layer tree (folding,
+// equalization) walk nested layers through it.
+func rebuildContainer(l nn.Layer, rec func([]nn.Layer) ([]nn.Layer, error)) (nn.Layer, bool, error) {
+	switch t := l.(type) {
+	case *nn.Sequential:
+		ch, err := rec(t.Children())
+		if err != nil {
+			return nil, true, err
+		}
+		s, err := nn.NewSequential(t.Name(), ch...)
+		return s, true, err
+	case *nn.Residual:
+		body, err := rec(t.Body())
+		if err != nil {
+			return nil, true, err
+		}
+		sc, err := rec(t.Shortcut())
+		if err != nil {
+			return nil, true, err
+		}
+		r, err := nn.NewResidual(t.Name(), body, sc)
+		return r, true, err
+	}
+	return nil, false, nil
 }
 
 // foldState rewrites st (the unfolded model's state) for one fold: scaled
