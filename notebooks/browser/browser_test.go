@@ -261,40 +261,11 @@ func startServer(t *testing.T, jupyter, work, artifacts string) server {
 	if os.Geteuid() == 0 { // CI containers run as root; Notebook refuses without this
 		args = append(args, "--allow-root")
 	}
-	cmd := exec.Command(jupyter, args...)
-	cmd.Env = append(os.Environ(),
-		"JUPYTER_PATH="+filepath.Join(work, "prefix", "share", "jupyter"),
-		"JUPYTER_DATA_DIR="+filepath.Join(work, "jupyter-data"),
-		"JUPYTER_RUNTIME_DIR="+filepath.Join(work, "jupyter-runtime"),
-		"JUPYTER_CONFIG_DIR="+filepath.Join(work, "jupyter-config"),
-		"IPYTHONDIR="+filepath.Join(work, "ipython"),
-	)
-	// Its own process group, so that stopping it also reaches anything it
-	// forked; kernels get their own groups from jupyter_client and are shut
-	// down by the server itself (and found by reapStrays otherwise).
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	logPath := filepath.Join(artifacts, "server.log")
-	logFile, err := os.Create(logPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	if err := cmd.Start(); err != nil {
-		logFile.Close()
-		t.Fatalf("starting %s: %v", jupyter, err)
-	}
-	// exited closes when the server has exited, waitErr then says how;
-	// a closed channel (not a sent value) so that every waiter sees it.
-	exited := make(chan struct{})
-	var waitErr error
-	go func() { waitErr = cmd.Wait(); close(exited) }()
-	t.Cleanup(func() {
-		stopGroup(t, "jupyter-notebook", cmd.Process.Pid, exited)
-		logFile.Close()
-	})
+	exited, waitErr := startJupyterServer(t, "jupyter-notebook", exec.Command(jupyter, args...), work, logPath)
 
 	srv := server{url: fmt.Sprintf("http://127.0.0.1:%d/", port), token: token}
-	if err := waitReady(srv, exited, &waitErr); err != nil {
+	if err := waitReady(srv, exited, waitErr); err != nil {
 		t.Fatalf("jupyter-notebook on %s: %v\nserver log:\n%s", srv.url, err, tail(logPath))
 	}
 	return srv
@@ -602,4 +573,40 @@ func tail(path string) string {
 		lines = lines[len(lines)-40:]
 	}
 	return strings.Join(lines, "\n")
+}
+
+// startJupyterServer starts cmd, a Jupyter server, with its Jupyter paths
+// under work and its output in logPath, in its own process group so that
+// stopping it also reaches anything it forked (kernels get their own groups
+// from jupyter_client and are shut down by the server itself, and found by
+// reapStrays otherwise). It is stopped when the test ends. exited closes when
+// the server has exited, *waitErr then says how; a closed channel (not a
+// sent value) so that every waiter sees it.
+func startJupyterServer(t *testing.T, name string, cmd *exec.Cmd, work, logPath string, env ...string) (exited chan struct{}, waitErr *error) {
+	t.Helper()
+	cmd.Env = append(append(os.Environ(),
+		"JUPYTER_PATH="+filepath.Join(work, "prefix", "share", "jupyter"),
+		"JUPYTER_DATA_DIR="+filepath.Join(work, "jupyter-data"),
+		"JUPYTER_RUNTIME_DIR="+filepath.Join(work, "jupyter-runtime"),
+		"JUPYTER_CONFIG_DIR="+filepath.Join(work, "jupyter-config"),
+		"IPYTHONDIR="+filepath.Join(work, "ipython"),
+	), env...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	if err := cmd.Start(); err != nil {
+		logFile.Close()
+		t.Fatalf("starting %s: %v", cmd.Path, err)
+	}
+	exited = make(chan struct{})
+	waitErr = new(error)
+	go func() { *waitErr = cmd.Wait(); close(exited) }()
+	t.Cleanup(func() {
+		stopGroup(t, name, cmd.Process.Pid, exited)
+		logFile.Close()
+	})
+	return exited, waitErr
 }

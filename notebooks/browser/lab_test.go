@@ -231,39 +231,15 @@ func startLab(t *testing.T, python, labDir, work, artifacts string, notebooks []
 	if os.Geteuid() == 0 {
 		args = append(args, "--allow-root")
 	}
-	cmd := exec.Command(python, args...)
-	cmd.Env = append(os.Environ(),
-		"JUPYTER_PATH="+filepath.Join(work, "prefix", "share", "jupyter"),
-		"JUPYTER_DATA_DIR="+filepath.Join(work, "jupyter-data"),
-		"JUPYTER_RUNTIME_DIR="+filepath.Join(work, "jupyter-runtime"),
-		"JUPYTER_CONFIG_DIR="+filepath.Join(work, "jupyter-config"),
-		"IPYTHONDIR="+filepath.Join(work, "ipython"),
-		"XDG_CACHE_HOME="+cacheHome(work),
-	)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	logPath := filepath.Join(artifacts, "lab-server.log")
-	logFile, err := os.Create(logPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	if err := cmd.Start(); err != nil {
-		logFile.Close()
-		t.Fatalf("starting %s: %v", python, err)
-	}
-	exited := make(chan struct{})
-	var waitErr error
-	go func() { waitErr = cmd.Wait(); close(exited) }()
-	t.Cleanup(func() {
-		stopGroup(t, "the Lab server", cmd.Process.Pid, exited)
-		logFile.Close()
-	})
+	exited, waitErr := startJupyterServer(t, "the Lab server", exec.Command(python, args...), work, logPath,
+		"XDG_CACHE_HOME="+cacheHome(work))
 	srv := server{url: fmt.Sprintf("http://127.0.0.1:%d/", port), token: token}
 	deadline := time.Now().Add(labServerTimeout)
 	for {
 		select {
 		case <-exited:
-			t.Fatalf("the Lab server exited before serving: %v\nserver log:\n%s", waitErr, tail(logPath))
+			t.Fatalf("the Lab server exited before serving: %v\nserver log:\n%s", *waitErr, tail(logPath))
 		default:
 		}
 		_, err := get(srv, "api/status")
