@@ -79,6 +79,7 @@ type cellState struct {
 	code  string   // the cell
 	lines int      // lines in the cell
 	trace []string // yaegi's panic frames
+	cur   chunk    // the chunk being evaluated
 }
 
 // helperSrc defines the helper Execute uses to describe a trailing value.
@@ -486,6 +487,7 @@ func evalSrc(c chunk, src string) string {
 }
 
 func (in *Interpreter) evalChunk(ctx context.Context, c chunk, cs *cellState) (reflect.Value, error) {
+	cs.cur = c
 	if rd := c.redefine; rd != nil {
 		return in.evalRedefinition(ctx, c, cs)
 	}
@@ -657,12 +659,24 @@ func (in *Interpreter) cellError(ctx context.Context, err error, cs *cellState) 
 			name = ErrRuntime
 		}
 		msg := fmt.Sprint(p.Value)
+		mapped := false
 		if e, ok := p.Value.(ExitError); ok {
 			name, msg = "os.Exit", e.Error()
+		} else if k, ok := reflectBounds[msg]; ok {
+			name = ErrRuntime
+			// Go's message has brackets that are not positions.
+			msg, trace, _ = in.boundsDetail(k, cs.cur, cs.code, trace)
+			mapped = true
 		} else if m, ok := goErrors[msg]; ok {
 			name, msg = ErrRuntime, m
+		} else if name == ErrRuntime {
+			// Go's runtime errors say "runtime error: " themselves.
+			msg = strings.TrimPrefix(msg, "runtime error: ")
 		}
-		return explainYaegi(&CellError{Name: name, Value: mapPositions(msg, cs.lines), Trace: trace}, cs.code)
+		if !mapped {
+			msg = mapPositions(msg, cs.lines)
+		}
+		return explainYaegi(&CellError{Name: name, Value: msg, Trace: trace}, cs.code)
 	}
 	msg := mapPositions(err.Error(), cs.lines)
 	return explainYaegi(&CellError{Name: ErrCompile, Value: msg, Trace: trace}, cs.code)
@@ -694,6 +708,7 @@ func (in *Interpreter) evalQuiet(src string) (v reflect.Value, err error) {
 // evalTrailing evaluates the cell's last expression and renders its value by
 // the rules documented on Execute.
 func (in *Interpreter) evalTrailing(ctx context.Context, c chunk, cs *cellState) (*display.Data, error) {
+	cs.cur = c
 	expr, _ := parser.ParseExpr(c.src)
 	call, isCall := unparen(expr).(*ast.CallExpr)
 	if isCall && printLike(call) {
@@ -816,4 +831,7 @@ var goErrors = map[string]string{
 	"reflect: slice index out of range":                        "index out of range",
 	"reflect: array index out of range":                        "index out of range",
 	"reflect: string index out of range":                       "index out of range",
+	"reflect.Value.Slice: slice index out of bounds":           "slice bounds out of range",
+	"reflect.Value.Slice: string slice index out of bounds":    "slice bounds out of range",
+	"reflect.Value.Slice3: slice index out of bounds":          "slice bounds out of range",
 }

@@ -141,6 +141,9 @@ func checkedLen(n any, like any) int {
 		if limit == 0 {
 			limit = maxSliceBytes
 		}
+		if room := dataRoom(); room > 0 {
+			limit = min(limit, room)
+		}
 		if bytes/elem != size || bytes > limit {
 			panic(fmt.Errorf("make: %d elements of %d bytes (%s) exceed the %s of memory available: refused (Go would end the kernel with a fatal out-of-memory error)", size, elem, byteSize(float64(size)*float64(elem)), byteSize(float64(limit))))
 		}
