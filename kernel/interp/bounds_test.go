@@ -90,11 +90,25 @@ func TestBoundsErrorsNameTheExpression(t *testing.T) {
 	}
 }
 
-// Go's other run-time errors keep Go's wording, said once.
+// Go's other run-time errors keep Go's wording, said once: yaegi's
+// reflect panics for a nil pointer, function or interface are Go's nil
+// dereference.
 func TestRuntimeErrorWording(t *testing.T) {
 	in := newInterp(t, Options{})
+	run(t, in, "type T struct{ X int }\nfunc (t *T) Get() int { return t.X }\ntype I interface{ Get() int }")
 	x := 0
+	type T struct{ X int }
+	var p *T
+	var ip *int
+	var f func()
+	var e error
 	for _, tc := range []struct{ cell, want string }{
+		{"var p *T\np.X = 1", goPanic(func() { p.X = 1 })},
+		{"var p *T\nx := *p\nx", goPanic(func() { _ = *p })},
+		{"var ip *int\n*ip = 3", goPanic(func() { *ip = 3 })},
+		{"var f func()\nf()", goPanic(func() { f() })},
+		{"var i I\ni.Get()", goPanic(func() { _ = e.Error() })},
+		{"var e error\n_ = e.Error()", goPanic(func() { _ = e.Error() })},
 		{"x := 0\n_ = 5 / x", goPanic(func() { _ = 5 / x })},
 		{"var mm map[string]int\nmm[\"a\"] = 1", goPanic(func() {
 			var mm map[string]int

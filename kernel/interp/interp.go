@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"go/ast"
 	"go/parser"
+	"regexp"
 
 	"go/token"
 	"io"
@@ -667,7 +668,7 @@ func (in *Interpreter) cellError(ctx context.Context, err error, cs *cellState) 
 			// Go's message has brackets that are not positions.
 			msg, trace, _ = in.boundsDetail(k, cs.cur, cs.code, trace)
 			mapped = true
-		} else if m, ok := goErrors[msg]; ok {
+		} else if m, ok := goError(msg); ok {
 			name, msg = ErrRuntime, m
 		} else if name == ErrRuntime {
 			// Go's runtime errors say "runtime error: " themselves.
@@ -825,13 +826,29 @@ func printLike(call *ast.CallExpr) bool {
 // goErrors maps the reflect panics by which yaegi reports Go's run-time
 // errors to the error Go reports.
 var goErrors = map[string]string{
-	"reflect: call of reflect.Value.Field on zero Value":       "invalid memory address or nil pointer dereference",
-	"reflect: call of reflect.Value.Elem on zero Value":        "invalid memory address or nil pointer dereference",
-	"reflect: call of reflect.Value.FieldByName on zero Value": "invalid memory address or nil pointer dereference",
-	"reflect: slice index out of range":                        "index out of range",
-	"reflect: array index out of range":                        "index out of range",
-	"reflect: string index out of range":                       "index out of range",
-	"reflect.Value.Slice: slice index out of bounds":           "slice bounds out of range",
-	"reflect.Value.Slice: string slice index out of bounds":    "slice bounds out of range",
-	"reflect.Value.Slice3: slice index out of bounds":          "slice bounds out of range",
+	"reflect: slice index out of range":                     "index out of range",
+	"reflect: array index out of range":                     "index out of range",
+	"reflect: string index out of range":                    "index out of range",
+	"reflect.Value.Slice: slice index out of bounds":        "slice bounds out of range",
+	"reflect.Value.Slice: string slice index out of bounds": "slice bounds out of range",
+	"reflect.Value.Slice3: slice index out of bounds":       "slice bounds out of range",
+	"reflect.Value.Call: call of nil function":              nilDeref,
+	"reflect: Method on nil interface value":                nilDeref,
+}
+
+const nilDeref = "invalid memory address or nil pointer dereference"
+
+// zeroValueRE matches reflect's panic for a method of the zero Value, which
+// is how a nil pointer, interface or function reaches yaegi's reflect calls.
+var zeroValueRE = regexp.MustCompile(`^reflect: call of reflect\.Value\.\w+ on zero Value$`)
+
+// goError returns the error Go reports for a reflect panic of yaegi's.
+func goError(msg string) (string, bool) {
+	if m, ok := goErrors[msg]; ok {
+		return m, true
+	}
+	if zeroValueRE.MatchString(msg) {
+		return nilDeref, true
+	}
+	return "", false
 }

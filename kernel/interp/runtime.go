@@ -53,7 +53,7 @@ type GoroutinePanic struct{ Value any }
 
 func (p GoroutinePanic) String() string {
 	msg := fmt.Sprint(p.Value)
-	if m, ok := goErrors[msg]; ok {
+	if m, ok := goError(msg); ok {
 		msg = "runtime error: " + m
 	}
 	return "panic in a goroutine started by a cell: " + msg + "\n(the goroutine stopped; the kernel and its state are kept)\n"
