@@ -82,12 +82,25 @@
 // stderr of the running cell, or of the next cell when it happens between
 // cells); a slice larger than the memory available (make's sizes go
 // through a check that refuses it with an error naming the size, instead
-// of Go's fatal out-of-memory); an interrupted read of os.Stdin. What
-// still ends the process (the frontend restarts the kernel, state lost):
-// stack overflow, an allocation too large that is not a make of a slice
-// (a huge map, append growing past memory), a panic in a goroutine that
-// compiled code starts for a cell (wg.Go(f) panicking in f), and Go's
-// other fatal errors (concurrent map writes, deadlock of all goroutines).
+// of Go's fatal out-of-memory; the memory available is the system's, or
+// what the data segment limit leaves, which the kernel's evaluator sets
+// from QLAB_MEMORY_LIMIT, 80% of physical memory by default); an
+// interrupted read of os.Stdin. What still ends the process (the kernel's
+// supervisor reports it on the cell and starts a new evaluator, state
+// lost): stack overflow, allocation past the memory limit that is not one
+// make of a slice (a huge map, append growing without end: "fatal error:
+// out of memory" naming the limit, about 4 s after the request under a
+// 1 GiB limit), a panic in a goroutine that compiled code starts for a
+// cell (wg.Go(f) panicking in f), and Go's other fatal errors (concurrent
+// map writes, deadlock of all goroutines).
+//
+// Run-time errors keep Go's wording: a nil dereference, a nil map write,
+// a division by zero. yaegi indexes and slices through reflect, whose
+// panics have no numbers; the kernel reads them afterwards where they
+// still exist (bounds.go): at a cell's top level, "index out of range [5]
+// with length 3" and "slice bounds out of range [:5] with capacity 3", at
+// the failing expression's line; inside a function or a loop, whose
+// locals are gone, the error names the expression (xs[k]) instead.
 //
 // Standard input: os.Stdin and fmt.Scan* of a cell read lines that the
 // frontend gives (input_request through kernel/cell's binding) when it
