@@ -821,6 +821,7 @@ func (p *redefPlan) batchNames() []string {
 // cell's last line is a dependent's: its cell line is returned with yaegi's
 // error; -1 and a *CellError otherwise.
 func (p *redefPlan) evalChunkText(ctx context.Context, c chunk, src string, cs *cellState) (int, error) {
+	cs.cur = c
 	src, temps := multiVarDecls(src)
 	if _, err := p.in.yi.EvalWithContext(ctx, evalSrc(c, src)); err != nil {
 		if m := posRE.FindStringSubmatch(err.Error()); m != nil {
