@@ -49,6 +49,11 @@
 //     global of the same type as an assignment, so that functions declared
 //     earlier see the new value. What cannot be rewritten (a labeled break
 //     out of a range over a func) is reported as "unsupported";
+//   - yaegi reuses a function's frame slots and stores references to them:
+//     a deferred call's arguments and receiver are evaluated at the defer
+//     statement, and a function literal passed to a compiled function in a
+//     loop (wg.Go) is made a closure of its iteration, by rewrites
+//     (evalorder.go);
 //   - yaegi's generic slices and maps are partly broken: Sort, SortFunc,
 //     SortStableFunc, IsSorted, Max, Min, Reverse, Clone, Equal and
 //     BinarySearch are provided over []E, and iter.Seq/Seq2 and the
@@ -62,12 +67,10 @@
 //   - a pointer to a cell type does not have the value receiver's
 //     methods when asserted to an interface;
 //   - known differences from go run, each a program of the fidelity corpus
-//     (testdata/corpus/DIVERGENT): a deferred call's arguments are read
-//     when it runs; errors.As with a cell-declared error type panics;
+//     (testdata/corpus/DIVERGENT): errors.As with a cell-declared error type panics;
 //     %T and %#v print a cell type as struct {...}; an unexported field
 //     of a cell type is marshalled by encoding/json; a cell type's String
-//     method is not used by %d or inside a slice; a closure passed to
-//     compiled code (wg.Go) reads a loop variable when it runs; generic
+//     method is not used by %d or inside a slice; generic
 //     functions of compiled standard packages (errors.AsType) have no
 //     table (the extractor skips generics; slices, maps, iter and cmp are
 //     interpreted sources instead).
@@ -79,12 +82,25 @@
 // stderr of the running cell, or of the next cell when it happens between
 // cells); a slice larger than the memory available (make's sizes go
 // through a check that refuses it with an error naming the size, instead
-// of Go's fatal out-of-memory); an interrupted read of os.Stdin. What
-// still ends the process (the frontend restarts the kernel, state lost):
-// stack overflow, an allocation too large that is not a make of a slice
-// (a huge map, append growing past memory), a panic in a goroutine that
-// compiled code starts for a cell (wg.Go(f) panicking in f), and Go's
-// other fatal errors (concurrent map writes, deadlock of all goroutines).
+// of Go's fatal out-of-memory; the memory available is the system's, or
+// what the data segment limit leaves, which the kernel's evaluator sets
+// from QLAB_MEMORY_LIMIT, 80% of physical memory by default); an
+// interrupted read of os.Stdin. What still ends the process (the kernel's
+// supervisor reports it on the cell and starts a new evaluator, state
+// lost): stack overflow, allocation past the memory limit that is not one
+// make of a slice (a huge map, append growing without end: "fatal error:
+// out of memory" naming the limit, about 4 s after the request under a
+// 1 GiB limit), a panic in a goroutine that compiled code starts for a
+// cell (wg.Go(f) panicking in f), and Go's other fatal errors (concurrent
+// map writes, deadlock of all goroutines).
+//
+// Run-time errors keep Go's wording: a nil dereference, a nil map write,
+// a division by zero. yaegi indexes and slices through reflect, whose
+// panics have no numbers; the kernel reads them afterwards where they
+// still exist (bounds.go): at a cell's top level, "index out of range [5]
+// with length 3" and "slice bounds out of range [:5] with capacity 3", at
+// the failing expression's line; inside a function or a loop, whose
+// locals are gone, the error names the expression (xs[k]) instead.
 //
 // Standard input: os.Stdin and fmt.Scan* of a cell read lines that the
 // frontend gives (input_request through kernel/cell's binding) when it

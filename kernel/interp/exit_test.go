@@ -13,7 +13,7 @@ func TestExitAndRuntimeErrorsKeepTheKernel(t *testing.T) {
 	for _, tc := range []struct{ name, cell, ename, want string }{
 		{"os.Exit", "os.Exit(3)", "os.Exit", "os.Exit(3) called by the cell"},
 		{"nil pointer dereference", "var p *struct{ X int }\np.X", ErrRuntime, "nil pointer dereference"},
-		{"index out of range", "s := []int{1, 2, 3}\ni := 5\ns[i]", ErrRuntime, "index out of range"},
+		{"index out of range", "s := []int{1, 2, 3}\ni := 5\ns[i]", ErrRuntime, "index out of range [5] with length 3"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err, _ := run(t, in, tc.cell)

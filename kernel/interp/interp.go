@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"go/ast"
 	"go/parser"
+	"regexp"
 
 	"go/token"
 	"io"
@@ -79,6 +80,7 @@ type cellState struct {
 	code  string   // the cell
 	lines int      // lines in the cell
 	trace []string // yaegi's panic frames
+	cur   chunk    // the chunk being evaluated
 }
 
 // helperSrc defines the helper Execute uses to describe a trailing value.
@@ -486,6 +488,7 @@ func evalSrc(c chunk, src string) string {
 }
 
 func (in *Interpreter) evalChunk(ctx context.Context, c chunk, cs *cellState) (reflect.Value, error) {
+	cs.cur = c
 	if rd := c.redefine; rd != nil {
 		return in.evalRedefinition(ctx, c, cs)
 	}
@@ -657,12 +660,24 @@ func (in *Interpreter) cellError(ctx context.Context, err error, cs *cellState) 
 			name = ErrRuntime
 		}
 		msg := fmt.Sprint(p.Value)
+		mapped := false
 		if e, ok := p.Value.(ExitError); ok {
 			name, msg = "os.Exit", e.Error()
-		} else if m, ok := goErrors[msg]; ok {
+		} else if k, ok := reflectBounds[msg]; ok {
+			name = ErrRuntime
+			// Go's message has brackets that are not positions.
+			msg, trace, _ = in.boundsDetail(k, cs.cur, cs.code, trace)
+			mapped = true
+		} else if m, ok := goError(msg); ok {
 			name, msg = ErrRuntime, m
+		} else if name == ErrRuntime {
+			// Go's runtime errors say "runtime error: " themselves.
+			msg = strings.TrimPrefix(msg, "runtime error: ")
 		}
-		return explainYaegi(&CellError{Name: name, Value: mapPositions(msg, cs.lines), Trace: trace}, cs.code)
+		if !mapped {
+			msg = mapPositions(msg, cs.lines)
+		}
+		return explainYaegi(&CellError{Name: name, Value: msg, Trace: trace}, cs.code)
 	}
 	msg := mapPositions(err.Error(), cs.lines)
 	return explainYaegi(&CellError{Name: ErrCompile, Value: msg, Trace: trace}, cs.code)
@@ -694,6 +709,7 @@ func (in *Interpreter) evalQuiet(src string) (v reflect.Value, err error) {
 // evalTrailing evaluates the cell's last expression and renders its value by
 // the rules documented on Execute.
 func (in *Interpreter) evalTrailing(ctx context.Context, c chunk, cs *cellState) (*display.Data, error) {
+	cs.cur = c
 	expr, _ := parser.ParseExpr(c.src)
 	call, isCall := unparen(expr).(*ast.CallExpr)
 	if isCall && printLike(call) {
@@ -810,10 +826,29 @@ func printLike(call *ast.CallExpr) bool {
 // goErrors maps the reflect panics by which yaegi reports Go's run-time
 // errors to the error Go reports.
 var goErrors = map[string]string{
-	"reflect: call of reflect.Value.Field on zero Value":       "invalid memory address or nil pointer dereference",
-	"reflect: call of reflect.Value.Elem on zero Value":        "invalid memory address or nil pointer dereference",
-	"reflect: call of reflect.Value.FieldByName on zero Value": "invalid memory address or nil pointer dereference",
-	"reflect: slice index out of range":                        "index out of range",
-	"reflect: array index out of range":                        "index out of range",
-	"reflect: string index out of range":                       "index out of range",
+	"reflect: slice index out of range":                     "index out of range",
+	"reflect: array index out of range":                     "index out of range",
+	"reflect: string index out of range":                    "index out of range",
+	"reflect.Value.Slice: slice index out of bounds":        "slice bounds out of range",
+	"reflect.Value.Slice: string slice index out of bounds": "slice bounds out of range",
+	"reflect.Value.Slice3: slice index out of bounds":       "slice bounds out of range",
+	"reflect.Value.Call: call of nil function":              nilDeref,
+	"reflect: Method on nil interface value":                nilDeref,
+}
+
+const nilDeref = "invalid memory address or nil pointer dereference"
+
+// zeroValueRE matches reflect's panic for a method of the zero Value, which
+// is how a nil pointer, interface or function reaches yaegi's reflect calls.
+var zeroValueRE = regexp.MustCompile(`^reflect: call of reflect\.Value\.\w+ on zero Value$`)
+
+// goError returns the error Go reports for a reflect panic of yaegi's.
+func goError(msg string) (string, bool) {
+	if m, ok := goErrors[msg]; ok {
+		return m, true
+	}
+	if zeroValueRE.MatchString(msg) {
+		return nilDeref, true
+	}
+	return "", false
 }

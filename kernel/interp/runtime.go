@@ -53,7 +53,7 @@ type GoroutinePanic struct{ Value any }
 
 func (p GoroutinePanic) String() string {
 	msg := fmt.Sprint(p.Value)
-	if m, ok := goErrors[msg]; ok {
+	if m, ok := goError(msg); ok {
 		msg = "runtime error: " + m
 	}
 	return "panic in a goroutine started by a cell: " + msg + "\n(the goroutine stopped; the kernel and its state are kept)\n"
@@ -140,6 +140,9 @@ func checkedLen(n any, like any) int {
 		limit := memAvailable()
 		if limit == 0 {
 			limit = maxSliceBytes
+		}
+		if room := dataRoom(); room > 0 {
+			limit = min(limit, room)
 		}
 		if bytes/elem != size || bytes > limit {
 			panic(fmt.Errorf("make: %d elements of %d bytes (%s) exceed the %s of memory available: refused (Go would end the kernel with a fatal out-of-memory error)", size, elem, byteSize(float64(size)*float64(elem)), byteSize(float64(limit))))

@@ -168,3 +168,33 @@ func TestRunCommand(t *testing.T) {
 		t.Errorf("failed notebook cells: %+v / %+v; want an error output then an unexecuted cell", nb.Cells[1], nb.Cells[2])
 	}
 }
+
+func TestMemoryLimit(t *testing.T) {
+	const total = 16 << 30
+	share := 0.8
+	for _, tc := range []struct {
+		env  string
+		want uint64
+		err  bool
+	}{
+		{"", uint64(float64(total) * share), false},
+		{"off", 0, false},
+		{"0", 0, false},
+		{"8GiB", 8 << 30, false},
+		{"1500MB", 1500e6, false},
+		{"1.5G", 3 << 29, false},
+		{"2147483648", 2 << 30, false},
+		{" 512 MiB ", 512 << 20, false},
+		{"100MiB", 0, true},
+		{"lots", 0, true},
+		{"-1GiB", 0, true},
+	} {
+		got, err := memoryLimit(tc.env, total)
+		if (err != nil) != tc.err || (!tc.err && got != tc.want) {
+			t.Errorf("memoryLimit(%q) = %d, %v; want %d (error %v)", tc.env, got, err, tc.want, tc.err)
+		}
+		if err != nil && !strings.Contains(err.Error(), memoryLimitEnv) {
+			t.Errorf("error %q does not name %s", err, memoryLimitEnv)
+		}
+	}
+}

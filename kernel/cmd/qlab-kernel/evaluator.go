@@ -49,6 +49,7 @@ func cmdEvaluator(connFile string) int {
 	if orig, ok := logw.(*os.File); ok {
 		unblockFatalErrors(orig, logger)
 	}
+	limitMemory(logger)
 	m := newMux(conn)
 	k := jupyter.NewKernel(ev, jupyter.Config{Log: logw, ImplementationVersion: version(), Key: []byte(ci.Key)})
 	// Jupyter widgets: the frontend's comms on the widget targets reach

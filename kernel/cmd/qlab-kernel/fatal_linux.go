@@ -38,3 +38,22 @@ func unblockFatalErrors(orig *os.File, logger *log.Logger) {
 		logger.Printf("crash output: %v", err)
 	}
 }
+
+// limitMemory applies the evaluator's memory limit (memlimit.go): the data
+// segment's hard cap, and the Go runtime's soft limit a little below it so
+// that the collector runs before the cap is reached.
+func limitMemory(logger *log.Logger) {
+	limit, err := evaluatorMemoryLimit()
+	if err != nil {
+		logger.Printf("%v; no memory limit", err)
+		return
+	}
+	if limit == 0 {
+		return
+	}
+	if err := unix.Setrlimit(unix.RLIMIT_DATA, &unix.Rlimit{Cur: limit, Max: limit}); err != nil {
+		logger.Printf("memory limit %s: %v", gib(limit), err)
+		return
+	}
+	debug.SetMemoryLimit(int64(limit / 10 * 9))
+}

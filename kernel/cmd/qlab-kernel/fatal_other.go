@@ -19,3 +19,16 @@ func unblockFatalErrors(orig *os.File, logger *log.Logger) {
 		logger.Printf("crash output: %v", err)
 	}
 }
+
+// limitMemory applies the evaluator's soft memory limit (memlimit.go); only
+// Linux also caps the data segment.
+func limitMemory(logger *log.Logger) {
+	limit, err := evaluatorMemoryLimit()
+	if err != nil {
+		logger.Printf("%v; no memory limit", err)
+		return
+	}
+	if limit > 0 {
+		debug.SetMemoryLimit(int64(limit / 10 * 9))
+	}
+}

@@ -530,6 +530,19 @@ func (t *tail) String() string {
 
 var fatalRE = regexp.MustCompile(`(?m)^fatal error: (.+)$`)
 
+// memoryHint explains an out-of-memory death: which limit was reached and
+// how to change it.
+func memoryHint(fatal string) string {
+	if !strings.Contains(fatal, "out of memory") {
+		return ""
+	}
+	limit, err := evaluatorMemoryLimit()
+	if err != nil || limit == 0 {
+		return " (the machine's memory is exhausted)"
+	}
+	return fmt.Sprintf(" (the evaluator's limit of %s was reached; %s sets it)", gib(limit), memoryLimitEnv)
+}
+
 // reason names why the evaluator died, from the runtime's report (the
 // "fatal error:" line goes only to descriptor 2, the capture pipe; the
 // copy on its standard error starts at the stack trace), else from its exit
@@ -543,7 +556,7 @@ func (ev *evaluator) reason() string {
 	report := ev.stderr.String()
 	for _, text := range []string{string(captured), report} {
 		if m := fatalRE.FindStringSubmatch(text); m != nil {
-			return "fatal error: " + strings.TrimSpace(m[1])
+			return "fatal error: " + strings.TrimSpace(m[1]) + memoryHint(m[1])
 		}
 	}
 	all := string(captured) + report
@@ -551,7 +564,7 @@ func (ev *evaluator) reason() string {
 	case strings.Contains(all, "goroutine stack exceeds") || strings.Contains(all, "runtime.newstack"):
 		return "fatal error: stack overflow"
 	case strings.Contains(all, "out of memory"):
-		return "fatal error: out of memory"
+		return "fatal error: out of memory" + memoryHint("out of memory")
 	}
 	st := ev.state
 	if st == nil {

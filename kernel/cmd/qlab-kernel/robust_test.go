@@ -332,3 +332,41 @@ func TestStalledIOPubSubscriber(t *testing.T) {
 		t.Errorf("RSS grew by %.0f MB with a stalled subscriber; want bounded by its queue (32 MiB)", peak-before)
 	}
 }
+
+// TestOutOfMemory: under QLAB_MEMORY_LIMIT, a slice larger than the limit
+// is refused up front and the state stays; a cell that allocates without
+// end reaches the limit, and the error on the cell names it; a new
+// evaluator takes over.
+func TestOutOfMemory(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a kernel process")
+	}
+	t.Setenv(memoryLimitEnv, "1GiB")
+	c := startKernel(t, binary(t))
+	if rc, _ := c.execute("import \"bytes\"\nkept := 1", 20*time.Second); rc["status"] != "ok" {
+		t.Fatalf("setup: %v", rc)
+	}
+	rc, _ := c.execute("big := make([]float64, 200<<20)", 20*time.Second)
+	if rc["status"] != "error" || !strings.Contains(fmt.Sprint(rc["evalue"]), "refused") {
+		t.Errorf("a 1.6 GB slice under a 1 GiB limit: reply %v; want refused", rc)
+	}
+	if rc, _ := c.execute("kept", 20*time.Second); rc["status"] != "ok" {
+		t.Fatalf("the refusal lost the state: %v", rc)
+	}
+	start := time.Now()
+	rc, out := c.execute("var keep [][]byte\nfor {\n\tkeep = append(keep, bytes.Repeat([]byte{1}, 64<<20))\n}", 120*time.Second)
+	took := time.Since(start)
+	ev := fmt.Sprint(rc["evalue"])
+	if rc["status"] != "error" || !strings.Contains(ev, "out of memory") || !strings.Contains(ev, "1.0 GiB") ||
+		!strings.Contains(ev, memoryLimitEnv) {
+		t.Errorf("reply %v; want an out-of-memory error naming the 1.0 GiB limit and %s", rc, memoryLimitEnv)
+	}
+	if !strings.Contains(strings.Join(outputs(out), "\n"), "out of memory") {
+		t.Errorf("cell outputs %v do not say out of memory", outputs(out))
+	}
+	t.Logf("out of memory reported %v after the request", took)
+	rc, out = c.execute("1 + 1", 20*time.Second)
+	if rc["status"] != "ok" || len(out) < 2 || !strings.Contains(string(out[1].Content), `"text/plain":"2"`) {
+		t.Errorf("after the death: reply %v, outputs %v; want 2", rc, outputs(out))
+	}
+}
