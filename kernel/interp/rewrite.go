@@ -441,6 +441,7 @@ func (in *Interpreter) rewriteCell(code string) (string, bool) {
 		rw.file(f, in.tsess.mains)
 		rw.define(f, globals)
 		rw.evalOrder(f)
+		rw.structTags(f)
 	}
 	if len(rw.edits) == 0 {
 		return code, false
