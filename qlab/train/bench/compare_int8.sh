@@ -6,8 +6,10 @@
 #   qlab/train/bench/compare_int8.sh [rounds] [iterations]   (default 3 rounds, 50 iterations)
 #
 # THREADS (default 2) sets both torch.set_num_threads and GOMAXPROCS.
-# Each round runs qlab/train/bench/pytorch_int8.py (Debian's /usr/bin/python3)
-# and then qlab's benchmarks:
+# Each round runs qlab/train/bench/pytorch_int8.py (Debian's /usr/bin/python3,
+# which re-executes itself with glibc malloc tunables so that PyTorch's
+# per-forward buffers are not mmapped and page-faulted every time; see its
+# doc) and then qlab's benchmarks:
 #   InferInt8RefNetS, InferInt8RefNetDWS  qlab/quant  (IntModel.Forward, TFLite int8)
 #   InferFloatRefNetS                     qlab/quant  (eval-mode float model with batch
 #                                         norm, as qlab/train's BenchmarkInferRefNetS, but
