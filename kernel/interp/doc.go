@@ -49,6 +49,15 @@
 //     global of the same type as an assignment, so that functions declared
 //     earlier see the new value. What cannot be rewritten (a labeled break
 //     out of a range over a func) is reported as "unsupported";
+//   - yaegi reuses a function's frame slots and stores references to them:
+//     a deferred call's arguments and receiver are evaluated at the defer
+//     statement, and a function literal passed to a compiled function in a
+//     loop (wg.Go) is made a closure of its iteration, by rewrites
+//     (evalorder.go);
+//   - a cell's struct types are reflect.StructOf types, which cannot have
+//     unexported fields (yaegi exports them with an X prefix): unexported
+//     fields get the tags json:"-" and xml:"-", Go's rule for them
+//     (structtags.go);
 //   - yaegi's generic slices and maps are partly broken: Sort, SortFunc,
 //     SortStableFunc, IsSorted, Max, Min, Reverse, Clone, Equal and
 //     BinarySearch are provided over []E, and iter.Seq/Seq2 and the
@@ -62,12 +71,11 @@
 //   - a pointer to a cell type does not have the value receiver's
 //     methods when asserted to an interface;
 //   - known differences from go run, each a program of the fidelity corpus
-//     (testdata/corpus/DIVERGENT): a deferred call's arguments are read
-//     when it runs; errors.As with a cell-declared error type panics;
-//     %T and %#v print a cell type as struct {...}; an unexported field
-//     of a cell type is marshalled by encoding/json; a cell type's String
-//     method is not used by %d or inside a slice; a closure passed to
-//     compiled code (wg.Go) reads a loop variable when it runs; generic
+//     (testdata/corpus/DIVERGENT): errors.As with a cell-declared error type panics;
+//     %T and %#v print a cell type as struct {...}; an embedded
+//     struct field is not promoted by encoding/json (yaegi makes it
+//     anonymous only when it is the only field); a cell type's String
+//     method is not used by %d or inside a slice; generic
 //     functions of compiled standard packages (errors.AsType) have no
 //     table (the extractor skips generics; slices, maps, iter and cmp are
 //     interpreted sources instead).

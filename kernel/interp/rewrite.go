@@ -335,6 +335,8 @@ func (pc *parsedCell) checkErrors(s *typeSession, imports map[string]string, im 
 		Defs:      map[*ast.Ident]types.Object{},
 		Uses:      map[*ast.Ident]types.Object{},
 		Instances: map[*ast.Ident]types.Instance{},
+
+		Selections: map[*ast.SelectorExpr]*types.Selection{},
 	}
 	conf := types.Config{Importer: im, Error: report, FakeImportC: true}
 	pkg := types.NewPackage("main", "main")
@@ -352,7 +354,8 @@ type rewriter struct {
 	info    *types.Info // nil: syntactic rewrites only
 	imports map[string]string
 	edits   []edit
-	n       int // fresh name counter
+	n       int          // fresh name counter
+	sess    *typeSession // earlier cells' declarations
 	// ranges over integers rewritten: their variables are already per
 	// iteration (loopVars leaves them alone)
 	intRanges map[*ast.RangeStmt]bool
@@ -423,7 +426,7 @@ func (in *Interpreter) rewriteCell(code string) (string, bool) {
 	for k, v := range pc.imports {
 		all[k] = v
 	}
-	rw := &rewriter{pc: pc, imports: all}
+	rw := &rewriter{pc: pc, imports: all, sess: in.tsess}
 	// The type checker costs more than evaluating a trivial cell: it runs
 	// only when a rewrite needs types. x := literal of an existing global
 	// does not (the literal's type is its default type).
@@ -431,12 +434,14 @@ func (in *Interpreter) rewriteCell(code string) (string, bool) {
 	if pc.hasDefine() {
 		globals = in.globals()
 	}
-	if pc.needsTypes(in.isGeneric) || pc.redefinesGlobal(globals) && !pc.literalRedefinitions(globals) {
+	if pc.needsTypes(in.isGeneric) || pc.evalOrderNeedsTypes() || pc.redefinesGlobal(globals) && !pc.literalRedefinitions(globals) {
 		rw.info = pc.check(in.tsess, all, in.types)
 	}
 	for _, f := range pc.files {
 		rw.file(f, in.tsess.mains)
 		rw.define(f, globals)
+		rw.evalOrder(f)
+		rw.structTags(f)
 	}
 	if len(rw.edits) == 0 {
 		return code, false
@@ -1044,6 +1049,12 @@ func (s *typeSession) record(code string) {
 					}
 					s.set(key, dt)
 				case *ast.GenDecl:
+					if d.Tok == token.CONST && d.Lparen.IsValid() {
+						// A constant group as a whole: its specs repeat
+						// the previous one's type and iota expression.
+						s.set(constGroupKey(d), dt)
+						continue
+					}
 					for _, sp := range d.Specs {
 						st := d.Tok.String() + " " + src[sp.Pos()-1:sp.End()-1]
 						switch sp := sp.(type) {
