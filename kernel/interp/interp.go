@@ -39,7 +39,8 @@ type Options struct {
 	CaptureFD bool
 
 	// FlushTimeout bounds how long Execute waits, after a cell, for output
-	// still in the capture pipes; 0 means 2 s.
+	// still in the capture pipes while none moves (a long burst still
+	// being forwarded is waited for, up to 15 times as long); 0 means 2 s.
 	FlushTimeout time.Duration
 }
 
