@@ -31,4 +31,6 @@ func scaled(ws ...float64) []Sample {
 func total(xs []Sample) float64 { return Sum(xs, func(s Sample) float64 { return s.Value() }) }
 
 //qlab:cell
-func main() { fmt.Println(total(scaled(1, 2, 3)), Sum(scaled(4), func(s Sample) float64 { return s.W + 1 })) }
+func main() {
+	fmt.Println(total(scaled(1, 2, 3)), Sum(scaled(4), func(s Sample) float64 { return s.W + 1 }))
+}
