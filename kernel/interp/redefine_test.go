@@ -15,52 +15,59 @@ func TestHold5RedefinitionTakesEffect(t *testing.T) {
 		last  string   // its result (or stdout when out is set)
 		want  string
 		out   bool
+		html  string // the result's text/html, when set
 	}{
 		{"struct gains a field",
 			[]string{"type Point struct{ X, Y int }", "a := Point{1, 2}", "type Point struct{ X, Y, Z int }"},
-			"Point{1, 2, 3}", "{X:1 Y:2 Z:3}", false},
+			"Point{1, 2, 3}", "{X:1 Y:2 Z:3}", false, ""},
 		{"method body changes",
 			[]string{"type P struct{ X int }", "func (p P) Norm() int { return p.X }", "P{3}.Norm()", "func (p P) Norm() int { return 2 * p.X }"},
-			"P{3}.Norm()", "6", false},
+			"P{3}.Norm()", "6", false, ""},
 		{"method added",
 			[]string{"type P struct{ X int }", "func (p P) A() int { return p.X }", "p := P{4}", "func (p P) B() int { return p.A() * 10 }"},
-			"P{1}.B() + p.B()", "50", false},
+			"P{1}.B() + p.B()", "50", false, ""},
 		{"earlier function returns the new type",
 			[]string{"type P struct{ X int }", "func mk() P { return P{X: 1} }", "func useMk() P { return mk() }", "type P struct{ X, Y int }"},
-			"useMk()", "{X:1 Y:0}", false},
+			"useMk()", "{X:1 Y:0}", false, ""},
 		{"earlier function calls the new methods",
 			[]string{"type P struct{ X int }", "func (p P) Get() int { return p.X }", "func get(p P) int { return p.Get() }", "func (p P) Get() int { return -p.X }"},
-			"get(P{7})", "-7", false},
+			"get(P{7})", "-7", false, ""},
 		{"old value keeps its methods",
 			[]string{"type P struct{ X int }", "func (p P) Get() int { return p.X }", "old := P{5}", "type P struct{ X, Y int }\nfunc (p P) Get() int { return p.X + p.Y }"},
-			"old.Get() + P{1, 2}.Get()", "8", false},
+			"old.Get() + P{1, 2}.Get()", "8", false, ""},
 		{"generic call with the new type",
 			[]string{"import \"fmt\"", "type P struct{ X int }", "func Map[T, U any](s []T, f func(T) U) []U {\n\tvar r []U\n\tfor _, x := range s {\n\t\tr = append(r, f(x))\n\t}\n\treturn r\n}", "func Id[T any](x T) T { return x }", "Id(P{1})", "type P struct{ X, Y int }"},
-			"fmt.Print(Id(P{1, 2}), Map([]P{{3, 4}}, func(p P) int { return p.Y }))", "{1 2} [4]", true},
+			"fmt.Print(Id(P{1, 2}), Map([]P{{3, 4}}, func(p P) int { return p.Y }))", "{1 2} [4]", true, ""},
 		{"redefined three times",
 			[]string{"type P struct{ A int }", "func (p P) S() int { return p.A }", "type P struct{ A, B int }\nfunc (p P) S() int { return p.A + p.B }", "P{1, 2}.S()", "type P struct{ A, B, C int }\nfunc (p P) S() int { return p.A + p.B + p.C }", "P{1, 2, 3}.S()", "func (p P) S() int { return 100 }"},
-			"P{1, 2, 3}.S()", "100", false},
+			"P{1, 2, 3}.S()", "100", false, ""},
 		{"pointer receivers",
 			[]string{"type C struct{ N int }", "func (c *C) Inc() { c.N++ }", "func (c *C) Inc() { c.N += 10 }", "c := &C{1}\nc.Inc()"},
-			"c.N", "11", false},
+			"c.N", "11", false, ""},
 		{"type embedding a redefined type",
 			[]string{"type Inner struct{ X int }", "func (i Inner) Hi() string { return \"hi\" }", "type Outer struct {\n\tInner\n\tZ int\n}", "func mkOuter() Outer { return Outer{Inner: Inner{X: 1}, Z: 2} }", "type Inner struct{ X, Y int }"},
-			"o := Outer{Inner: Inner{X: 1, Y: 2}, Z: 3}\no.Y + o.Inner.X + len(o.Hi()) + mkOuter().Z", "7", false},
+			"o := Outer{Inner: Inner{X: 1, Y: 2}, Z: 3}\no.Y + o.Inner.X + len(o.Hi()) + mkOuter().Z", "7", false, ""},
 		{"cell redefining and using the type",
 			[]string{"type P struct{ X int }"},
-			"type P struct{ X, Y int }\nfunc (p P) Sum() int { return p.X + p.Y }\nq := P{1, 2}\nq.Sum()", "3", false},
+			"type P struct{ X, Y int }\nfunc (p P) Sum() int { return p.X + p.Y }\nq := P{1, 2}\nq.Sum()", "3", false, ""},
 		{"String method changes",
 			[]string{"import \"fmt\"", "type Celsius float64", "func (c Celsius) String() string { return fmt.Sprintf(\"%.0fC\", float64(c)) }", "func (c Celsius) String() string { return fmt.Sprintf(\"%.1f°C\", float64(c)) }"},
-			"Celsius(3)", "3.0°C", false},
+			"Celsius(3)", "3.0°C", false, ""},
 		{"enum constants follow their type",
 			[]string{"import \"fmt\"", "type Color int", "const (\n\tRed Color = iota\n\tGreen\n)", "func (c Color) String() string { return [...]string{\"r\", \"g\"}[c] }", "func (c Color) String() string { return [...]string{\"red\", \"green\"}[c] }"},
-			"Green", "green", false},
+			"Green", "green", false, ""},
 		{"interface type changes",
 			[]string{"type Shape interface{ Area() float64 }", "type Sq struct{ S float64 }", "func (s Sq) Area() float64 { return s.S * s.S }", "func (s Sq) Perim() float64 { return 4 * s.S }", "type Shape interface {\n\tArea() float64\n\tPerim() float64\n}", "func total(ss ...Shape) float64 {\n\tt := 0.0\n\tfor _, s := range ss {\n\t\tt += s.Area() + s.Perim()\n\t}\n\treturn t\n}"},
-			"total(Sq{1}, Sq{2})", "17", false},
+			"total(Sq{1}, Sq{2})", "17", false, ""},
+		{"method added after a redefinition, promoted through embedding",
+			[]string{"type P struct{ X int }", "type Q struct{ P }", "type P struct{ X, Y int }", "func (p P) Added() int { return p.Y }"},
+			"P{1, 2}.Added() + Q{P{3, 4}}.Added()", "6", false, ""},
+		{"HTML method of a redefined type displays",
+			[]string{"type Fig struct{ N int }", "func (f Fig) HTML() string { return \"old\" }", "func (f Fig) HTML() string { return \"<i>new</i>\" }"},
+			"Fig{1}", "<HTML>", false, "<i>new</i>"},
 		{"self-referencing type",
 			[]string{"type Node struct {\n\tV    int\n\tNext *Node\n}", "type Node struct {\n\tV, W int\n\tNext *Node\n}", "n := &Node{V: 1, Next: &Node{W: 2}}"},
-			"n.Next.W + n.V", "3", false},
+			"n.Next.W + n.V", "3", false, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			in := newInterp(t, Options{})
@@ -68,6 +75,9 @@ func TestHold5RedefinitionTakesEffect(t *testing.T) {
 			d, err, r := run(t, in, tc.last)
 			if err != nil {
 				t.Fatalf("%q: %v", tc.last, err)
+			}
+			if tc.html != "" && (d == nil || d.Data["text/html"] != tc.html) {
+				t.Fatalf("%q: got %v; want text/html %s", tc.last, d, tc.html)
 			}
 			got := r.text("stdout")
 			if !tc.out {
