@@ -176,3 +176,27 @@ func TestUserNames(t *testing.T) {
 		}
 	}
 }
+
+// A redefinition that fails (in the new type, or in the cell's methods)
+// leaves the earlier definition in effect, with its methods and the
+// functions that use it; fixing the cell then redefines the type.
+func TestHold5FailedRedefinitionKeepsEarlierDefinition(t *testing.T) {
+	in := newInterp(t, Options{})
+	run(t, in, "type P struct{ X int }", "func (p P) Get() int { return p.X }", "func twice(p P) int { return 2 * p.Get() }", "old := P{1}")
+	for _, cell := range []string{
+		"type P struct{ X, Y Unknown }",
+		"type P struct{ X, Y int }\nfunc (p P) Get() int { return p.X + p.Y + undefinedThing }",
+	} {
+		if _, err, _ := run(t, in, cell); err == nil {
+			t.Fatalf("%q: no error", cell)
+		}
+		d, err, _ := run(t, in, "var q P\nq = old\nq.Get() + twice(P{2})")
+		if err != nil || d == nil || d.Text() != "5" {
+			t.Fatalf("after %q failed: got %v, %v; want 5 (the earlier P)", cell, d, err)
+		}
+	}
+	d, err, _ := run(t, in, "type P struct{ X, Y int }\nfunc (p P) Get() int { return p.X + p.Y }", "twice(P{2, 3})")
+	if err != nil || d == nil || d.Text() != "10" {
+		t.Fatalf("fixed redefinition: got %v, %v; want 10", d, err)
+	}
+}
