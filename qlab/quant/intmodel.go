@@ -2,8 +2,9 @@ package quant
 
 import (
 	"fmt"
-	"github.com/qlab-dev/qlab/qlab/internal/gemm"
+	"runtime"
 
+	"github.com/qlab-dev/qlab/qlab/internal/gemm"
 	"github.com/qlab-dev/qlab/qlab/nn"
 	"github.com/qlab-dev/qlab/qlab/tensor"
 )
@@ -20,6 +21,9 @@ import (
 //
 // Internally activations are uint8 in NHWC order and every layer reuses
 // its buffers, so a forward at a batch size seen before allocates nothing.
+// A batch of at least two samples per core runs sample-parallel: each
+// sample goes through every layer on one core while its activations are
+// in cache (see intStep).
 // An IntModel is therefore not safe for concurrent use; build one per
 // goroutine. Results do not depend on GOMAXPROCS.
 type IntModel struct {
@@ -39,6 +43,7 @@ type IntModel struct {
 	hdr     intAct      // the input's shape when its codes live in pad only
 	links   []planeLink // consecutive top-level steps, producer writing into the consumer's plane
 	inPadFn func(lo, hi int)
+	batchFn func(lo, hi int) // sampleChunk
 }
 
 // Integer builds the integer-only version of q. q must be Full mode with
@@ -59,7 +64,7 @@ func (q *Model) Integer() (*IntModel, error) {
 		return nil, err
 	}
 	im := &IntModel{input: q.input, steps: steps, outName: names}
-	im.inFn, im.inPadFn = im.quantizeSamples, im.quantizePadded
+	im.inFn, im.inPadFn, im.batchFn = im.quantizeSamples, im.quantizePadded, im.sampleChunk
 	im.links = findLinks(steps)
 	return im, nil
 }
@@ -202,6 +207,9 @@ func (im *IntModel) Forward(x *tensor.Tensor) (*QTensor, error) {
 		l.set(l.consumer)
 		l.consumer.prefilled = true
 	}
+	if n >= 2*runtime.GOMAXPROCS(0) {
+		return im.forwardSamples(x)
+	}
 	if c := im.firstDirect(); c != nil {
 		// Quantize straight into the first convolution's padded plane.
 		pd := &c.direct.in
@@ -240,6 +248,63 @@ func (im *IntModel) Forward(x *tensor.Tensor) (*QTensor, error) {
 	}
 	y.toQTensor(&im.out)
 	return &im.out, nil
+}
+
+// forwardSamples is Forward (links set) run sample-parallel: every step is
+// planned for the batch, then chunks of samples go through the whole
+// network, from quantizing their input to the last layer, on one
+// ParallelFor. A chunk's activations stay in cache from layer to layer,
+// and the cores meet once per forward rather than at every layer.
+// Which samples share a chunk changes nothing in the result: every step
+// computes each sample's output bytes from that sample's input bytes alone.
+func (im *IntModel) forwardSamples(x *tensor.Tensor) (*QTensor, error) {
+	n := im.x.n
+	in := &im.x
+	if c := im.firstDirect(); c != nil {
+		pd := &c.direct.in
+		im.pad = pd
+		pd.prefilled = true
+		im.hdr = im.x
+		im.hdr.u = nil
+		in = &im.hdr
+	} else {
+		im.x.u = resize(im.x.u, len(x.Data))
+	}
+	y, err := planSteps(im.steps, in)
+	if err == nil {
+		// One sample per chunk: its activations stay in L2 from layer to
+		// layer, and a core that starts late or is preempted leaves the
+		// other at most one sample to wait for at the end.
+		gemm.ParallelFor(n, 1, im.batchFn)
+		finishSteps(im.steps)
+	}
+	if im.pad != nil {
+		im.pad.prefilled = false
+		im.pad = nil
+	}
+	im.xf = nil
+	im.unlink()
+	if err != nil {
+		return nil, err
+	}
+	if err := im.inputNaN(x); err != nil {
+		return nil, err
+	}
+	y.toQTensor(&im.out)
+	return &im.out, nil
+}
+
+// sampleChunk quantizes samples [lo, hi) of the input and runs them through
+// every planned step.
+func (im *IntModel) sampleChunk(lo, hi int) {
+	if im.pad != nil {
+		im.quantizePadded(lo, hi)
+	} else {
+		im.quantizeSamples(lo, hi)
+	}
+	for _, s := range im.steps {
+		s.samples(lo, hi)
+	}
 }
 
 // quantizeSamples quantizes samples [lo, hi) of im.xf into im.x (NHWC) as
