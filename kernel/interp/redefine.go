@@ -1060,6 +1060,47 @@ func (p *redefPlan) updateSession(old *sessionInfo) {
 			s.set(k, strings.Join(specs, "; "))
 		}
 	}
+	s.pruneGenerations()
+}
+
+// pruneGenerations drops from the session the earlier generations no
+// variable's type needs any more (directly, or through another earlier
+// generation's declaration), so that the type checker's work does not
+// grow with the number of redefinitions.
+func (s *typeSession) pruneGenerations() {
+	need := map[string]bool{}
+	var todo []string
+	mark := func(src string) {
+		for id := range identSet(src) {
+			if strings.Contains(id, genMark) && !need[id] {
+				need[id] = true
+				todo = append(todo, id)
+			}
+		}
+	}
+	for k, src := range s.decls {
+		if !strings.Contains(k, genMark) && strings.HasPrefix(src, "var ") {
+			mark(src)
+		}
+	}
+	for len(todo) > 0 {
+		t := todo[len(todo)-1]
+		todo = todo[:len(todo)-1]
+		for _, k := range s.order {
+			if k == t || strings.HasPrefix(k, t+".") {
+				mark(s.decls[k])
+			}
+		}
+	}
+	order := s.order[:0]
+	for _, k := range s.order {
+		if name, _, _ := strings.Cut(k, "."); strings.Contains(name, genMark) && !need[name] {
+			delete(s.decls, k)
+			continue
+		}
+		order = append(order, k)
+	}
+	s.order = order
 }
 
 // stubFailing type-checks the cell with the session and makes a stub of
