@@ -45,8 +45,10 @@ func genName(name string, gen int) string { return name + genMark + strconv.Itoa
 // redefs is what redefinitions left in effect: the generation of each type
 // redefined at least once.
 type redefs struct {
-	mu  sync.RWMutex
-	gen map[string]int // user type name → generation in effect (≥ 2)
+	mu   sync.RWMutex
+	gen  map[string]int  // user type name → generation in effect (≥ 2)
+	used map[string]int  // highest generation declared, in effect or not
+	base map[string]bool // Tꞏ1 declared as an alias of the first T
 }
 
 func (r *redefs) current(name string) int {
@@ -748,19 +750,42 @@ func (p *redefPlan) evalDecl(ctx context.Context, c chunk, ci int, cs *cellState
 	}
 	p.done = true
 	before := p.checkSession(nil)
+	snap := in.tsess.clone()
+	// The first definition gets a second name, Tꞏ1, so that a failed
+	// redefinition can make T mean it again (restore).
+	for _, t := range p.batchNames() {
+		if p.old[t] == 1 && !in.redef.base[t] {
+			if _, err := in.yi.EvalWithContext(ctx, "type "+genName(t, 1)+" = "+t); err != nil {
+				return in.cellError(ctx, err, cs)
+			}
+			in.redef.mu.Lock()
+			if in.redef.base == nil {
+				in.redef.base = map[string]bool{}
+			}
+			in.redef.base[t] = true
+			in.redef.mu.Unlock()
+		}
+	}
 	for attempt := 0; ; attempt++ {
 		in.redef.mu.Lock()
-		if in.redef.gen == nil {
-			in.redef.gen = map[string]int{}
+		if in.redef.used == nil {
+			in.redef.used, in.redef.gen = map[string]int{}, map[string]int{}
 		}
 		for t := range p.batch {
-			g := max(in.redef.gen[t], 1) + 1
-			in.redef.gen[t], p.gens[t] = g, g
+			g := max(in.redef.used[t], in.redef.gen[t], 1) + 1
+			in.redef.used[t], p.gens[t] = g, g
 		}
 		in.redef.mu.Unlock()
 		if _, err := in.yi.EvalWithContext(ctx, p.typesSource()); err != nil {
-			return in.cellError(ctx, err, cs)
+			ce := in.cellError(ctx, err, cs)
+			p.restore(ctx, snap)
+			return ce
 		}
+		in.redef.mu.Lock()
+		for t, g := range p.gens {
+			in.redef.gen[t] = g
+		}
+		in.redef.mu.Unlock()
 		if attempt == 0 {
 			p.updateSession(before)
 			p.stubFailing(before, cs)
@@ -783,6 +808,7 @@ func (p *redefPlan) evalDecl(ctx context.Context, c chunk, ci int, cs *cellState
 			return nil
 		}
 		if at < 0 {
+			p.restore(ctx, snap)
 			return err
 		}
 		// A dependent that the type checker accepted and yaegi does not:
@@ -802,10 +828,37 @@ func (p *redefPlan) evalDecl(ctx context.Context, c chunk, ci int, cs *cellState
 			if i >= 0 {
 				name = p.deps[i].key
 			}
+			p.restore(ctx, snap)
 			return &CellError{Name: ErrCompile, Value: fmt.Sprintf("redefining %s: %s, declared by an earlier cell, cannot be declared again against the new definition: %s", strings.Join(p.batchNames(), ", "), name, msg)}
 		}
 		p.stub(i, msg, cs)
 	}
+}
+
+// restore undoes a redefinition that failed: each type of the batch means
+// its earlier definition again, the session is what it was, and the
+// functions and constants declared again are declared from it again.
+func (p *redefPlan) restore(ctx context.Context, snap *typeSession) {
+	in := p.in
+	var b strings.Builder
+	in.redef.mu.Lock()
+	for _, t := range p.batchNames() {
+		fmt.Fprintf(&b, "type %s = %s\n", t, genName(t, p.old[t]))
+		if p.old[t] > 1 {
+			in.redef.gen[t] = p.old[t]
+		} else {
+			delete(in.redef.gen, t)
+		}
+	}
+	in.redef.mu.Unlock()
+	in.tsess.restore(snap)
+	for _, d := range p.deps {
+		if d.kind == "func" || d.kind == "const" {
+			b.WriteString(in.tsess.decls[d.key] + "\n")
+		}
+	}
+	// Best effort: what does not compile now did not before either.
+	_, _ = in.yi.EvalWithContext(ctx, b.String())
 }
 
 func (p *redefPlan) batchNames() []string {
@@ -1007,6 +1060,47 @@ func (p *redefPlan) updateSession(old *sessionInfo) {
 			s.set(k, strings.Join(specs, "; "))
 		}
 	}
+	s.pruneGenerations()
+}
+
+// pruneGenerations drops from the session the earlier generations no
+// variable's type needs any more (directly, or through another earlier
+// generation's declaration), so that the type checker's work does not
+// grow with the number of redefinitions.
+func (s *typeSession) pruneGenerations() {
+	need := map[string]bool{}
+	var todo []string
+	mark := func(src string) {
+		for id := range identSet(src) {
+			if strings.Contains(id, genMark) && !need[id] {
+				need[id] = true
+				todo = append(todo, id)
+			}
+		}
+	}
+	for k, src := range s.decls {
+		if !strings.Contains(k, genMark) && strings.HasPrefix(src, "var ") {
+			mark(src)
+		}
+	}
+	for len(todo) > 0 {
+		t := todo[len(todo)-1]
+		todo = todo[:len(todo)-1]
+		for _, k := range s.order {
+			if k == t || strings.HasPrefix(k, t+".") {
+				mark(s.decls[k])
+			}
+		}
+	}
+	order := s.order[:0]
+	for _, k := range s.order {
+		if name, _, _ := strings.Cut(k, "."); strings.Contains(name, genMark) && !need[name] {
+			delete(s.decls, k)
+			continue
+		}
+		order = append(order, k)
+	}
+	s.order = order
 }
 
 // stubFailing type-checks the cell with the session and makes a stub of
@@ -1039,4 +1133,18 @@ func constGroupKey(d *ast.GenDecl) string {
 		}
 	}
 	return strings.Join(names, ",")
+}
+
+// clone returns a copy of the session.
+func (s *typeSession) clone() *typeSession {
+	c := &typeSession{order: append([]string(nil), s.order...), decls: make(map[string]string, len(s.decls)), mains: s.mains}
+	for k, v := range s.decls {
+		c.decls[k] = v
+	}
+	return c
+}
+
+// restore makes the session what c, its clone, was.
+func (s *typeSession) restore(c *typeSession) {
+	s.order, s.decls, s.mains = c.order, c.decls, c.mains
 }

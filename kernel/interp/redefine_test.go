@@ -1,6 +1,8 @@
 package interp
 
 import (
+	"context"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -174,5 +176,109 @@ func TestUserNames(t *testing.T) {
 		if got, _ := r.userNames(tc.in); got != tc.want {
 			t.Errorf("userNames(%q): got %q; want %q", tc.in, got, tc.want)
 		}
+	}
+}
+
+// A redefinition that fails (in the new type, or in the cell's methods)
+// leaves the earlier definition in effect, with its methods and the
+// functions that use it; fixing the cell then redefines the type.
+func TestHold5FailedRedefinitionKeepsEarlierDefinition(t *testing.T) {
+	in := newInterp(t, Options{})
+	run(t, in, "type P struct{ X int }", "func (p P) Get() int { return p.X }", "func twice(p P) int { return 2 * p.Get() }", "old := P{1}")
+	for _, cell := range []string{
+		"type P struct{ X, Y Unknown }",
+		"type P struct{ X, Y int }\nfunc (p P) Get() int { return p.X + p.Y + undefinedThing }",
+	} {
+		if _, err, _ := run(t, in, cell); err == nil {
+			t.Fatalf("%q: no error", cell)
+		}
+		d, err, _ := run(t, in, "var q P\nq = old\nq.Get() + twice(P{2})")
+		if err != nil || d == nil || d.Text() != "5" {
+			t.Fatalf("after %q failed: got %v, %v; want 5 (the earlier P)", cell, d, err)
+		}
+	}
+	d, err, _ := run(t, in, "type P struct{ X, Y int }\nfunc (p P) Get() int { return p.X + p.Y }", "twice(P{2, 3})")
+	if err != nil || d == nil || d.Text() != "10" {
+		t.Fatalf("fixed redefinition: got %v, %v; want 10", d, err)
+	}
+}
+
+// redefSession declares a type used by earlier cells: 5 methods, a type
+// embedding it, 20 functions, 10 unrelated functions.
+func redefSession(b *testing.B, in *Interpreter) {
+	b.Helper()
+	cells := []string{"import \"fmt\"", "type P struct{ X, Y int }", "type Outer struct {\n\tP\n\tN int\n}"}
+	for i := 0; i < 5; i++ {
+		cells = append(cells, fmt.Sprintf("func (p P) M%d() int { return p.X + %d }", i, i))
+	}
+	for i := 0; i < 20; i++ {
+		cells = append(cells, fmt.Sprintf("func f%d(p P) string { return fmt.Sprint(p.M0() + %d) }", i, i))
+	}
+	for i := 0; i < 10; i++ {
+		cells = append(cells, fmt.Sprintf("func g%d(x int) int { return x * %d }", i, i))
+	}
+	for _, c := range cells {
+		if _, err := in.Execute(context.Background(), c, newRecorder()); err != nil {
+			b.Fatalf("%q: %v", c, err)
+		}
+	}
+}
+
+// BenchmarkRedefinitionCell is a cell that redefines P of redefSession
+// (every iteration a new generation, 26 declarations declared again).
+func BenchmarkRedefinitionCell(b *testing.B) {
+	in := newInterp(b, Options{})
+	redefSession(b, in)
+	cells := [2]string{"type P struct{ X, Y, Z int }", "type P struct{ X, Y int }"}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := in.Execute(context.Background(), cells[i%2], newRecorder()); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkTrivialCellAfterRedefinition is BenchmarkExecuteTrivial after P
+// of redefSession was redefined: cells that do not change a type cost what
+// they did.
+func BenchmarkTrivialCellAfterRedefinition(b *testing.B) {
+	in := newInterp(b, Options{})
+	redefSession(b, in)
+	for _, c := range []string{"type P struct{ X, Y, Z int }", "type P struct{ X, Y int }"} {
+		if _, err := in.Execute(context.Background(), c, newRecorder()); err != nil {
+			b.Fatal(err)
+		}
+	}
+	r := newRecorder()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := in.Execute(context.Background(), "x := 1\nx + 1", r); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// The type checker's session keeps an earlier generation only while a
+// variable holds one: redefining a type many times does not make later
+// cells' type checking slower.
+func TestRedefinitionSessionDoesNotGrow(t *testing.T) {
+	in := newInterp(t, Options{})
+	run(t, in, "type P struct{ X int }\nfunc (p P) Get() int { return p.X }", "kept := P{1}")
+	for i := 0; i < 10; i++ {
+		run(t, in, fmt.Sprintf("type P struct{ X, Y%d int }", i))
+	}
+	var old []string
+	for _, k := range in.tsess.order {
+		if strings.Contains(k, genMark) {
+			old = append(old, k)
+		}
+	}
+	if want := []string{"Pꞏ1", "Pꞏ1.Get"}; strings.Join(old, " ") != strings.Join(want, " ") {
+		t.Fatalf("earlier generations in the session: got %v; want %v (the one kept holds)", old, want)
+	}
+	if d, err, _ := run(t, in, "kept.Get()"); err != nil || d == nil || d.Text() != "1" {
+		t.Fatalf("kept.Get(): got %v, %v; want 1", d, err)
 	}
 }
