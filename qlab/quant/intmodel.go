@@ -207,7 +207,7 @@ func (im *IntModel) Forward(x *tensor.Tensor) (*QTensor, error) {
 		l.set(l.consumer)
 		l.consumer.prefilled = true
 	}
-	if n >= 2*runtime.GOMAXPROCS(0) && !zzForceLayers {
+	if n >= 2*runtime.GOMAXPROCS(0) {
 		return im.forwardSamples(x)
 	}
 	if c := im.firstDirect(); c != nil {
@@ -520,4 +520,3 @@ func (im *IntModel) unlink() {
 		l.consumer.prefilled = false
 	}
 }
-var zzForceLayers bool
