@@ -49,6 +49,29 @@ type redefs struct {
 	gen  map[string]int  // user type name → generation in effect (≥ 2)
 	used map[string]int  // highest generation declared, in effect or not
 	base map[string]bool // Tꞏ1 declared as an alias of the first T
+	ids  map[string]identCache
+}
+
+// identCache is the identifiers of a session declaration's source.
+type identCache struct {
+	src string
+	ids map[string]bool
+}
+
+// identSet returns the identifiers of the session's declaration key,
+// whose source is src, scanning it only when it changed.
+func (r *redefs) identSet(key, src string) map[string]bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if c, ok := r.ids[key]; ok && c.src == src {
+		return c.ids
+	}
+	if r.ids == nil {
+		r.ids = map[string]identCache{}
+	}
+	ids := identSet(src)
+	r.ids[key] = identCache{src, ids}
+	return ids
 }
 
 func (r *redefs) current(name string) int {
@@ -274,6 +297,7 @@ type redefPlan struct {
 	specs  map[string]string // batch types declared by earlier cells: "type T ..."
 	deps   []dependent
 	cellKs map[string]bool // session keys the cell declares again
+	funcs  map[string]bool // functions the cell changes
 	done   bool
 }
 
@@ -317,13 +341,27 @@ func (in *Interpreter) planRedefinition(code string, chunks []chunk) (*redefPlan
 		}
 	}
 	in.idx.mu.RUnlock()
-	if len(seeds) == 0 {
+	// A function declared again with another body or signature: yaegi
+	// binds calls when it compiles the caller, so the functions of earlier
+	// cells calling it are declared again too.
+	funcs := map[string]bool{}
+	for _, d := range decls {
+		if d.kind == "func" {
+			if old, ok := in.tsess.decls[d.key]; ok && strings.HasPrefix(old, "func ") && old != d.src {
+				funcs[d.key] = true
+			}
+		}
+	}
+	if len(seeds) == 0 && len(funcs) == 0 {
 		return nil, nil
 	}
 	p := &redefPlan{in: in, code: code, decls: decls, batch: map[string]bool{}, gens: map[string]int{}, old: map[string]int{},
-		specs: map[string]string{}, cellKs: map[string]bool{}}
+		specs: map[string]string{}, cellKs: map[string]bool{}, funcs: funcs}
 	if err := p.close(seeds); err != nil {
 		return nil, &CellError{Name: ErrUnsupported, Value: fmt.Sprintf("line %d: %v", seedAt.line, err)}
+	}
+	if len(p.batch) == 0 && len(p.deps) == 0 {
+		return nil, nil // a changed function nothing earlier calls
 	}
 	return p, nil
 }
@@ -390,19 +428,34 @@ func (p *redefPlan) close(seeds map[string]bool) error {
 		default:
 			continue
 		}
-		items = append(items, closureItem{kind: kind, key: k, name: name, ids: identSet(src)})
+		items = append(items, closureItem{kind: kind, key: k, name: name, ids: p.in.redef.identSet(k, src)})
 	}
-	names := map[string]bool{}
+	// typed: the seed types and what depends on them, which types holding
+	// or calling them follow (a method cannot be declared again: its type
+	// gets a new generation). names: also the changed functions and what
+	// calls them, which only functions follow: a method calling a changed
+	// function keeps the earlier one rather than making its type's values
+	// earlier definitions.
+	typed, names := map[string]bool{}, map[string]bool{}
 	for t := range seeds {
-		p.batch[t], names[t] = true, true
+		p.batch[t], typed[t], names[t] = true, true, true
 	}
-	meets := func(ids map[string]bool, self string) bool {
+	for f := range p.funcs {
+		names[f] = true
+	}
+	meets := func(set, ids map[string]bool, self string) bool {
 		for id := range ids {
-			if names[id] && id != self {
+			if set[id] && id != self {
 				return true
 			}
 		}
 		return false
+	}
+	add := func(set map[string]bool, key string) {
+		for _, n := range strings.Split(key, ",") {
+			set[n] = true
+		}
+		set[key] = true
 	}
 	for changed := true; changed; {
 		changed = false
@@ -411,15 +464,19 @@ func (p *redefPlan) close(seeds map[string]bool) error {
 			case "type", "method":
 				// A type declared before (by the session) whose
 				// definition or methods mention an affected name.
-				if !p.batch[it.name] && exists(it.name) && meets(it.ids, it.name) {
-					p.batch[it.name], names[it.name], changed = true, true, true
+				if !p.batch[it.name] && exists(it.name) && meets(typed, it.ids, it.name) {
+					p.batch[it.name], changed = true, true
+					add(typed, it.name)
+					add(names, it.name)
 				}
 			case "func", "const":
-				if !names[it.key] && meets(it.ids, it.key) {
-					for _, n := range strings.Split(it.key, ",") {
-						names[n] = true
-					}
-					names[it.key], changed = true, true
+				if !typed[it.key] && meets(typed, it.ids, it.key) {
+					add(typed, it.key)
+					add(names, it.key)
+					changed = true
+				} else if !names[it.key] && meets(names, it.ids, it.key) {
+					add(names, it.key)
+					changed = true
 				}
 			}
 		}
@@ -676,6 +733,9 @@ func embeddedTypes(text string) []string {
 // phase declared them) and the receivers of the batch's methods made the
 // new generations' names.
 func (p *redefPlan) chunkSource(c chunk, ci int) string {
+	if len(p.batch) == 0 {
+		return c.src // no types phase
+	}
 	var edits []edit
 	for _, d := range p.decls {
 		if d.chunk != ci {
@@ -776,10 +836,12 @@ func (p *redefPlan) evalDecl(ctx context.Context, c chunk, ci int, cs *cellState
 			in.redef.used[t], p.gens[t] = g, g
 		}
 		in.redef.mu.Unlock()
-		if _, err := in.yi.EvalWithContext(ctx, p.typesSource()); err != nil {
-			ce := in.cellError(ctx, err, cs)
-			p.restore(ctx, snap)
-			return ce
+		if len(p.batch) > 0 {
+			if _, err := in.yi.EvalWithContext(ctx, p.typesSource()); err != nil {
+				ce := in.cellError(ctx, err, cs)
+				p.restore(ctx, snap)
+				return ce
+			}
 		}
 		in.redef.mu.Lock()
 		for t, g := range p.gens {
@@ -829,7 +891,13 @@ func (p *redefPlan) evalDecl(ctx context.Context, c chunk, ci int, cs *cellState
 				name = p.deps[i].key
 			}
 			p.restore(ctx, snap)
-			return &CellError{Name: ErrCompile, Value: fmt.Sprintf("redefining %s: %s, declared by an earlier cell, cannot be declared again against the new definition: %s", strings.Join(p.batchNames(), ", "), name, msg)}
+			var what []string
+			for f := range p.funcs {
+				what = append(what, f)
+			}
+			sort.Strings(what)
+			what = append(p.batchNames(), what...)
+			return &CellError{Name: ErrCompile, Value: fmt.Sprintf("redefining %s: %s, declared by an earlier cell, cannot be declared again against the new definition: %s", strings.Join(what, ", "), name, msg)}
 		}
 		p.stub(i, msg, cs)
 	}
@@ -899,10 +967,15 @@ func (p *redefPlan) stub(i int, reason string, cs *cellState) {
 			names = append(names, t)
 		}
 	}
+	for f := range p.funcs {
+		if ids[f] {
+			names = append(names, f)
+		}
+	}
 	sort.Strings(names)
 	what := strings.Join(names, ", ")
 	if what == "" {
-		what = "a redefined type"
+		what = "what this cell redefined"
 	}
 	d.stub = fmt.Sprintf("%s was declared by an earlier cell against the earlier definition of %s and does not compile against the new one (%s): run its cell again", d.key, what, reason)
 	cs.out.Stream("stderr", "qlab: "+d.stub+"; until then, calling it panics\n")
