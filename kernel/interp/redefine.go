@@ -298,7 +298,13 @@ type redefPlan struct {
 	deps   []dependent
 	cellKs map[string]bool // session keys the cell declares again
 	funcs  map[string]bool // functions the cell changes
-	done   bool
+
+	// Carrying it out (evalDecl).
+	depChunk int          // the chunk after which the dependents are declared
+	started  bool         // the first declaration chunk was reached
+	depsDone bool         // the dependents were declared
+	before   *sessionInfo // the session checked before the cell
+	snap     *typeSession // the session before the cell, for restore
 }
 
 // planRedefinition returns the plan of a cell that changes a type or a
@@ -322,6 +328,7 @@ func (in *Interpreter) planRedefinition(code string, chunks []chunk) (*redefPlan
 	}
 	seeds := map[string]bool{}
 	var seedAt cellDecl
+	depChunk := 0 // the last chunk with a changed declaration
 	in.idx.mu.RLock()
 	for _, d := range decls {
 		switch d.kind {
@@ -330,6 +337,7 @@ func (in *Interpreter) planRedefinition(code string, chunks []chunk) (*redefPlan
 			if ok && old.kind == "type" && old.src != d.src && !d.alias && !isAliasSpec(old.src) {
 				seeds[d.name] = true
 				seedAt = d
+				depChunk = max(depChunk, d.chunk)
 			}
 		case "method":
 			method := d.key[len(d.name)+1:]
@@ -337,6 +345,7 @@ func (in *Interpreter) planRedefinition(code string, chunks []chunk) (*redefPlan
 			if ok && old.src != d.src {
 				seeds[d.name] = true
 				seedAt = d
+				depChunk = max(depChunk, d.chunk)
 			}
 		}
 	}
@@ -349,6 +358,7 @@ func (in *Interpreter) planRedefinition(code string, chunks []chunk) (*redefPlan
 		if d.kind == "func" {
 			if old, ok := in.tsess.decls[d.key]; ok && strings.HasPrefix(old, "func ") && old != d.src {
 				funcs[d.key] = true
+				depChunk = max(depChunk, d.chunk)
 			}
 		}
 	}
@@ -356,7 +366,7 @@ func (in *Interpreter) planRedefinition(code string, chunks []chunk) (*redefPlan
 		return nil, nil
 	}
 	p := &redefPlan{in: in, code: code, decls: decls, batch: map[string]bool{}, gens: map[string]int{}, old: map[string]int{},
-		specs: map[string]string{}, cellKs: map[string]bool{}, funcs: funcs}
+		specs: map[string]string{}, cellKs: map[string]bool{}, funcs: funcs, depChunk: depChunk}
 	if err := p.close(seeds); err != nil {
 		return nil, &CellError{Name: ErrUnsupported, Value: fmt.Sprintf("line %d: %v", seedAt.line, err)}
 	}
@@ -799,59 +809,35 @@ func withStub(src, reason string) string {
 	return src[:int(fd.Body.Pos())-1-len(pre)] + "{ panic(" + strconv.Quote(reason) + ") }"
 }
 
-// evalDecl evaluates a declaration chunk (index ci) of a cell with a plan:
-// the first one carries out the redefinition (the types, then the chunk
-// with the session's dependent declarations).
+// evalDecl evaluates a declaration chunk (index ci) of a cell with a plan.
+// The first one declares the new generations (declareTypes); the one
+// holding the cell's last changed declaration also declares the session's
+// dependent declarations again, after the cell's own (so that they call
+// the cell's new functions). A failure before the dependents are declared
+// undoes the redefinition (restore).
 func (p *redefPlan) evalDecl(ctx context.Context, c chunk, ci int, cs *cellState) error {
-	in := p.in
-	if p.done {
+	if p.depsDone {
 		_, err := p.evalChunkText(ctx, c, p.chunkSource(c, ci), cs)
 		return err
 	}
-	p.done = true
-	before := p.checkSession(nil)
-	snap := in.tsess.clone()
-	// The first definition gets a second name, Tꞏ1, so that a failed
-	// redefinition can make T mean it again (restore).
-	for _, t := range p.batchNames() {
-		if p.old[t] == 1 && !in.redef.base[t] {
-			if _, err := in.yi.EvalWithContext(ctx, "type "+genName(t, 1)+" = "+t); err != nil {
-				return in.cellError(ctx, err, cs)
-			}
-			in.redef.mu.Lock()
-			if in.redef.base == nil {
-				in.redef.base = map[string]bool{}
-			}
-			in.redef.base[t] = true
-			in.redef.mu.Unlock()
+	first := !p.started
+	if first {
+		p.started = true
+		p.before = p.checkSession(nil)
+		p.snap = p.in.tsess.clone()
+		if err := p.declareTypes(ctx, cs, true); err != nil {
+			return err
 		}
 	}
+	if ci < p.depChunk {
+		if _, err := p.evalChunkText(ctx, c, p.chunkSource(c, ci), cs); err != nil {
+			p.restore(ctx)
+			return err
+		}
+		return nil
+	}
+	p.depsDone = true
 	for attempt := 0; ; attempt++ {
-		in.redef.mu.Lock()
-		if in.redef.used == nil {
-			in.redef.used, in.redef.gen = map[string]int{}, map[string]int{}
-		}
-		for t := range p.batch {
-			g := max(in.redef.used[t], in.redef.gen[t], 1) + 1
-			in.redef.used[t], p.gens[t] = g, g
-		}
-		in.redef.mu.Unlock()
-		if len(p.batch) > 0 {
-			if _, err := in.yi.EvalWithContext(ctx, p.typesSource()); err != nil {
-				ce := in.cellError(ctx, err, cs)
-				p.restore(ctx, snap)
-				return ce
-			}
-		}
-		in.redef.mu.Lock()
-		for t, g := range p.gens {
-			in.redef.gen[t] = g
-		}
-		in.redef.mu.Unlock()
-		if attempt == 0 {
-			p.updateSession(before)
-			p.stubFailing(before, cs)
-		}
 		src := p.chunkSource(c, ci)
 		line := c.line + strings.Count(src, "\n") + 1 // cell line of the next dependent
 		var starts []int
@@ -870,43 +856,114 @@ func (p *redefPlan) evalDecl(ctx context.Context, c chunk, ci int, cs *cellState
 			return nil
 		}
 		if at < 0 {
-			p.restore(ctx, snap)
+			p.restore(ctx)
 			return err
 		}
-		// A dependent that the type checker accepted and yaegi does not:
-		// it becomes a stub, and all is declared again with fresh
+		// A dependent that the type checker accepted and yaegi does not
+		// becomes a stub, and all is declared again with fresh
 		// generations (the failed evaluation may have given the new types
-		// methods it did not compile).
+		// methods it did not compile) — when no chunk of the cell was
+		// evaluated against the generations of this attempt.
 		i := -1
 		for j, l := range starts {
 			if l >= 0 && l <= at {
 				i = j
 			}
 		}
-		msg, _ := in.redef.userNames(posRE.ReplaceAllString(err.Error(), ""))
+		msg, _ := p.in.redef.userNames(posRE.ReplaceAllString(err.Error(), ""))
 		msg = strings.TrimLeft(msg, ": ")
-		if i < 0 || attempt > len(p.deps) || p.deps[i].kind == "type" || p.deps[i].kind == "const" || p.deps[i].stub != "" {
+		if i < 0 || !first || attempt > len(p.deps) || p.deps[i].kind == "type" || p.deps[i].kind == "const" || p.deps[i].stub != "" {
 			name := "a declaration"
 			if i >= 0 {
 				name = p.deps[i].key
 			}
-			p.restore(ctx, snap)
-			var what []string
-			for f := range p.funcs {
-				what = append(what, f)
-			}
-			sort.Strings(what)
-			what = append(p.batchNames(), what...)
-			return &CellError{Name: ErrCompile, Value: fmt.Sprintf("redefining %s: %s, declared by an earlier cell, cannot be declared again against the new definition: %s", strings.Join(what, ", "), name, msg)}
+			p.restore(ctx)
+			return &CellError{Name: ErrCompile, Value: fmt.Sprintf("redefining %s: %s, declared by an earlier cell, cannot be declared again against the new definition: %s", strings.Join(p.changed(), ", "), name, msg)}
 		}
 		p.stub(i, msg, cs)
+		if err := p.declareTypes(ctx, cs, false); err != nil {
+			return err
+		}
 	}
+}
+
+// abort undoes the redefinition of a cell that failed before its
+// dependents were declared again (nothing when p is nil).
+func (p *redefPlan) abort(ctx context.Context) {
+	if p != nil && p.started && !p.depsDone {
+		p.depsDone = true
+		p.restore(ctx)
+	}
+}
+
+// changed names the types and functions the cell changes.
+func (p *redefPlan) changed() []string {
+	var fs []string
+	for f := range p.funcs {
+		fs = append(fs, f)
+	}
+	sort.Strings(fs)
+	return append(p.batchNames(), fs...)
+}
+
+// declareTypes declares the batch's new generations, each followed by its
+// alias (typesSource); the first time, it also gives the first
+// generations their second name, updates the type session and makes stubs
+// of the dependents that no longer compile.
+func (p *redefPlan) declareTypes(ctx context.Context, cs *cellState, first bool) error {
+	in := p.in
+	if len(p.batch) == 0 {
+		if first {
+			p.stubFailing(p.before, cs)
+		}
+		return nil
+	}
+	// The first definition gets a second name, Tꞏ1, so that a failed
+	// redefinition can make T mean it again (restore).
+	for _, t := range p.batchNames() {
+		if p.old[t] == 1 && !in.redef.base[t] {
+			if _, err := in.yi.EvalWithContext(ctx, "type "+genName(t, 1)+" = "+t); err != nil {
+				return in.cellError(ctx, err, cs)
+			}
+			in.redef.mu.Lock()
+			if in.redef.base == nil {
+				in.redef.base = map[string]bool{}
+			}
+			in.redef.base[t] = true
+			in.redef.mu.Unlock()
+		}
+	}
+	in.redef.mu.Lock()
+	if in.redef.used == nil {
+		in.redef.used, in.redef.gen = map[string]int{}, map[string]int{}
+	}
+	for t := range p.batch {
+		g := max(in.redef.used[t], in.redef.gen[t], 1) + 1
+		in.redef.used[t], p.gens[t] = g, g
+	}
+	in.redef.mu.Unlock()
+	if _, err := in.yi.EvalWithContext(ctx, p.typesSource()); err != nil {
+		ce := in.cellError(ctx, err, cs)
+		p.restore(ctx)
+		return ce
+	}
+	in.redef.mu.Lock()
+	for t, g := range p.gens {
+		in.redef.gen[t] = g
+	}
+	in.redef.mu.Unlock()
+	if first {
+		p.updateSession(p.before)
+		p.stubFailing(p.before, cs)
+	}
+	return nil
 }
 
 // restore undoes a redefinition that failed: each type of the batch means
 // its earlier definition again, the session is what it was, and the
 // functions and constants declared again are declared from it again.
-func (p *redefPlan) restore(ctx context.Context, snap *typeSession) {
+func (p *redefPlan) restore(ctx context.Context) {
+	snap := p.snap
 	in := p.in
 	var b strings.Builder
 	in.redef.mu.Lock()

@@ -308,4 +308,9 @@ func TestRedefinedFunctionSeenByEarlierFunctions(t *testing.T) {
 	if err != nil || d == nil || d.Text() != "31" {
 		t.Errorf("H() after G declared again: got %v, %v; want 31", d, err)
 	}
+	// The changed function in a later declaration chunk of a mixed cell.
+	d, err, _ = run(t, in, "var a = 1\nb := a + 1\nfunc F(x int) int { return x + b }", "H()")
+	if err != nil || d == nil || d.Text() != "51" {
+		t.Errorf("H() after a mixed cell changed F: got %v, %v; want 51", d, err)
+	}
 }
