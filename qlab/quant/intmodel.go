@@ -434,7 +434,8 @@ func (im *IntModel) inputNaN(x *tensor.Tensor) error {
 // quantizePadded quantizes samples [lo, hi) of im.xf as quantizeSamples
 // does, writing each pixel's codes into the interior of im.pad's plane
 // (c4 bytes per pixel; the padding channels and the border are the
-// padder's).
+// padder's). Planes of 4 bytes per pixel (up to 4 input channels, the
+// usual image) take quantC4AVX512 where the CPU has it.
 func (im *IntModel) quantizePadded(lo, hi int) {
 	q, pd := im.input, im.pad
 	scale, zp := q.Scale[0], q.ZeroPoint[0]
@@ -447,6 +448,13 @@ func (im *IntModel) quantizePadded(lo, hi int) {
 		src := im.xf.Data[b*hw*C:][:hw*C]
 		plane, base := pd.interior(b)
 		im.bad[b] = -1
+		if hasQuantC4AVX512 && c4 == 4 && C <= 4 {
+			a := newQuantC4Args(q, h, w, C)
+			a.src, a.dst, a.ldd = &src[0], &plane[base], wp*c4
+			if quantC4AVX512(&a) == 0 {
+				continue
+			}
+		}
 		for c := 0; c < C; c++ {
 			ch := src[c*hw : (c+1)*hw]
 			for y := 0; y < h; y++ {
@@ -471,6 +479,38 @@ func (im *IntModel) quantizePadded(lo, hi int) {
 			}
 		}
 	}
+}
+
+// quantC4Args is the argument block of quantC4AVX512 (offsets in its
+// comment). Torch rounding (tf 0): clamp(RoundToEven(float32(x*inv)) + zp,
+// qmin, qmax), with x*inv first clamped to ±2^30 in float32 so that the
+// conversion cannot overflow (a value beyond lands outside [qmin, qmax]
+// either way). TensorFlow's (tf 1): trunc(float32(float32(clamp(x, nmin,
+// nmax) - nmin) * inv) + 0.5) + qmin. Codes are stored plus the engine's
+// offset, which zpo, qmino and qmaxo include.
+type quantC4Args struct {
+	src               *float32 // 0: channel 0, pixel (0, 0)
+	dst               *uint8   // 8: pixel (0, 0)
+	h, w, c           int      // 16, 24, 32
+	plane             int      // 40: floats per channel
+	ldd               int      // 48: bytes between rows of dst
+	tf                int      // 56
+	inv, nmin, nmax   float32  // 64, 68, 72
+	_                 float32
+	zpo, qmino, qmaxo int32 // 80, 84, 88
+}
+
+func newQuantC4Args(q *QParams, h, w, c int) quantC4Args {
+	scale, zp := q.Scale[0], q.ZeroPoint[0]
+	off := codeOffset(q)
+	a := quantC4Args{h: h, w: w, c: c, plane: h * w, inv: 1 / scale, zpo: zp + off, qmino: q.QMin + off, qmaxo: q.QMax + off}
+	if q.Nudged {
+		a.tf = 1
+		a.nmin, a.nmax = tfNudged(scale, zp, q.QMin, q.QMax)
+	} else {
+		a.nmin, a.nmax = -(1 << 30), 1<<30
+	}
+	return a
 }
 
 // unlink ends the links Forward set: every step writes its own y again.

@@ -740,7 +740,56 @@ func emitDW3x3(w *bytes.Buffer) {
 	p("\tMOVQ 64(R15), DI") // dst
 	p("\tADDQ BX, DI")
 	p("\tMOVQ 32(R15), R12") // pixels
+	// Stride 1 (pixels c bytes apart): four output pixels at a time, each
+	// input pixel of a kernel row widened once for the (up to) three
+	// outputs whose windows hold it: 6 widenings per row for 4 pixels
+	// instead of 12. The same sums in the same tap order as below.
+	p("\tCMPQ 8(R15), R13")
+	p("\tJNE dw3pix")
+	p("\tMOVQ 72(R15), R14")     // ldd
+	p("\tLEAQ (R13)(R13*2), AX") // 3c
+	accs := []int{15, 22, 23, 29}
+	xs := []int{16, 17, 30, 31}
+	p("dw3quad:")
+	p("\tCMPQ R12, $4")
+	p("\tJLT dw3pix")
+	p("\tLEAQ (SI)(R9*1), R10")
+	p("\tLEAQ (R10)(R9*1), R11")
+	p("\tLEAQ (SI)(AX*1), CX")
+	p("\tLEAQ (R10)(AX*1), DX")
+	p("\tLEAQ (R11)(AX*1), R8")
+	for _, a := range accs {
+		p("\tVMOVDQA32 Z9, Z%d", a)
+	}
+	nx := 0
+	for ky := 0; ky < 3; ky++ {
+		lo := []string{"SI", "R10", "R11"}[ky]
+		hi := []string{"CX", "DX", "R8"}[ky]
+		for j := 0; j < 6; j++ {
+			base := lo
+			if j >= 3 {
+				base = hi
+			}
+			idx := []string{"", "(R13*1)", "(R13*2)"}[j%3]
+			x := xs[nx%len(xs)]
+			nx++
+			p("\tVPMOVZXBD.Z (%s)%s, K1, Z%d", base, idx, x)
+			for o := max(0, j-2); o <= min(3, j); o++ {
+				p("\tVPDPWSSD Z%d, Z%d, Z%d", ky*3+j-o, x, accs[o])
+			}
+		}
+	}
+	for _, a := range accs {
+		emitRequantRegs(p, a, 10, 11, 12, 13, 14)
+		p("\tVMOVDQU8 X19, K1, (DI)")
+		p("\tADDQ R14, DI")
+	}
+	p("\tLEAQ (SI)(R13*4), SI")
+	p("\tSUBQ $4, R12")
+	p("\tJMP dw3quad")
 	p("dw3pix:")
+	p("\tTESTQ R12, R12")
+	p("\tJZ dw3next")
 	p("\tLEAQ (SI)(R9*1), R10")
 	p("\tLEAQ (R10)(R9*1), R11")
 	p("\tVMOVDQA32 Z9, Z15")
@@ -758,7 +807,8 @@ func emitDW3x3(w *bytes.Buffer) {
 	p("\tADDQ 8(R15), SI")
 	p("\tADDQ 72(R15), DI")
 	p("\tDECQ R12")
-	p("\tJNZ dw3pix")
+	p("\tJMP dw3pix")
+	p("dw3next:")
 	p("\tADDQ $16, BX")
 	p("\tCMPQ BX, R13")
 	p("\tJLT dw3blk")

@@ -276,6 +276,7 @@ func TestDepthwiseTapsRequant(t *testing.T) {
 		ow, c, stride, ntaps int
 	}{
 		{"c32", 32, 32, 1, 9}, {"c64", 16, 64, 1, 9}, {"c20", 7, 20, 1, 9}, {"c5", 3, 5, 2, 9}, {"c128k1", 4, 128, 1, 1},
+		{"c16w9", 9, 16, 1, 9}, {"c48w4", 4, 48, 1, 9}, {"c32w2", 2, 32, 1, 9},
 	} {
 		r := rand.New(rand.NewPCG(uint64(tc.ow), uint64(tc.c)))
 		wp := tc.ow*tc.stride + 2
