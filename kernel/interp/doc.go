@@ -37,13 +37,21 @@
 // that names "T (earlier definition)" and says T was redefined (every
 // error maps internal names back). Re-running a cell unchanged makes no
 // new generation and declares nothing again; cells that change no type
-// cost what they did (one parse of their declarations). The alternative,
+// cost what they did (one parse of their declarations), and the type
+// checker's session keeps an earlier generation only while a variable
+// holds one. The alternative,
 // rewriting every later reference to T into the current internal name,
 // needs the type checker on every cell that mentions T and breaks embedded
 // fields' names; aliases need neither. Still refused: redefining a generic
 // type (yaegi has no generic aliases). A method added to an existing type
 // is not a redefinition: yaegi adds it, and values made earlier have it
-// too, as in Go.
+// too, as in Go. A function declared again with another body or signature
+// is handled the same way, without generations: the functions of earlier
+// cells that call it, transitively, are declared again (a stub when they
+// no longer compile); a method that calls it keeps calling the earlier
+// one, because declaring the method again would make its type a new
+// generation and the values made so far earlier definitions. A failed
+// redefinition leaves the earlier definitions in effect.
 //
 // Other yaegi v0.16.1 limits, worked around or reported:
 //   - x := x + 1 at the top level would zero x first: such statements go

@@ -426,6 +426,7 @@ func (in *Interpreter) Execute(ctx context.Context, code string, out jupyter.Out
 			_, err = in.evalChunk(ctx, c, cs)
 		}
 		if err != nil {
+			plan.abort(ctx)
 			return nil, err
 		}
 		in.idx.record(withComments(c, code))

@@ -49,6 +49,29 @@ type redefs struct {
 	gen  map[string]int  // user type name → generation in effect (≥ 2)
 	used map[string]int  // highest generation declared, in effect or not
 	base map[string]bool // Tꞏ1 declared as an alias of the first T
+	ids  map[string]identCache
+}
+
+// identCache is the identifiers of a session declaration's source.
+type identCache struct {
+	src string
+	ids map[string]bool
+}
+
+// identSet returns the identifiers of the session's declaration key,
+// whose source is src, scanning it only when it changed.
+func (r *redefs) identSet(key, src string) map[string]bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if c, ok := r.ids[key]; ok && c.src == src {
+		return c.ids
+	}
+	if r.ids == nil {
+		r.ids = map[string]identCache{}
+	}
+	ids := identSet(src)
+	r.ids[key] = identCache{src, ids}
+	return ids
 }
 
 func (r *redefs) current(name string) int {
@@ -274,7 +297,14 @@ type redefPlan struct {
 	specs  map[string]string // batch types declared by earlier cells: "type T ..."
 	deps   []dependent
 	cellKs map[string]bool // session keys the cell declares again
-	done   bool
+	funcs  map[string]bool // functions the cell changes
+
+	// Carrying it out (evalDecl).
+	depChunk int          // the chunk after which the dependents are declared
+	started  bool         // the first declaration chunk was reached
+	depsDone bool         // the dependents were declared
+	before   *sessionInfo // the session checked before the cell
+	snap     *typeSession // the session before the cell, for restore
 }
 
 // planRedefinition returns the plan of a cell that changes a type or a
@@ -298,6 +328,7 @@ func (in *Interpreter) planRedefinition(code string, chunks []chunk) (*redefPlan
 	}
 	seeds := map[string]bool{}
 	var seedAt cellDecl
+	depChunk := 0 // the last chunk with a changed declaration
 	in.idx.mu.RLock()
 	for _, d := range decls {
 		switch d.kind {
@@ -306,6 +337,7 @@ func (in *Interpreter) planRedefinition(code string, chunks []chunk) (*redefPlan
 			if ok && old.kind == "type" && old.src != d.src && !d.alias && !isAliasSpec(old.src) {
 				seeds[d.name] = true
 				seedAt = d
+				depChunk = max(depChunk, d.chunk)
 			}
 		case "method":
 			method := d.key[len(d.name)+1:]
@@ -313,17 +345,33 @@ func (in *Interpreter) planRedefinition(code string, chunks []chunk) (*redefPlan
 			if ok && old.src != d.src {
 				seeds[d.name] = true
 				seedAt = d
+				depChunk = max(depChunk, d.chunk)
 			}
 		}
 	}
 	in.idx.mu.RUnlock()
-	if len(seeds) == 0 {
+	// A function declared again with another body or signature: yaegi
+	// binds calls when it compiles the caller, so the functions of earlier
+	// cells calling it are declared again too.
+	funcs := map[string]bool{}
+	for _, d := range decls {
+		if d.kind == "func" {
+			if old, ok := in.tsess.decls[d.key]; ok && strings.HasPrefix(old, "func ") && old != d.src {
+				funcs[d.key] = true
+				depChunk = max(depChunk, d.chunk)
+			}
+		}
+	}
+	if len(seeds) == 0 && len(funcs) == 0 {
 		return nil, nil
 	}
 	p := &redefPlan{in: in, code: code, decls: decls, batch: map[string]bool{}, gens: map[string]int{}, old: map[string]int{},
-		specs: map[string]string{}, cellKs: map[string]bool{}}
+		specs: map[string]string{}, cellKs: map[string]bool{}, funcs: funcs, depChunk: depChunk}
 	if err := p.close(seeds); err != nil {
 		return nil, &CellError{Name: ErrUnsupported, Value: fmt.Sprintf("line %d: %v", seedAt.line, err)}
+	}
+	if len(p.batch) == 0 && len(p.deps) == 0 {
+		return nil, nil // a changed function nothing earlier calls
 	}
 	return p, nil
 }
@@ -390,19 +438,34 @@ func (p *redefPlan) close(seeds map[string]bool) error {
 		default:
 			continue
 		}
-		items = append(items, closureItem{kind: kind, key: k, name: name, ids: identSet(src)})
+		items = append(items, closureItem{kind: kind, key: k, name: name, ids: p.in.redef.identSet(k, src)})
 	}
-	names := map[string]bool{}
+	// typed: the seed types and what depends on them, which types holding
+	// or calling them follow (a method cannot be declared again: its type
+	// gets a new generation). names: also the changed functions and what
+	// calls them, which only functions follow: a method calling a changed
+	// function keeps the earlier one rather than making its type's values
+	// earlier definitions.
+	typed, names := map[string]bool{}, map[string]bool{}
 	for t := range seeds {
-		p.batch[t], names[t] = true, true
+		p.batch[t], typed[t], names[t] = true, true, true
 	}
-	meets := func(ids map[string]bool, self string) bool {
+	for f := range p.funcs {
+		names[f] = true
+	}
+	meets := func(set, ids map[string]bool, self string) bool {
 		for id := range ids {
-			if names[id] && id != self {
+			if set[id] && id != self {
 				return true
 			}
 		}
 		return false
+	}
+	add := func(set map[string]bool, key string) {
+		for _, n := range strings.Split(key, ",") {
+			set[n] = true
+		}
+		set[key] = true
 	}
 	for changed := true; changed; {
 		changed = false
@@ -411,15 +474,19 @@ func (p *redefPlan) close(seeds map[string]bool) error {
 			case "type", "method":
 				// A type declared before (by the session) whose
 				// definition or methods mention an affected name.
-				if !p.batch[it.name] && exists(it.name) && meets(it.ids, it.name) {
-					p.batch[it.name], names[it.name], changed = true, true, true
+				if !p.batch[it.name] && exists(it.name) && meets(typed, it.ids, it.name) {
+					p.batch[it.name], changed = true, true
+					add(typed, it.name)
+					add(names, it.name)
 				}
 			case "func", "const":
-				if !names[it.key] && meets(it.ids, it.key) {
-					for _, n := range strings.Split(it.key, ",") {
-						names[n] = true
-					}
-					names[it.key], changed = true, true
+				if !typed[it.key] && meets(typed, it.ids, it.key) {
+					add(typed, it.key)
+					add(names, it.key)
+					changed = true
+				} else if !names[it.key] && meets(names, it.ids, it.key) {
+					add(names, it.key)
+					changed = true
 				}
 			}
 		}
@@ -676,6 +743,9 @@ func embeddedTypes(text string) []string {
 // phase declared them) and the receivers of the batch's methods made the
 // new generations' names.
 func (p *redefPlan) chunkSource(c chunk, ci int) string {
+	if len(p.batch) == 0 {
+		return c.src // no types phase
+	}
 	var edits []edit
 	for _, d := range p.decls {
 		if d.chunk != ci {
@@ -739,57 +809,35 @@ func withStub(src, reason string) string {
 	return src[:int(fd.Body.Pos())-1-len(pre)] + "{ panic(" + strconv.Quote(reason) + ") }"
 }
 
-// evalDecl evaluates a declaration chunk (index ci) of a cell with a plan:
-// the first one carries out the redefinition (the types, then the chunk
-// with the session's dependent declarations).
+// evalDecl evaluates a declaration chunk (index ci) of a cell with a plan.
+// The first one declares the new generations (declareTypes); the one
+// holding the cell's last changed declaration also declares the session's
+// dependent declarations again, after the cell's own (so that they call
+// the cell's new functions). A failure before the dependents are declared
+// undoes the redefinition (restore).
 func (p *redefPlan) evalDecl(ctx context.Context, c chunk, ci int, cs *cellState) error {
-	in := p.in
-	if p.done {
+	if p.depsDone {
 		_, err := p.evalChunkText(ctx, c, p.chunkSource(c, ci), cs)
 		return err
 	}
-	p.done = true
-	before := p.checkSession(nil)
-	snap := in.tsess.clone()
-	// The first definition gets a second name, Tꞏ1, so that a failed
-	// redefinition can make T mean it again (restore).
-	for _, t := range p.batchNames() {
-		if p.old[t] == 1 && !in.redef.base[t] {
-			if _, err := in.yi.EvalWithContext(ctx, "type "+genName(t, 1)+" = "+t); err != nil {
-				return in.cellError(ctx, err, cs)
-			}
-			in.redef.mu.Lock()
-			if in.redef.base == nil {
-				in.redef.base = map[string]bool{}
-			}
-			in.redef.base[t] = true
-			in.redef.mu.Unlock()
+	first := !p.started
+	if first {
+		p.started = true
+		p.before = p.checkSession(nil)
+		p.snap = p.in.tsess.clone()
+		if err := p.declareTypes(ctx, cs, true); err != nil {
+			return err
 		}
 	}
+	if ci < p.depChunk {
+		if _, err := p.evalChunkText(ctx, c, p.chunkSource(c, ci), cs); err != nil {
+			p.restore(ctx)
+			return err
+		}
+		return nil
+	}
+	p.depsDone = true
 	for attempt := 0; ; attempt++ {
-		in.redef.mu.Lock()
-		if in.redef.used == nil {
-			in.redef.used, in.redef.gen = map[string]int{}, map[string]int{}
-		}
-		for t := range p.batch {
-			g := max(in.redef.used[t], in.redef.gen[t], 1) + 1
-			in.redef.used[t], p.gens[t] = g, g
-		}
-		in.redef.mu.Unlock()
-		if _, err := in.yi.EvalWithContext(ctx, p.typesSource()); err != nil {
-			ce := in.cellError(ctx, err, cs)
-			p.restore(ctx, snap)
-			return ce
-		}
-		in.redef.mu.Lock()
-		for t, g := range p.gens {
-			in.redef.gen[t] = g
-		}
-		in.redef.mu.Unlock()
-		if attempt == 0 {
-			p.updateSession(before)
-			p.stubFailing(before, cs)
-		}
 		src := p.chunkSource(c, ci)
 		line := c.line + strings.Count(src, "\n") + 1 // cell line of the next dependent
 		var starts []int
@@ -808,37 +856,114 @@ func (p *redefPlan) evalDecl(ctx context.Context, c chunk, ci int, cs *cellState
 			return nil
 		}
 		if at < 0 {
-			p.restore(ctx, snap)
+			p.restore(ctx)
 			return err
 		}
-		// A dependent that the type checker accepted and yaegi does not:
-		// it becomes a stub, and all is declared again with fresh
+		// A dependent that the type checker accepted and yaegi does not
+		// becomes a stub, and all is declared again with fresh
 		// generations (the failed evaluation may have given the new types
-		// methods it did not compile).
+		// methods it did not compile) — when no chunk of the cell was
+		// evaluated against the generations of this attempt.
 		i := -1
 		for j, l := range starts {
 			if l >= 0 && l <= at {
 				i = j
 			}
 		}
-		msg, _ := in.redef.userNames(posRE.ReplaceAllString(err.Error(), ""))
+		msg, _ := p.in.redef.userNames(posRE.ReplaceAllString(err.Error(), ""))
 		msg = strings.TrimLeft(msg, ": ")
-		if i < 0 || attempt > len(p.deps) || p.deps[i].kind == "type" || p.deps[i].kind == "const" || p.deps[i].stub != "" {
+		if i < 0 || !first || attempt > len(p.deps) || p.deps[i].kind == "type" || p.deps[i].kind == "const" || p.deps[i].stub != "" {
 			name := "a declaration"
 			if i >= 0 {
 				name = p.deps[i].key
 			}
-			p.restore(ctx, snap)
-			return &CellError{Name: ErrCompile, Value: fmt.Sprintf("redefining %s: %s, declared by an earlier cell, cannot be declared again against the new definition: %s", strings.Join(p.batchNames(), ", "), name, msg)}
+			p.restore(ctx)
+			return &CellError{Name: ErrCompile, Value: fmt.Sprintf("redefining %s: %s, declared by an earlier cell, cannot be declared again against the new definition: %s", strings.Join(p.changed(), ", "), name, msg)}
 		}
 		p.stub(i, msg, cs)
+		if err := p.declareTypes(ctx, cs, false); err != nil {
+			return err
+		}
 	}
+}
+
+// abort undoes the redefinition of a cell that failed before its
+// dependents were declared again (nothing when p is nil).
+func (p *redefPlan) abort(ctx context.Context) {
+	if p != nil && p.started && !p.depsDone {
+		p.depsDone = true
+		p.restore(ctx)
+	}
+}
+
+// changed names the types and functions the cell changes.
+func (p *redefPlan) changed() []string {
+	var fs []string
+	for f := range p.funcs {
+		fs = append(fs, f)
+	}
+	sort.Strings(fs)
+	return append(p.batchNames(), fs...)
+}
+
+// declareTypes declares the batch's new generations, each followed by its
+// alias (typesSource); the first time, it also gives the first
+// generations their second name, updates the type session and makes stubs
+// of the dependents that no longer compile.
+func (p *redefPlan) declareTypes(ctx context.Context, cs *cellState, first bool) error {
+	in := p.in
+	if len(p.batch) == 0 {
+		if first {
+			p.stubFailing(p.before, cs)
+		}
+		return nil
+	}
+	// The first definition gets a second name, Tꞏ1, so that a failed
+	// redefinition can make T mean it again (restore).
+	for _, t := range p.batchNames() {
+		if p.old[t] == 1 && !in.redef.base[t] {
+			if _, err := in.yi.EvalWithContext(ctx, "type "+genName(t, 1)+" = "+t); err != nil {
+				return in.cellError(ctx, err, cs)
+			}
+			in.redef.mu.Lock()
+			if in.redef.base == nil {
+				in.redef.base = map[string]bool{}
+			}
+			in.redef.base[t] = true
+			in.redef.mu.Unlock()
+		}
+	}
+	in.redef.mu.Lock()
+	if in.redef.used == nil {
+		in.redef.used, in.redef.gen = map[string]int{}, map[string]int{}
+	}
+	for t := range p.batch {
+		g := max(in.redef.used[t], in.redef.gen[t], 1) + 1
+		in.redef.used[t], p.gens[t] = g, g
+	}
+	in.redef.mu.Unlock()
+	if _, err := in.yi.EvalWithContext(ctx, p.typesSource()); err != nil {
+		ce := in.cellError(ctx, err, cs)
+		p.restore(ctx)
+		return ce
+	}
+	in.redef.mu.Lock()
+	for t, g := range p.gens {
+		in.redef.gen[t] = g
+	}
+	in.redef.mu.Unlock()
+	if first {
+		p.updateSession(p.before)
+		p.stubFailing(p.before, cs)
+	}
+	return nil
 }
 
 // restore undoes a redefinition that failed: each type of the batch means
 // its earlier definition again, the session is what it was, and the
 // functions and constants declared again are declared from it again.
-func (p *redefPlan) restore(ctx context.Context, snap *typeSession) {
+func (p *redefPlan) restore(ctx context.Context) {
+	snap := p.snap
 	in := p.in
 	var b strings.Builder
 	in.redef.mu.Lock()
@@ -899,10 +1024,15 @@ func (p *redefPlan) stub(i int, reason string, cs *cellState) {
 			names = append(names, t)
 		}
 	}
+	for f := range p.funcs {
+		if ids[f] {
+			names = append(names, f)
+		}
+	}
 	sort.Strings(names)
 	what := strings.Join(names, ", ")
 	if what == "" {
-		what = "a redefined type"
+		what = "what this cell redefined"
 	}
 	d.stub = fmt.Sprintf("%s was declared by an earlier cell against the earlier definition of %s and does not compile against the new one (%s): run its cell again", d.key, what, reason)
 	cs.out.Stream("stderr", "qlab: "+d.stub+"; until then, calling it panics\n")

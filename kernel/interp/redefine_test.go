@@ -282,3 +282,35 @@ func TestRedefinitionSessionDoesNotGrow(t *testing.T) {
 		t.Fatalf("kept.Get(): got %v, %v; want 1", d, err)
 	}
 }
+
+// A function declared again with a new body is what earlier cells'
+// functions call afterwards (yaegi binds calls when it compiles the
+// caller); one that no longer compiles against it panics saying so.
+func TestRedefinedFunctionSeenByEarlierFunctions(t *testing.T) {
+	in := newInterp(t, Options{})
+	run(t, in, "func F() int { return 1 }", "func G() int { return F() * 10 }", "func H() int { return G() + 1 }")
+	d, err, _ := run(t, in, "func F() int { return 2 }", "H()")
+	if err != nil || d == nil || d.Text() != "21" {
+		t.Fatalf("H() after F changed: got %v, %v; want 21", d, err)
+	}
+	_, err, r := run(t, in, "func F(x int) int { return x }")
+	if err != nil {
+		t.Fatalf("F with a new signature: %v", err)
+	}
+	if e := r.text("stderr"); !strings.Contains(e, "G was declared by an earlier cell against the earlier definition of F") {
+		t.Errorf("stderr: got %q; want a warning that G no longer compiles against F", e)
+	}
+	_, err, _ = run(t, in, "H()")
+	if err == nil || !strings.Contains(err.Error(), "G was declared by an earlier cell against the earlier definition of F") {
+		t.Errorf("H() calling G: got %v; want a panic saying G was declared against the earlier F", err)
+	}
+	d, err, _ = run(t, in, "func G() int { return F(3) * 10 }", "H()")
+	if err != nil || d == nil || d.Text() != "31" {
+		t.Errorf("H() after G declared again: got %v, %v; want 31", d, err)
+	}
+	// The changed function in a later declaration chunk of a mixed cell.
+	d, err, _ = run(t, in, "var a = 1\nb := a + 1\nfunc F(x int) int { return x + b }", "H()")
+	if err != nil || d == nil || d.Text() != "51" {
+		t.Errorf("H() after a mixed cell changed F: got %v, %v; want 51", d, err)
+	}
+}
