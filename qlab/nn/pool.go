@@ -10,15 +10,15 @@ import (
 // no padding, floor output size (PyTorch's defaults, ceil_mode=False).
 type pool2D struct {
 	base
-	kind         string
-	k, s         int
-	isMax        bool
-	x, dy        *tensor.Tensor
-	y, dx        tensor.Tensor
-	arg          []int32 // max: index within the input plane of each output
+	kind  string
+	k, s  int
+	isMax bool
+	x, dy *tensor.Tensor
+	y, dx tensor.Tensor
+	arg   []int32 // max: index within the input plane of each output
 	// argStale: the last Forward ran in inference mode and left arg
 	// unwritten (2x2 max pool); Backward computes it from x first.
-	argStale bool
+	argStale     bool
 	h, w, oh, ow int
 	fwd, bwd     taskFunc
 	argFn        taskFunc
