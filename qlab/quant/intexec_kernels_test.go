@@ -166,3 +166,55 @@ func TestFakeQuantAVX512(t *testing.T) {
 		}
 	}
 }
+
+// TestBatchMinMaxKernel checks batchMinMax's vector path against its loop,
+// to the bit (signed zeros included: Go's min prefers -0, max +0), at
+// lengths with and without a ragged tail, and that a NaN or an infinity
+// is still reported by index.
+func TestBatchMinMaxKernel(t *testing.T) {
+	if !hasMinMaxAVX512 {
+		t.Skip("no AVX-512 (or purego): the loop is the only path")
+	}
+	r := rand.New(rand.NewPCG(11, 12))
+	negZero := float32(math.Copysign(0, -1))
+	for _, n := range []int{1, 2, 15, 16, 17, 33, 1000} {
+		for _, kind := range []string{"normal", "zeros", "positive", "negative"} {
+			x := make([]float32, n)
+			for i := range x {
+				switch kind {
+				case "normal":
+					x[i] = float32(r.NormFloat64() * 1e3)
+				case "zeros":
+					x[i] = []float32{0, negZero}[r.IntN(2)]
+				case "positive":
+					x[i] = []float32{0, float32(r.Float64()), 3.4e38}[r.IntN(3)]
+				case "negative":
+					x[i] = []float32{negZero, -float32(r.Float64()), -3.4e38}[r.IntN(3)]
+				}
+			}
+			lo, hi, err := batchMinMax("x", x)
+			minMaxKernel = false
+			wlo, whi, werr := batchMinMax("x", x)
+			minMaxKernel = true
+			if err != nil || werr != nil {
+				t.Fatal(err, werr)
+			}
+			if math.Float32bits(lo) != math.Float32bits(wlo) || math.Float32bits(hi) != math.Float32bits(whi) {
+				t.Fatalf("n=%d %s: got [%v, %v] (bits %x %x); want [%v, %v] (bits %x %x)", n, kind, lo, hi,
+					math.Float32bits(lo), math.Float32bits(hi), wlo, whi, math.Float32bits(wlo), math.Float32bits(whi))
+			}
+			for _, bad := range []float32{float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1))} {
+				k := r.IntN(n)
+				y := append([]float32(nil), x...)
+				y[k] = bad
+				_, _, err := batchMinMax("x", y)
+				minMaxKernel = false
+				_, _, werr := batchMinMax("x", y)
+				minMaxKernel = true
+				if err == nil || werr == nil || err.Error() != werr.Error() {
+					t.Fatalf("n=%d %s: %v at %d: error %v; want %v", n, kind, bad, k, err, werr)
+				}
+			}
+		}
+	}
+}

@@ -61,3 +61,12 @@ var hasFakeQuantAVX512 = cpu.X86.HasAVX512F
 //
 //go:noescape
 func fakeQuantAVX512(y, x *float32, n int, a *fqArgs) int
+
+// hasMinMaxAVX512 gates minMaxAVX512.
+var hasMinMaxAVX512 = cpu.X86.HasAVX512F
+
+// minMaxAVX512 folds x into 16-lane minimum and maximum keys (see
+// batchMinMax); it returns 1 when x holds a NaN or an infinity.
+//
+//go:noescape
+func minMaxAVX512(x *float32, n int, lo, hi *[16]int32) int
