@@ -13,10 +13,45 @@
 // unused variables are not errors; importing a package again is not either.
 //
 // Redefinition: functions, variables (with :=, var, even with another type)
-// and constants may be redefined by re-running a cell. Types and methods
-// cannot change: yaegi v0.16.1 keeps their first definition, so a cell that
-// changes one fails with an "unsupported" error naming it (re-running it
-// unchanged is fine); restart the kernel to change a type.
+// and constants may be redefined by re-running a cell, and so may types and
+// methods (redefine.go). yaegi v0.16.1 keeps the first definition of a type
+// and of its methods, but lets a name be declared again as a type alias,
+// which later code then resolves to the new target. A cell that changes
+// type T (its definition, or the signature or body of a method of T)
+// therefore declares the new definition as Tꞏn — n the generation, 2, 3,
+// ...; "ꞏ" is U+A78F, a letter, which cells may not use in their own names,
+// so internal names cannot collide with users' — and T as an alias of it.
+// Nothing in later cells is rewritten: T means the new definition
+// everywhere code is compiled afterwards, an embedded T keeps the field
+// name T, and display, String and HTML methods are found on the new type.
+// Because yaegi binds a function's calls and types when it compiles it,
+// the declarations of earlier cells that depend on T — functions and
+// constants that mention it, types that hold or embed it and their
+// methods, functions calling those, transitively — are declared again
+// from the source the type session keeps (types among them get a
+// generation of their own); one that no longer compiles against the new
+// definition (the type checker says so) is replaced by a function that
+// panics saying why, and the cell warns about it on stderr. Variables are
+// not declared again: a value made with an earlier definition keeps its
+// type and methods, and using it as a T of the new definition is an error
+// that names "T (earlier definition)" and says T was redefined (every
+// error maps internal names back). Re-running a cell unchanged makes no
+// new generation and declares nothing again; cells that change no type
+// cost what they did (one parse of their declarations), and the type
+// checker's session keeps an earlier generation only while a variable
+// holds one. The alternative,
+// rewriting every later reference to T into the current internal name,
+// needs the type checker on every cell that mentions T and breaks embedded
+// fields' names; aliases need neither. Still refused: redefining a generic
+// type (yaegi has no generic aliases). A method added to an existing type
+// is not a redefinition: yaegi adds it, and values made earlier have it
+// too, as in Go. A function declared again with another body or signature
+// is handled the same way, without generations: the functions of earlier
+// cells that call it, transitively, are declared again (a stub when they
+// no longer compile); a method that calls it keeps calling the earlier
+// one, because declaring the method again would make its type a new
+// generation and the values made so far earlier definitions. A failed
+// redefinition leaves the earlier definitions in effect.
 //
 // Other yaegi v0.16.1 limits, worked around or reported:
 //   - x := x + 1 at the top level would zero x first: such statements go

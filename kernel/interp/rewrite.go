@@ -1058,6 +1058,12 @@ func (s *typeSession) record(code string) {
 					}
 					s.set(key, dt)
 				case *ast.GenDecl:
+					if d.Tok == token.CONST && d.Lparen.IsValid() {
+						// A constant group as a whole: its specs repeat
+						// the previous one's type and iota expression.
+						s.set(constGroupKey(d), dt)
+						continue
+					}
 					for _, sp := range d.Specs {
 						st := d.Tok.String() + " " + src[sp.Pos()-1:sp.End()-1]
 						switch sp := sp.(type) {

@@ -1,6 +1,7 @@
 package quant
 
 import (
+	"math"
 	"math/rand/v2"
 	"testing"
 )
@@ -30,6 +31,83 @@ func TestMaxPool2RowAVX2(t *testing.T) {
 		}
 		if got[tc.ow*tc.c] != 77 {
 			t.Fatalf("ow %d c %d: wrote past the row", tc.ow, tc.c)
+		}
+	}
+}
+
+// TestQuantC4AVX512 checks the input-quantization kernel against
+// quantizeValue and tfQuantizeValue, element by element, on random values,
+// values whose scaled form is a tie, ±0, ±Inf and values far outside the
+// range, for 1-4 channels and row widths with and without a ragged
+// 16-pixel tail; and that a NaN anywhere is reported.
+func TestQuantC4AVX512(t *testing.T) {
+	if !hasQuantC4AVX512 {
+		t.Skip("no AVX-512 (or purego): the portable loop is the only path")
+	}
+	r := rand.New(rand.NewPCG(5, 6))
+	params := map[string]*QParams{
+		"int8 torch":  {Scale: []float32{0.0173}, ZeroPoint: []int32{-7}, QMin: -128, QMax: 127, Axis: -1},
+		"uint8 torch": {Scale: []float32{0.05}, ZeroPoint: []int32{131}, QMin: 0, QMax: 255, Axis: -1},
+		"int8 tf":     {Scale: []float32{0.0173}, ZeroPoint: []int32{-7}, QMin: -128, QMax: 127, Axis: -1, Nudged: true},
+		"uint8 tf":    {Scale: []float32{0.031}, ZeroPoint: []int32{12}, QMin: 0, QMax: 255, Axis: -1, Nudged: true},
+	}
+	special := []float32{0, float32(math.Copysign(0, -1)), float32(math.Inf(1)), float32(math.Inf(-1)), 1e30, -1e30, 3e9, -3e9}
+	for name, q := range params {
+		inv := 1 / q.Scale[0]
+		nmin, nmax := tfNudged(q.Scale[0], q.ZeroPoint[0], q.QMin, q.QMax)
+		off := codeOffset(q)
+		for c := 1; c <= 4; c++ {
+			for _, w := range []int{1, 5, 16, 17, 32, 33} {
+				h, ldd := 3, (w+2)*4
+				src := make([]float32, c*h*w)
+				for i := range src {
+					switch r.IntN(4) {
+					case 0:
+						src[i] = special[r.IntN(len(special))]
+					case 1: // a tie once scaled: (k + 0.5) * scale
+						src[i] = (float32(r.IntN(300)-150) + 0.5) * q.Scale[0]
+					default:
+						src[i] = float32(r.NormFloat64() * 3)
+					}
+				}
+				dst := make([]uint8, h*ldd+8)
+				for i := range dst {
+					dst[i] = 0xAB
+				}
+				a := newQuantC4Args(q, h, w, c)
+				a.src, a.dst, a.ldd = &src[0], &dst[0], ldd
+				if got := quantC4AVX512(&a); got != 0 {
+					t.Fatalf("%s c=%d w=%d: reported a NaN in finite input", name, c, w)
+				}
+				for y := 0; y < h; y++ {
+					for x := 0; x < (w+2)*4/4; x++ {
+						for ch := 0; ch < 4; ch++ {
+							got := dst[y*ldd+x*4+ch]
+							want := uint8(0xAB) // past the row: untouched
+							if x < w {
+								want = 0 // padding channels
+								if ch < c {
+									v := src[ch*h*w+y*w+x]
+									var code int32
+									if q.Nudged {
+										code = tfQuantizeValue(v, inv, nmin, nmax, q.QMin)
+									} else {
+										code = quantizeValue(v, inv, q.ZeroPoint[0], q.QMin, q.QMax)
+									}
+									want = uint8(code + off)
+								}
+							}
+							if got != want {
+								t.Fatalf("%s c=%d w=%d: pixel (%d, %d) byte %d = %d; want %d", name, c, w, y, x, ch, got, want)
+							}
+						}
+					}
+				}
+				src[r.IntN(len(src))] = float32(math.NaN())
+				if got := quantC4AVX512(&a); got != 1 {
+					t.Fatalf("%s c=%d w=%d: NaN not reported", name, c, w)
+				}
+			}
 		}
 	}
 }

@@ -40,3 +40,14 @@ func dwPixelAVX512(acc *int32, x *uint8, w *int32, rows, cols, ldx, ldw, c int, 
 //
 //go:noescape
 func maxPool2RowAVX2(dst, r0, r1 *uint8, ow, c int)
+
+// hasQuantC4AVX512 gates quantC4AVX512 (AVX-512F float compares, converts
+// and masked stores).
+var hasQuantC4AVX512 = cpu.X86.HasAVX512F
+
+// quantC4AVX512 quantizes one sample for IntModel.quantizePadded when the
+// padded plane has 4 bytes per pixel; it returns 1 (the sample then takes
+// the portable loop, which reports the NaN) when the sample holds a NaN.
+//
+//go:noescape
+func quantC4AVX512(a *quantC4Args) int
