@@ -111,3 +111,110 @@ func TestQuantC4AVX512(t *testing.T) {
 		}
 	}
 }
+
+// TestFakeQuantAVX512 checks fakeQuantRun's vector kernel against its
+// portable loops, bit for bit, for both rounding modes, on random values,
+// scaled ties, ±0, ±Inf and values far outside the range, at lengths with
+// and without a ragged tail; and that a NaN is still reported by index.
+func TestFakeQuantAVX512(t *testing.T) {
+	if !hasFakeQuantAVX512 {
+		t.Skip("no AVX-512 (or purego): the portable loop is the only path")
+	}
+	r := rand.New(rand.NewPCG(7, 8))
+	params := map[string]*QParams{
+		"int8 torch":  {Scale: []float32{0.0173}, ZeroPoint: []int32{-7}, QMin: -128, QMax: 127, Axis: -1},
+		"uint8 torch": {Scale: []float32{0.05}, ZeroPoint: []int32{131}, QMin: 0, QMax: 255, Axis: -1},
+		"int4 torch":  {Scale: []float32{0.3}, ZeroPoint: []int32{0}, QMin: -8, QMax: 7, Axis: -1},
+		"int8 tf":     {Scale: []float32{0.0173}, ZeroPoint: []int32{-7}, QMin: -128, QMax: 127, Axis: -1, Nudged: true},
+		"uint8 tf":    {Scale: []float32{0.031}, ZeroPoint: []int32{12}, QMin: 0, QMax: 255, Axis: -1, Nudged: true},
+	}
+	special := []float32{0, float32(math.Copysign(0, -1)), float32(math.Inf(1)), float32(math.Inf(-1)), 1e30, -1e30}
+	for name, q := range params {
+		for _, n := range []int{1, 15, 16, 17, 100, 1000} {
+			x := make([]float32, n)
+			for i := range x {
+				switch r.IntN(4) {
+				case 0:
+					x[i] = special[r.IntN(len(special))]
+				case 1:
+					x[i] = (float32(r.IntN(300)-150) + 0.5) * q.Scale[0]
+				default:
+					x[i] = float32(r.NormFloat64() * 2)
+				}
+			}
+			got, want := make([]float32, n+1), make([]float32, n+1)
+			got[n], want[n] = 42, 42
+			if _, err := q.fakeQuantRun(got[:n], x, 0); err != nil {
+				t.Fatal(err)
+			}
+			fakeQuantKernel = false
+			_, err := q.fakeQuantRun(want[:n], x, 0)
+			fakeQuantKernel = true
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := range got {
+				if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+					t.Fatalf("%s n=%d: element %d (x %g) = %g; want %g", name, n, i, x[i%n], got[i], want[i])
+				}
+			}
+			k := r.IntN(n)
+			x[k] = float32(math.NaN())
+			if i, err := q.fakeQuantRun(got[:n], x, 0); err == nil || i != k {
+				t.Fatalf("%s n=%d: NaN at %d reported at %d (%v)", name, n, k, i, err)
+			}
+		}
+	}
+}
+
+// TestBatchMinMaxKernel checks batchMinMax's vector path against its loop,
+// to the bit (signed zeros included: Go's min prefers -0, max +0), at
+// lengths with and without a ragged tail, and that a NaN or an infinity
+// is still reported by index.
+func TestBatchMinMaxKernel(t *testing.T) {
+	if !hasMinMaxAVX512 {
+		t.Skip("no AVX-512 (or purego): the loop is the only path")
+	}
+	r := rand.New(rand.NewPCG(11, 12))
+	negZero := float32(math.Copysign(0, -1))
+	for _, n := range []int{1, 2, 15, 16, 17, 33, 1000} {
+		for _, kind := range []string{"normal", "zeros", "positive", "negative"} {
+			x := make([]float32, n)
+			for i := range x {
+				switch kind {
+				case "normal":
+					x[i] = float32(r.NormFloat64() * 1e3)
+				case "zeros":
+					x[i] = []float32{0, negZero}[r.IntN(2)]
+				case "positive":
+					x[i] = []float32{0, float32(r.Float64()), 3.4e38}[r.IntN(3)]
+				case "negative":
+					x[i] = []float32{negZero, -float32(r.Float64()), -3.4e38}[r.IntN(3)]
+				}
+			}
+			lo, hi, err := batchMinMax("x", x)
+			minMaxKernel = false
+			wlo, whi, werr := batchMinMax("x", x)
+			minMaxKernel = true
+			if err != nil || werr != nil {
+				t.Fatal(err, werr)
+			}
+			if math.Float32bits(lo) != math.Float32bits(wlo) || math.Float32bits(hi) != math.Float32bits(whi) {
+				t.Fatalf("n=%d %s: got [%v, %v] (bits %x %x); want [%v, %v] (bits %x %x)", n, kind, lo, hi,
+					math.Float32bits(lo), math.Float32bits(hi), wlo, whi, math.Float32bits(wlo), math.Float32bits(whi))
+			}
+			for _, bad := range []float32{float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1))} {
+				k := r.IntN(n)
+				y := append([]float32(nil), x...)
+				y[k] = bad
+				_, _, err := batchMinMax("x", y)
+				minMaxKernel = false
+				_, _, werr := batchMinMax("x", y)
+				minMaxKernel = true
+				if err == nil || werr == nil || err.Error() != werr.Error() {
+					t.Fatalf("n=%d %s: %v at %d: error %v; want %v", n, kind, bad, k, err, werr)
+				}
+			}
+		}
+	}
+}

@@ -27,3 +27,15 @@ const hasQuantC4AVX512 = false
 func quantC4AVX512(a *quantC4Args) int {
 	panic("quant: quantC4AVX512 without AVX-512")
 }
+
+const hasFakeQuantAVX512 = false
+
+func fakeQuantAVX512(y, x *float32, n int, a *fqArgs) int {
+	panic("quant: fakeQuantAVX512 without AVX-512")
+}
+
+const hasMinMaxAVX512 = false
+
+func minMaxAVX512(x *float32, n int, lo, hi *[16]int32) int {
+	panic("quant: minMaxAVX512 without AVX-512")
+}
