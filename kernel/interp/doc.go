@@ -93,6 +93,22 @@
 //     unexported fields (yaegi exports them with an X prefix): unexported
 //     fields get the tags json:"-" and xml:"-", Go's rule for them
 //     (structtags.go);
+//   - compiled fmt sees a cell's types without names or methods: the
+//     operands of fmt's and log's print functions whose types involve a
+//     cell type (or are interfaces) go through qlabrt.Fmt with a
+//     description of the type from go/types, so that %T, %#v, %+v, %d and
+//     String/Error/GoString/Format work as in go run, inside slices, maps
+//     and structs too (fmtvalue.go, fmtrewrite.go); yaegi's own wrappers
+//     (maptypes.go) cover a direct operand when types are unknown. Not
+//     covered: an interface value nested in another value (a []Shape
+//     prints its elements' values, without their String methods), %T
+//     with a non-constant format, an `any` holding a named basic type (a
+//     type assertion in yaegi cannot tell a Celsius from a float64);
+//   - errors.As with a target of a cell type and errors.AsType (Go 1.26,
+//     generic, no table) call interpreted versions (errorsas.go); compiled
+//     errors.Is and errors.As still do not see a cell error's Unwrap, Is
+//     and As methods (yaegi's wrapper has only Error), nor does the
+//     kernel's errors.As find a cell-declared interface target;
 //   - yaegi's generic slices and maps are partly broken: Sort, SortFunc,
 //     SortStableFunc, IsSorted, Max, Min, Reverse, Clone, Equal and
 //     BinarySearch are provided over []E, and iter.Seq/Seq2 and the
@@ -105,15 +121,15 @@
 //     of a trailing value), not by display.Display called with it;
 //   - a pointer to a cell type does not have the value receiver's
 //     methods when asserted to an interface;
+//   - a type switch without a bound variable (switch x.(type)) misses
+//     cases that the assertion x.(T) finds, and an interface variable
+//     declared in a loop body aliases its slot across iterations (values
+//     appended from it all end up the last one): neither is rewritten;
 //   - known differences from go run, each a program of the fidelity corpus
-//     (testdata/corpus/DIVERGENT): errors.As with a cell-declared error type panics;
-//     %T and %#v print a cell type as struct {...}; an embedded
-//     struct field is not promoted by encoding/json (yaegi makes it
-//     anonymous only when it is the only field); a cell type's String
-//     method is not used by %d or inside a slice; generic
-//     functions of compiled standard packages (errors.AsType) have no
-//     table (the extractor skips generics; slices, maps, iter and cmp are
-//     interpreted sources instead).
+//     (testdata/corpus/DIVERGENT): an embedded struct field is not
+//     promoted by encoding/json (yaegi makes it anonymous only when it is
+//     the struct's only field); a cell error's Unwrap and Is methods are
+//     not seen by compiled errors.Is.
 //
 // Which failures keep the kernel's state: a panic or compile error in a
 // cell (the cell fails, earlier declarations stay); os.Exit (the cell

@@ -249,7 +249,9 @@ func New(opt Options) (*Interpreter, error) {
 		Stderr: &cellWriter{in: in, name: "stderr", frames: true},
 		Stdin:  in.stdin, // fmt.Scan* read it (yaegi's fixStdlib)
 	})
-	if err := in.yi.Use(withStdin(withExit(symbols.Exports()), in)); err != nil {
+	exports := withStdin(withExit(symbols.Exports()), in)
+	exports["."] = mapTypes()["."]
+	if err := in.yi.Use(exports); err != nil {
 		in.Close()
 		return nil, fmt.Errorf("interp: loading symbols: %w", err)
 	}
@@ -264,6 +266,10 @@ func New(opt Options) (*Interpreter, error) {
 	if err := loadGenericHelpers(in.yi); err != nil {
 		in.Close()
 		return nil, err
+	}
+	if err := loadErrorsHelpers(in.yi); err != nil {
+		in.Close()
+		return nil, fmt.Errorf("interp: loading errors helpers: %w", err)
 	}
 	if in.frame = newFrameAccess(in.yi); in.frame != nil {
 		in.frameLen, in.frameNamed = in.frame.releaseUnnamed(0, nil)
