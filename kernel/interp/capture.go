@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 	"unicode/utf8"
 )
@@ -37,6 +38,8 @@ type stream struct {
 	pending []byte                  // read but not yet forwarded
 	waiters map[string]chan struct{}
 	done    chan struct{} // closed when the reader exits
+
+	lastRead atomic.Int64 // when the reader last read, in Unix nanoseconds
 }
 
 func startCapture() (*capture, error) {
@@ -93,10 +96,14 @@ func (c *capture) setSink(sink func(name, text string)) {
 
 // flush waits until everything written to descriptors 1 and 2 before the
 // call has been forwarded, by writing a marker through each pipe and waiting
-// for the reader to reach it. It gives up after timeout (a writer that never
-// lets the marker through cannot hang the kernel).
-func (c *capture) flush(timeout time.Duration) {
-	deadline := time.After(timeout)
+// for the reader to reach it. It gives up when the reader has made no
+// progress for idle (a writer that never lets the marker through cannot
+// hang the kernel, while a long burst still being forwarded is waited for).
+func (c *capture) flush(idle time.Duration) {
+	start := time.Now()
+	// A writer that keeps the pipe full forever must not hold the cell
+	// open: past this the flush gives up even while output moves.
+	end := start.Add(15 * idle)
 	for _, s := range c.streams {
 		marker := "\x00qlab-flush-" + strconv.FormatUint(c.seq.Add(1), 10) + "\x00"
 		ch := make(chan struct{})
@@ -105,19 +112,42 @@ func (c *capture) flush(timeout time.Duration) {
 		s.mu.Unlock()
 		// Through the descriptor, not the pipe's own *os.File, so that the
 		// marker is ordered after every earlier write to the descriptor.
+		// The descriptor may be non-blocking (the kernel makes descriptor
+		// 2 so, for fatal errors): a full pipe is waited out while the
+		// reader drains it.
 		err := writeFD(s.fd, []byte(marker))
+		for errors.Is(err, syscall.EAGAIN) && s.progressed(start, end, idle) {
+			err = writeFD(s.fd, []byte(marker))
+		}
 		if err != nil {
 			s.mu.Lock()
 			delete(s.waiters, marker)
 			s.mu.Unlock()
 			continue
 		}
-		select {
-		case <-ch:
-		case <-deadline:
-			return
+		for done := false; !done; {
+			select {
+			case <-ch:
+				done = true
+			case <-time.After(idle / 20):
+				if !s.progressed(start, end, idle) {
+					return
+				}
+			}
 		}
 	}
+}
+
+// progressed waits a little and reports whether the flush should go on:
+// before end, the reader has read something in the last idle (counting
+// from start, when the flush began).
+func (s *stream) progressed(start, end time.Time, idle time.Duration) bool {
+	time.Sleep(time.Millisecond)
+	last := time.Unix(0, s.lastRead.Load())
+	if last.Before(start) {
+		last = start
+	}
+	return time.Now().Before(end) && time.Since(last) < idle
 }
 
 // read forwards what arrives on the pipe until it is closed.
@@ -127,6 +157,7 @@ func (s *stream) read() {
 	for {
 		n, err := s.r.Read(buf)
 		if n > 0 {
+			s.lastRead.Store(time.Now().UnixNano())
 			s.mu.Lock()
 			s.pending = append(s.pending, buf[:n]...)
 			s.forward(false)

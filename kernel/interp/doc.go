@@ -13,10 +13,45 @@
 // unused variables are not errors; importing a package again is not either.
 //
 // Redefinition: functions, variables (with :=, var, even with another type)
-// and constants may be redefined by re-running a cell. Types and methods
-// cannot change: yaegi v0.16.1 keeps their first definition, so a cell that
-// changes one fails with an "unsupported" error naming it (re-running it
-// unchanged is fine); restart the kernel to change a type.
+// and constants may be redefined by re-running a cell, and so may types and
+// methods (redefine.go). yaegi v0.16.1 keeps the first definition of a type
+// and of its methods, but lets a name be declared again as a type alias,
+// which later code then resolves to the new target. A cell that changes
+// type T (its definition, or the signature or body of a method of T)
+// therefore declares the new definition as Tꞏn — n the generation, 2, 3,
+// ...; "ꞏ" is U+A78F, a letter, which cells may not use in their own names,
+// so internal names cannot collide with users' — and T as an alias of it.
+// Nothing in later cells is rewritten: T means the new definition
+// everywhere code is compiled afterwards, an embedded T keeps the field
+// name T, and display, String and HTML methods are found on the new type.
+// Because yaegi binds a function's calls and types when it compiles it,
+// the declarations of earlier cells that depend on T — functions and
+// constants that mention it, types that hold or embed it and their
+// methods, functions calling those, transitively — are declared again
+// from the source the type session keeps (types among them get a
+// generation of their own); one that no longer compiles against the new
+// definition (the type checker says so) is replaced by a function that
+// panics saying why, and the cell warns about it on stderr. Variables are
+// not declared again: a value made with an earlier definition keeps its
+// type and methods, and using it as a T of the new definition is an error
+// that names "T (earlier definition)" and says T was redefined (every
+// error maps internal names back). Re-running a cell unchanged makes no
+// new generation and declares nothing again; cells that change no type
+// cost what they did (one parse of their declarations), and the type
+// checker's session keeps an earlier generation only while a variable
+// holds one. The alternative,
+// rewriting every later reference to T into the current internal name,
+// needs the type checker on every cell that mentions T and breaks embedded
+// fields' names; aliases need neither. Still refused: redefining a generic
+// type (yaegi has no generic aliases). A method added to an existing type
+// is not a redefinition: yaegi adds it, and values made earlier have it
+// too, as in Go. A function declared again with another body or signature
+// is handled the same way, without generations: the functions of earlier
+// cells that call it, transitively, are declared again (a stub when they
+// no longer compile); a method that calls it keeps calling the earlier
+// one, because declaring the method again would make its type a new
+// generation and the values made so far earlier definitions. A failed
+// redefinition leaves the earlier definitions in effect.
 //
 // Other yaegi v0.16.1 limits, worked around or reported:
 //   - x := x + 1 at the top level would zero x first: such statements go
@@ -54,6 +89,26 @@
 //     statement, and a function literal passed to a compiled function in a
 //     loop (wg.Go) is made a closure of its iteration, by rewrites
 //     (evalorder.go);
+//   - a cell's struct types are reflect.StructOf types, which cannot have
+//     unexported fields (yaegi exports them with an X prefix): unexported
+//     fields get the tags json:"-" and xml:"-", Go's rule for them
+//     (structtags.go);
+//   - compiled fmt sees a cell's types without names or methods: the
+//     operands of fmt's and log's print functions whose types involve a
+//     cell type (or are interfaces) go through qlabrt.Fmt with a
+//     description of the type from go/types, so that %T, %#v, %+v, %d and
+//     String/Error/GoString/Format work as in go run, inside slices, maps
+//     and structs too (fmtvalue.go, fmtrewrite.go); yaegi's own wrappers
+//     (maptypes.go) cover a direct operand when types are unknown. Not
+//     covered: an interface value nested in another value (a []Shape
+//     prints its elements' values, without their String methods), %T
+//     with a non-constant format, an `any` holding a named basic type (a
+//     type assertion in yaegi cannot tell a Celsius from a float64);
+//   - errors.As with a target of a cell type and errors.AsType (Go 1.26,
+//     generic, no table) call interpreted versions (errorsas.go); compiled
+//     errors.Is and errors.As still do not see a cell error's Unwrap, Is
+//     and As methods (yaegi's wrapper has only Error), nor does the
+//     kernel's errors.As find a cell-declared interface target;
 //   - yaegi's generic slices and maps are partly broken: Sort, SortFunc,
 //     SortStableFunc, IsSorted, Max, Min, Reverse, Clone, Equal and
 //     BinarySearch are provided over []E, and iter.Seq/Seq2 and the
@@ -66,14 +121,15 @@
 //     of a trailing value), not by display.Display called with it;
 //   - a pointer to a cell type does not have the value receiver's
 //     methods when asserted to an interface;
+//   - a type switch without a bound variable (switch x.(type)) misses
+//     cases that the assertion x.(T) finds, and an interface variable
+//     declared in a loop body aliases its slot across iterations (values
+//     appended from it all end up the last one): neither is rewritten;
 //   - known differences from go run, each a program of the fidelity corpus
-//     (testdata/corpus/DIVERGENT): errors.As with a cell-declared error type panics;
-//     %T and %#v print a cell type as struct {...}; an unexported field
-//     of a cell type is marshalled by encoding/json; a cell type's String
-//     method is not used by %d or inside a slice; generic
-//     functions of compiled standard packages (errors.AsType) have no
-//     table (the extractor skips generics; slices, maps, iter and cmp are
-//     interpreted sources instead).
+//     (testdata/corpus/DIVERGENT): an embedded struct field is not
+//     promoted by encoding/json (yaegi makes it anonymous only when it is
+//     the struct's only field); a cell error's Unwrap and Is methods are
+//     not seen by compiled errors.Is.
 //
 // Which failures keep the kernel's state: a panic or compile error in a
 // cell (the cell fails, earlier declarations stay); os.Exit (the cell

@@ -39,7 +39,8 @@ type Options struct {
 	CaptureFD bool
 
 	// FlushTimeout bounds how long Execute waits, after a cell, for output
-	// still in the capture pipes; 0 means 2 s.
+	// still in the capture pipes while none moves (a long burst still
+	// being forwarded is waited for, up to 15 times as long); 0 means 2 s.
 	FlushTimeout time.Duration
 }
 
@@ -59,7 +60,8 @@ type Interpreter struct {
 	goPanics []GoroutinePanic // panics of cells' goroutines between cells
 	stdin    *cellStdin       // os.Stdin of cells
 
-	idx *index // names declared by cells, for completion and inspection
+	idx   *index // names declared by cells, for completion and inspection
+	redef redefs // generations of redefined types (redefine.go)
 
 	// The global frame, to release what cells no longer name (memory.go):
 	// nil when yaegi's layout is not the expected one.
@@ -247,7 +249,9 @@ func New(opt Options) (*Interpreter, error) {
 		Stderr: &cellWriter{in: in, name: "stderr", frames: true},
 		Stdin:  in.stdin, // fmt.Scan* read it (yaegi's fixStdlib)
 	})
-	if err := in.yi.Use(withStdin(withExit(symbols.Exports()), in)); err != nil {
+	exports := withStdin(withExit(symbols.Exports()), in)
+	exports["."] = mapTypes()["."]
+	if err := in.yi.Use(exports); err != nil {
 		in.Close()
 		return nil, fmt.Errorf("interp: loading symbols: %w", err)
 	}
@@ -262,6 +266,10 @@ func New(opt Options) (*Interpreter, error) {
 	if err := loadGenericHelpers(in.yi); err != nil {
 		in.Close()
 		return nil, err
+	}
+	if err := loadErrorsHelpers(in.yi); err != nil {
+		in.Close()
+		return nil, fmt.Errorf("interp: loading errors helpers: %w", err)
 	}
 	if in.frame = newFrameAccess(in.yi); in.frame != nil {
 		in.frameLen, in.frameNamed = in.frame.releaseUnnamed(0, nil)
@@ -410,17 +418,21 @@ func (in *Interpreter) Execute(ctx context.Context, code string, out jupyter.Out
 	if err := unsupported(code, all, in.idx.declared); err != nil {
 		return nil, err
 	}
-	if err := in.idx.redefinitions(code, chunks); err != nil {
+	plan, err := in.planRedefinition(code, chunks)
+	if err != nil {
 		return nil, err
 	}
-	for _, c := range chunks {
+	for i, c := range chunks {
 		var err error
 		if c.kind == chunkImport {
 			err = in.evalImports(ctx, c, cs)
+		} else if plan != nil && c.kind == chunkDecl {
+			err = plan.evalDecl(ctx, c, i, cs)
 		} else {
 			_, err = in.evalChunk(ctx, c, cs)
 		}
 		if err != nil {
+			plan.abort(ctx)
 			return nil, err
 		}
 		in.idx.record(withComments(c, code))
@@ -677,10 +689,10 @@ func (in *Interpreter) cellError(ctx context.Context, err error, cs *cellState) 
 		if !mapped {
 			msg = mapPositions(msg, cs.lines)
 		}
-		return explainYaegi(&CellError{Name: name, Value: msg, Trace: trace}, cs.code)
+		return in.redef.explain(explainYaegi(&CellError{Name: name, Value: msg, Trace: trace}, cs.code))
 	}
 	msg := mapPositions(err.Error(), cs.lines)
-	return explainYaegi(&CellError{Name: ErrCompile, Value: msg, Trace: trace}, cs.code)
+	return in.redef.explain(explainYaegi(&CellError{Name: ErrCompile, Value: msg, Trace: trace}, cs.code))
 }
 
 // compile is yaegi's Compile with its panics (yaegi crashes on some
@@ -736,7 +748,7 @@ func (in *Interpreter) evalTrailing(ctx context.Context, c chunk, cs *cellState)
 			// for an undefined name is "constant definition loop": the
 			// type checker's is preferred when it has one.
 			if msg := in.typeError(cs.code); msg != "" {
-				return nil, &CellError{Name: ErrCompile, Value: msg}
+				return nil, in.redef.explain(&CellError{Name: ErrCompile, Value: msg})
 			}
 			return nil, in.cellError(ctx, err, cs)
 		}

@@ -354,11 +354,11 @@ func TestUnsupportedSyntax(t *testing.T) {
 			}
 		})
 	}
-	// Types and methods cannot change, but may be declared again unchanged.
-	run(t, in, "type Shape struct{ W int }\nfunc (s Shape) Area() int { return s.W }")
+	// Generic types cannot change (redefine.go), but may be declared again
+	// unchanged, as may other types.
+	run(t, in, "type Shape struct{ W int }\nfunc (s Shape) Area() int { return s.W }", "type Box[T any] struct{ V T }")
 	for _, tc := range []struct{ name, cell, want string }{
-		{"changed type", "type Shape struct{ W, H int }", "line 1: yaegi v0.16.1 cannot redefine type Shape"},
-		{"changed method", "x := 1\nfunc (s Shape) Area() int { return 2 * s.W }", "line 2: yaegi v0.16.1 cannot redefine method Shape.Area"},
+		{"changed generic type", "x := 1\ntype Box[T any] struct{ V, W T }", "line 2: cannot redefine the generic type Box"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err, _ := run(t, in, tc.cell)
@@ -367,6 +367,9 @@ func TestUnsupportedSyntax(t *testing.T) {
 				t.Fatalf("got %v; want an unsupported CellError containing %q", err, tc.want)
 			}
 		})
+	}
+	if d, err, _ := run(t, in, "type Box[T any] struct{ V T }\nBox[int]{4}.V"); err != nil || d == nil || d.Text() != "4" {
+		t.Fatalf("re-running an unchanged generic type: got %v, %v; want 4", d, err)
 	}
 	if d, err, _ := run(t, in, "type Shape struct{ W int }\nfunc (s Shape) Area() int { return s.W }\nShape{3}.Area()"); err != nil || d == nil || d.Text() != "3" {
 		t.Fatalf("re-running unchanged declarations: got %v, %v; want 3", d, err)

@@ -51,9 +51,14 @@ type edit struct {
 }
 
 // applyEdits applies non-overlapping edits to src. Edits at the same
-// offset keep their order.
+// offset keep their order, insertions before a replacement.
 func applyEdits(src string, edits []edit) string {
-	sort.SliceStable(edits, func(i, j int) bool { return edits[i].start < edits[j].start })
+	sort.SliceStable(edits, func(i, j int) bool {
+		if edits[i].start != edits[j].start {
+			return edits[i].start < edits[j].start
+		}
+		return edits[i].start == edits[i].end && edits[j].start != edits[j].end
+	})
 	var b strings.Builder
 	at := 0
 	for _, e := range edits {
@@ -356,6 +361,8 @@ type rewriter struct {
 	edits   []edit
 	n       int          // fresh name counter
 	sess    *typeSession // earlier cells' declarations
+
+	fmtTypes *[]*types.Named // the cell types printing describes (cellTypes)
 	// ranges over integers rewritten: their variables are already per
 	// iteration (loopVars leaves them alone)
 	intRanges map[*ast.RangeStmt]bool
@@ -434,13 +441,16 @@ func (in *Interpreter) rewriteCell(code string) (string, bool) {
 	if pc.hasDefine() {
 		globals = in.globals()
 	}
-	if pc.needsTypes(in.isGeneric) || pc.evalOrderNeedsTypes() || pc.redefinesGlobal(globals) && !pc.literalRedefinitions(globals) {
+	if pc.needsTypes(in.isGeneric) || pc.evalOrderNeedsTypes() || pc.fmtNeedsTypes() || pc.redefinesGlobal(globals) && !pc.literalRedefinitions(globals) {
 		rw.info = pc.check(in.tsess, all, in.types)
 	}
 	for _, f := range pc.files {
 		rw.file(f, in.tsess.mains)
 		rw.define(f, globals)
 		rw.evalOrder(f)
+		rw.structTags(f)
+		rw.libraryCalls(f)
+		rw.fmtAdapters(f)
 	}
 	if len(rw.edits) == 0 {
 		return code, false
@@ -1048,6 +1058,12 @@ func (s *typeSession) record(code string) {
 					}
 					s.set(key, dt)
 				case *ast.GenDecl:
+					if d.Tok == token.CONST && d.Lparen.IsValid() {
+						// A constant group as a whole: its specs repeat
+						// the previous one's type and iota expression.
+						s.set(constGroupKey(d), dt)
+						continue
+					}
 					for _, sp := range d.Specs {
 						st := d.Tok.String() + " " + src[sp.Pos()-1:sp.End()-1]
 						switch sp := sp.(type) {

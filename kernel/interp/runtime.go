@@ -43,6 +43,13 @@ func runtimeExports(in *Interpreter) yaegi.Exports {
 	}
 	syms["GoPanic"] = reflect.ValueOf(in.goPanic)
 	syms["Len"] = reflect.ValueOf(checkedLen)
+	syms["Fmt"] = reflect.ValueOf(fmtOf)
+	syms["FmtAny"] = reflect.ValueOf(fmtAny)
+	syms["TypeName"] = reflect.ValueOf(typeNameOf)
+	syms["FmtType"] = reflect.ValueOf((*FmtType)(nil))
+	syms["FmtField"] = reflect.ValueOf((*FmtField)(nil))
+	syms["State"] = reflect.ValueOf((*fmt.State)(nil))
+	syms["ErrorTree"] = reflect.ValueOf(errorTree)
 	return yaegi.Exports{"qlabrt/qlabrt": syms}
 }
 

@@ -10,14 +10,18 @@ import (
 // no padding, floor output size (PyTorch's defaults, ceil_mode=False).
 type pool2D struct {
 	base
-	kind         string
-	k, s         int
-	isMax        bool
-	x, dy        *tensor.Tensor
-	y, dx        tensor.Tensor
-	arg          []int32 // max: index within the input plane of each output
+	kind  string
+	k, s  int
+	isMax bool
+	x, dy *tensor.Tensor
+	y, dx tensor.Tensor
+	arg   []int32 // max: index within the input plane of each output
+	// argStale: the last Forward ran in inference mode and left arg
+	// unwritten (2x2 max pool); Backward computes it from x first.
+	argStale     bool
 	h, w, oh, ow int
 	fwd, bwd     taskFunc
+	argFn        taskFunc
 }
 
 // MaxPool2D takes the maximum over Kernel x Kernel windows with the given
@@ -40,7 +44,7 @@ func (p *pool2D) init(name, kind string, kernel, stride int, isMax bool) error {
 		stride = kernel
 	}
 	p.name, p.kind, p.k, p.s, p.isMax = name, kind, kernel, stride, isMax
-	p.fwd, p.bwd = p.forwardPlane, p.backwardPlane
+	p.fwd, p.bwd, p.argFn = p.forwardPlane, p.backwardPlane, p.argPlane
 	return nil
 }
 
@@ -103,6 +107,7 @@ func (p *pool2D) Forward(x *tensor.Tensor) (*tensor.Tensor, error) {
 		}
 		p.arg = p.arg[:len(p.y.Data)]
 	}
+	p.argStale = p.isMax && p.k == 2 && p.s == 2 && !p.training
 	parallel(x.Shape[0]*x.Shape[1], p.fwd)
 	return &p.y, nil
 }
@@ -113,6 +118,10 @@ func (p *pool2D) forwardPlane(_, i int) {
 	y := p.y.Data[i*ohw : (i+1)*ohw]
 	inv := 1 / float32(p.k*p.k)
 	if p.isMax && p.k == 2 && p.s == 2 {
+		if p.argStale {
+			p.maxPool2Values(x, y)
+			return
+		}
 		p.maxPool2(x, y, p.arg[i*ohw:(i+1)*ohw])
 		return
 	}
@@ -149,12 +158,16 @@ func (p *pool2D) forwardPlane(_, i int) {
 // data-dependent branches (the winner of random data is unpredictable).
 // Ties keep the first element in window order, as the general path does.
 func (p *pool2D) maxPool2(x, y []float32, arg []int32) {
-	w := p.w
-	for oy := 0; oy < p.oh; oy++ {
-		r0 := x[2*oy*w : 2*oy*w+2*p.ow]
-		r1 := x[(2*oy+1)*w : (2*oy+1)*w+2*p.ow]
-		yr := y[oy*p.ow : (oy+1)*p.ow]
-		ar := arg[oy*p.ow : (oy+1)*p.ow]
+	maxPool2Rows(x, y, arg, p.w, p.oh, p.ow)
+}
+
+// maxPool2Rows is maxPool2 on oh rows of ow outputs, input rows w apart.
+func maxPool2Rows(x, y []float32, arg []int32, w, oh, ow int) {
+	for oy := 0; oy < oh; oy++ {
+		r0 := x[2*oy*w : 2*oy*w+2*ow]
+		r1 := x[(2*oy+1)*w : (2*oy+1)*w+2*ow]
+		yr := y[oy*ow : (oy+1)*ow]
+		ar := arg[oy*ow : (oy+1)*ow]
 		base := int32(2 * oy * w)
 		for ox := range yr {
 			v0, v1, v2, v3 := r0[2*ox], r0[2*ox+1], r1[2*ox], r1[2*ox+1]
@@ -176,6 +189,40 @@ func (p *pool2D) maxPool2(x, y []float32, arg []int32) {
 	}
 }
 
+// maxPool2Values is maxPool2 without the argmax, for inference: the same
+// maxima.
+func (p *pool2D) maxPool2Values(x, y []float32) {
+	w := p.w
+	for oy := 0; oy < p.oh; oy++ {
+		r0 := x[2*oy*w : 2*oy*w+2*p.ow]
+		r1 := x[(2*oy+1)*w : (2*oy+1)*w+2*p.ow]
+		yr := y[oy*p.ow : (oy+1)*p.ow]
+		for ox := range yr {
+			yr[ox] = max(max(r0[2*ox], r0[2*ox+1]), max(r1[2*ox], r1[2*ox+1]))
+		}
+	}
+}
+
+// argPlane computes the argmax of plane i as maxPool2 does (for a
+// Backward after an inference-mode Forward), leaving y alone.
+func (p *pool2D) argPlane(_, i int) {
+	hw, ohw := p.h*p.w, p.oh*p.ow
+	var buf [64]float32
+	x, arg := p.x.Data[i*hw:(i+1)*hw], p.arg[i*ohw:(i+1)*ohw]
+	// Row by row, in pieces of up to 64 outputs whose maxima go to buf.
+	for oy := 0; oy < p.oh; oy++ {
+		for ox0 := 0; ox0 < p.ow; ox0 += len(buf) {
+			n := min(len(buf), p.ow-ox0)
+			base := 2*oy*p.w + 2*ox0
+			a := arg[oy*p.ow+ox0:][:n]
+			maxPool2Rows(x[base:], buf[:n], a, p.w, 1, n)
+			for j := range a {
+				a[j] += int32(base)
+			}
+		}
+	}
+}
+
 // Backward routes dy back to the window elements (max: the argmax; avg:
 // evenly) and returns dx in a layer-owned buffer.
 func (p *pool2D) Backward(dy *tensor.Tensor) (*tensor.Tensor, error) {
@@ -187,6 +234,10 @@ func (p *pool2D) Backward(dy *tensor.Tensor) (*tensor.Tensor, error) {
 	}
 	p.dy = dy
 	p.dx.Resize(p.x.Shape...)
+	if p.argStale {
+		parallel(p.x.Shape[0]*p.x.Shape[1], p.argFn)
+		p.argStale = false
+	}
 	parallel(p.x.Shape[0]*p.x.Shape[1], p.bwd)
 	return &p.dx, nil
 }

@@ -46,9 +46,31 @@ func NewCalibrator(name string, c TensorConfig) (Calibrator, error) {
 	return nil, fmt.Errorf("quant: calibrator %q: unknown method %v", name, cal.Method)
 }
 
+// minMaxKernel selects minMaxAVX512 in batchMinMax where the CPU has it
+// (tests turn it off for the reference loop).
+var minMaxKernel = hasMinMaxAVX512
+
 // batchMinMax returns the min and max of x, or an error naming the first
 // non-finite element.
 func batchMinMax(name string, x []float32) (lo, hi float32, err error) {
+	if minMaxKernel && len(x) > 0 {
+		// Keys of the float bits order finite floats as Go's min and max
+		// do (-0 below +0), so the result is the loop's to the bit.
+		key := func(f float32) int32 { b := int32(math.Float32bits(f)); return b ^ (b >> 31 & 0x7fffffff) }
+		var klo, khi [16]int32
+		for i := range klo {
+			klo[i], khi[i] = key(float32(math.Inf(1))), key(float32(math.Inf(-1)))
+		}
+		if minMaxAVX512(&x[0], len(x), &klo, &khi) == 0 {
+			mn, mx := klo[0], khi[0]
+			for i := 1; i < 16; i++ {
+				mn, mx = min(mn, klo[i]), max(mx, khi[i])
+			}
+			unkey := func(k int32) float32 { return math.Float32frombits(uint32(k ^ (k >> 31 & 0x7fffffff))) }
+			return unkey(mn), unkey(mx), nil
+		}
+		// A non-finite value: the loop below names it.
+	}
 	lo, hi = float32(math.Inf(1)), float32(math.Inf(-1))
 	for i, v := range x {
 		if !finite(v) {

@@ -85,6 +85,28 @@ func BenchmarkFakeQuantEvalRefNetS(b *testing.B) {
 	runInferBench(b, func() error { _, err := r.q.Forward(r.x); return err })
 }
 
+// BenchmarkCalibrateRefNetS times Quantize of RefNet-S on one batch of 64
+// calibration images (TFLite int8: the calibration forward with min/max
+// observers, batch-norm folding, params), the step notebooks run before
+// every evaluation.
+func BenchmarkCalibrateRefNetS(b *testing.B) {
+	m, err := arch.Build(arch.RefNetS())
+	if err != nil {
+		b.Fatal(err)
+	}
+	randomizeBN(m, 1)
+	x := randomInput(1, inferBatch, 3, 32, 32)
+	classes := []string{"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"}
+	calib, err := data.NewDataset("calib", x, make([]int, inferBatch), classes)
+	if err != nil {
+		b.Fatal(err)
+	}
+	runInferBench(b, func() error {
+		_, err := Quantize(context.Background(), m, calib, Options{Config: TFLiteInt8()})
+		return err
+	})
+}
+
 // BenchmarkInferFloatRefNetS times the float model's inference forward (the
 // unfolded network with batch norm, as a user would run it).
 func BenchmarkInferFloatRefNetS(b *testing.B) {

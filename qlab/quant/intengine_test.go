@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/qlab-dev/qlab/qlab/arch"
 	"github.com/qlab-dev/qlab/qlab/data"
 	"github.com/qlab-dev/qlab/qlab/nn"
 	"github.com/qlab-dev/qlab/qlab/tensor"
@@ -380,6 +381,71 @@ func TestIntStepsMatchFakeQuant(t *testing.T) {
 					}
 					if err := a.fromQTensor(want); err != nil {
 						t.Fatal(err)
+					}
+				}
+			})
+		}
+	}
+}
+
+// TestIntModelSampleParallel checks that Forward's sample-parallel path
+// (every sample through the whole network, with links between planes and
+// the input quantized into the first plane) gives the same codes, bit for
+// bit, as the steps run one after the other, each layer-parallel, on the
+// quantized input, and as Forward's layer-parallel path (a batch below
+// two samples per core).
+func TestIntModelSampleParallel(t *testing.T) {
+	nets := map[string]func(t *testing.T) *nn.Model{
+		"refnet-s-small":   func(t *testing.T) *nn.Model { return smallNet(t, false) },
+		"refnet-dws-small": func(t *testing.T) *nn.Model { return smallNet(t, true) },
+		"refnet-dws": func(t *testing.T) *nn.Model {
+			return buildRandomized(t, arch.RefNetDWS())
+		},
+		"resnet-8": func(t *testing.T) *nn.Model {
+			return buildRandomized(t, arch.ResNetSpec{Blocks: []int{1, 1, 1}, BatchNorm: true, Input: []int{3, 8, 8}})
+		},
+		"mobilenet-v2": func(t *testing.T) *nn.Model {
+			return buildRandomized(t, arch.MobileNetV2Spec{BatchNorm: true, Input: []int{3, 8, 8}, Blocks: []arch.Bottleneck{{Expansion: 1, Out: 8, Repeats: 1, Stride: 1}, {Expansion: 4, Out: 12, Repeats: 2, Stride: 2}}})
+		},
+	}
+	for net, build := range nets {
+		for name, cfg := range map[string]Config{"tflite int8": TFLiteInt8(), "quint8": QUInt8(), "fbgemm": FBGEMM()} {
+			t.Run(net+"/"+name, func(t *testing.T) {
+				m := build(t)
+				q, err := Quantize(context.Background(), m, selfLabelled(t, m, 8, 31), Options{Config: cfg})
+				if err != nil {
+					t.Fatal(err)
+				}
+				im, err := q.Integer()
+				if err != nil {
+					t.Fatal(err)
+				}
+				x := selfLabelled(t, m, 7, 32).Images
+				in, err := im.input.Quantize(x)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var a intAct
+				if err := a.fromQTensor(in); err != nil {
+					t.Fatal(err)
+				}
+				y, err := runSteps(im.steps, &a)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var want QTensor
+				y.toQTensor(&want)
+				// 7 samples: sample-parallel for GOMAXPROCS 1 and 3,
+				// layer-parallel through Forward for 4.
+				for _, procs := range []int{1, 3, 4} {
+					prev := runtime.GOMAXPROCS(procs)
+					got, err := im.Forward(x)
+					runtime.GOMAXPROCS(prev)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if !slices.Equal(got.Shape, want.Shape) || !slices.Equal(got.Data, want.Data) {
+						t.Errorf("GOMAXPROCS=%d: Forward's codes differ from the steps run one by one", procs)
 					}
 				}
 			})

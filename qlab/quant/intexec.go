@@ -38,9 +38,22 @@ type intAct struct {
 }
 
 // intStep is one layer (or fused group) of the integer engine. run returns
-// the step's own output, valid until its next run.
+// the step's own output, valid until its next run, computed with the work
+// of this one layer split over the cores.
+//
+// IntModel.Forward instead runs the whole network sample-parallel: plan
+// checks the input shape, sizes every buffer for the batch and returns the
+// output (whose bytes are not yet written), then samples computes samples
+// [lo, hi) of that output from samples [lo, hi) of the planned input, in
+// chunks of samples that each pass through every layer while their
+// activations are in cache, with one fork and join per forward instead of
+// one per layer; finish ends the batch. Every output byte is the same
+// function of the same input bytes on either path.
 type intStep interface {
 	run(x *intAct) (*intAct, error)
+	plan(x *intAct) (*intAct, error)
+	samples(lo, hi int)
+	finish()
 }
 
 // codeOffset is what the engine adds to codes of p to store them as uint8.
@@ -326,6 +339,20 @@ func chunkRows(patch int) int {
 }
 
 func (c *convStep) run(x *intAct) (*intAct, error) {
+	y, err := c.plan(x)
+	if err != nil {
+		return nil, err
+	}
+	if c.direct != nil {
+		c.runDirect()
+	} else {
+		gemm.ParallelFor(y.n*c.oh*c.ow, chunkRows(c.k*c.k*c.inC), c.fn)
+	}
+	c.finish()
+	return y, nil
+}
+
+func (c *convStep) plan(x *intAct) (*intAct, error) {
 	if x.c != c.inC || x.flat != c.dense {
 		want := fmt.Sprintf("(N, %d, H, W)", c.inC)
 		if c.dense {
@@ -345,12 +372,27 @@ func (c *convStep) run(x *intAct) (*intAct, error) {
 		c.link.size(x.n, oh, ow)
 	}
 	if c.direct != nil {
-		c.runDirect()
-	} else {
-		gemm.ParallelFor(rows, chunkRows(c.k*c.k*c.inC), c.fn)
+		c.planDirect()
 	}
-	c.x = nil
 	return &c.y, nil
+}
+
+func (c *convStep) samples(lo, hi int) {
+	if c.direct != nil {
+		c.samplesDirect(lo, hi)
+		return
+	}
+	hw, step := c.oh*c.ow, chunkRows(c.k*c.k*c.inC)
+	for r := lo * hw; r < hi*hw; r += step {
+		c.chunk(r, min(r+step, hi*hw))
+	}
+}
+
+func (c *convStep) finish() {
+	c.x = nil
+	if c.direct != nil {
+		c.direct.in.done()
+	}
 }
 
 // chunk computes output pixels [lo, hi).
@@ -464,6 +506,20 @@ type dwStep struct {
 }
 
 func (d *dwStep) run(x *intAct) (*intAct, error) {
+	y, err := d.plan(x)
+	if err != nil {
+		return nil, err
+	}
+	if d.direct != nil {
+		d.runDirect()
+	} else {
+		gemm.ParallelFor(x.n*d.oh, max(1, (1<<15)/(d.ow*y.c*d.k*d.k)), d.fn)
+	}
+	d.finish()
+	return y, nil
+}
+
+func (d *dwStep) plan(x *intAct) (*intAct, error) {
 	if x.flat || x.c != d.ch {
 		return nil, fmt.Errorf("quant: integer depthwise %q: %w: input with %d channels, want (N, %d, H, W)", d.name, tensor.ErrShape, x.c, d.ch)
 	}
@@ -478,12 +534,24 @@ func (d *dwStep) run(x *intAct) (*intAct, error) {
 		d.link.size(x.n, oh, ow)
 	}
 	if d.direct != nil {
-		d.runDirect()
-	} else {
-		gemm.ParallelFor(x.n*oh, max(1, (1<<15)/(ow*co*d.k*d.k)), d.fn)
+		d.planDirect()
 	}
-	d.x = nil
 	return &d.y, nil
+}
+
+func (d *dwStep) samples(lo, hi int) {
+	if d.direct != nil {
+		d.samplesDirect(lo, hi)
+		return
+	}
+	d.chunk(lo*d.oh, hi*d.oh)
+}
+
+func (d *dwStep) finish() {
+	d.x = nil
+	if d.direct != nil {
+		d.direct.in.done()
+	}
 }
 
 // chunk computes output rows [lo, hi) of (sample, oy).
@@ -601,6 +669,16 @@ type maxPoolStep struct {
 }
 
 func (p *maxPoolStep) run(x *intAct) (*intAct, error) {
+	y, err := p.plan(x)
+	if err != nil {
+		return nil, err
+	}
+	gemm.ParallelFor(x.n*y.h, max(1, (1<<14)/(y.w*x.c)), p.fn)
+	p.finish()
+	return y, nil
+}
+
+func (p *maxPoolStep) plan(x *intAct) (*intAct, error) {
 	if x.flat || x.h < p.k || x.w < p.k {
 		return nil, fmt.Errorf("quant: integer max pool %q: %w: input %dx%d (flat %v), kernel %d", p.name, tensor.ErrShape, x.h, x.w, x.flat, p.k)
 	}
@@ -610,10 +688,12 @@ func (p *maxPoolStep) run(x *intAct) (*intAct, error) {
 	if p.link != nil {
 		p.link.size(x.n, oh, ow)
 	}
-	gemm.ParallelFor(x.n*oh, max(1, (1<<14)/(ow*x.c)), p.fn)
-	p.x = nil
 	return &p.y, nil
 }
+
+func (p *maxPoolStep) samples(lo, hi int) { p.chunk(lo*p.y.h, hi*p.y.h) }
+
+func (p *maxPoolStep) finish() { p.x = nil }
 
 func (p *maxPoolStep) chunk(lo, hi int) {
 	x, C, oh, ow := p.x, p.x.c, p.y.h, p.y.w
@@ -690,6 +770,7 @@ type avgPoolStep struct {
 	rq     requant
 	lshift uint // applied to window sums before rq
 	zi     int32
+	win    int // pixels per window
 	fn     func(lo, hi int)
 	// tab applies rq and the clamp to a whole pixel of channel sums (the
 	// same requant in every channel); rebuilt when rq or C changes.
@@ -699,6 +780,16 @@ type avgPoolStep struct {
 }
 
 func (p *avgPoolStep) run(x *intAct) (*intAct, error) {
+	y, err := p.plan(x)
+	if err != nil {
+		return nil, err
+	}
+	gemm.ParallelFor(x.n*y.h, max(1, (1<<14)/(y.w*x.c*p.win)), p.fn)
+	p.finish()
+	return y, nil
+}
+
+func (p *avgPoolStep) plan(x *intAct) (*intAct, error) {
 	kind := "average pool"
 	if p.global {
 		kind = "global average pool"
@@ -736,11 +827,13 @@ func (p *avgPoolStep) run(x *intAct) (*intAct, error) {
 		p.tab, p.tabRQ, p.noBias = newRQTable(rqs, p.clamp), p.rq, make([]int32, x.c)
 	}
 	p.y = intAct{n: x.n, h: oh, w: ow, c: x.c, flat: p.global, u: resize(p.y.u, x.n*oh*ow*x.c), p: p.out, off: codeOffset(p.out)}
-	p.x = x
-	gemm.ParallelFor(x.n*oh, max(1, (1<<14)/(ow*x.c*win)), p.fn)
-	p.x = nil
+	p.x, p.win = x, win
 	return &p.y, nil
 }
+
+func (p *avgPoolStep) samples(lo, hi int) { p.chunk(lo*p.y.h, hi*p.y.h) }
+
+func (p *avgPoolStep) finish() { p.x = nil }
 
 func (p *avgPoolStep) chunk(lo, hi int) {
 	x, C, oh, ow := p.x, p.x.c, p.y.h, p.y.w
@@ -790,19 +883,38 @@ func (p *avgPoolStep) globalPixel(dst, src []uint8, hw int) {
 type flattenStep struct {
 	name string
 	y    intAct
+	x    *intAct // set between plan and finish when the bytes move
 	buf  []uint8
 }
 
 func (f *flattenStep) run(x *intAct) (*intAct, error) {
+	y, err := f.plan(x)
+	if err == nil {
+		f.samples(0, x.n)
+		f.finish()
+	}
+	return y, err
+}
+
+func (f *flattenStep) plan(x *intAct) (*intAct, error) {
 	f.y = *x
 	f.y.flat, f.y.c, f.y.h, f.y.w = true, x.c*x.h*x.w, 1, 1
+	f.x = nil
 	if x.flat || (x.h == 1 && x.w == 1) {
 		return &f.y, nil // same bytes
 	}
-	hw := x.h * x.w
 	f.buf = resize(f.buf, len(x.u))
-	f.y.u = f.buf
-	for b := 0; b < x.n; b++ {
+	f.y.u, f.x = f.buf, x
+	return &f.y, nil
+}
+
+func (f *flattenStep) samples(lo, hi int) {
+	x := f.x
+	if x == nil {
+		return
+	}
+	hw := x.h * x.w
+	for b := lo; b < hi; b++ {
 		src, dst := x.u[b*hw*x.c:][:hw*x.c], f.y.u[b*hw*x.c:][:hw*x.c]
 		for p := 0; p < hw; p++ {
 			for c := 0; c < x.c; c++ {
@@ -810,8 +922,9 @@ func (f *flattenStep) run(x *intAct) (*intAct, error) {
 			}
 		}
 	}
-	return &f.y, nil
 }
+
+func (f *flattenStep) finish() { f.x = nil }
 
 // residualStep runs the body and the shortcut on the same input and adds
 // them with TFLite's integer Add.
@@ -838,6 +951,47 @@ func (r *residualStep) run(x *intAct) (*intAct, error) {
 	if err != nil {
 		return nil, err
 	}
+	y, err := r.add(a, b)
+	if err != nil {
+		return nil, err
+	}
+	gemm.ParallelFor(len(a.u), 1<<14, r.fn)
+	r.a, r.b = nil, nil
+	return y, nil
+}
+
+func (r *residualStep) plan(x *intAct) (*intAct, error) {
+	a, err := planSteps(r.body, x)
+	if err != nil {
+		return nil, err
+	}
+	b, err := planSteps(r.sc, x)
+	if err != nil {
+		return nil, err
+	}
+	return r.add(a, b)
+}
+
+func (r *residualStep) samples(lo, hi int) {
+	for _, s := range r.body {
+		s.samples(lo, hi)
+	}
+	for _, s := range r.sc {
+		s.samples(lo, hi)
+	}
+	per := len(r.a.u) / r.a.n
+	r.chunk(lo*per, hi*per)
+}
+
+func (r *residualStep) finish() {
+	finishSteps(r.body)
+	finishSteps(r.sc)
+	r.a, r.b = nil, nil
+}
+
+// add sizes the output of the sum of a and b and derives its rescales.
+func (r *residualStep) add(a, b *intAct) (*intAct, error) {
+	var err error
 	if a.n != b.n || a.h != b.h || a.w != b.w || a.c != b.c || a.flat != b.flat {
 		return nil, fmt.Errorf("quant: integer add %q: %w: inputs (%d, %d, %d, %d) and (%d, %d, %d, %d)", r.name, tensor.ErrShape, a.n, a.c, a.h, a.w, b.n, b.c, b.h, b.w)
 	}
@@ -854,8 +1008,6 @@ func (r *residualStep) run(x *intAct) (*intAct, error) {
 	r.y = *a
 	r.y.u, r.y.p, r.y.off = resize(r.y.u, len(a.u)), r.out, codeOffset(r.out)
 	r.a, r.b = a, b
-	gemm.ParallelFor(len(a.u), 1<<14, r.fn)
-	r.a, r.b = nil, nil
 	return &r.y, nil
 }
 
@@ -877,6 +1029,25 @@ func runSteps(steps []intStep, x *intAct) (*intAct, error) {
 		}
 	}
 	return x, nil
+}
+
+// planSteps plans steps in turn from x and returns the last output; on an
+// error the steps planned so far are finished.
+func planSteps(steps []intStep, x *intAct) (*intAct, error) {
+	var err error
+	for i, s := range steps {
+		if x, err = s.plan(x); err != nil {
+			finishSteps(steps[:i])
+			return nil, err
+		}
+	}
+	return x, nil
+}
+
+func finishSteps(steps []intStep) {
+	for _, s := range steps {
+		s.finish()
+	}
 }
 
 // toQTensor writes a's codes into q as int32, (N, C) or (N, C, H, W) in

@@ -44,10 +44,25 @@ type padder struct {
 	// prefilled: the interior was written by the caller (IntModel.Forward
 	// quantizing its input straight into the plane); build only borders.
 	prefilled bool
+	// active: between plan and done, chunk has samples to copy or borders
+	// to write.
+	active bool
 }
 
 // build makes p.src the padded x (x itself when nothing needs padding).
 func (p *padder) build(x *intAct) {
+	p.plan(x)
+	if p.active {
+		gemm.ParallelFor(x.n, max(1, (1<<16)/(p.hp*p.wp*p.c4)), p.fn)
+	}
+	p.done()
+}
+
+// plan sizes the plane for x and makes p.src what the kernel reads; when
+// that is the plane and something in it must be written, p.active is set
+// and chunk writes it sample by sample until done.
+func (p *padder) plan(x *intAct) {
+	p.active = false
 	if p.pad == 0 && p.c4 == x.c && !p.prefilled {
 		p.src, p.hp, p.wp = x.u, x.h, x.w
 		return
@@ -59,10 +74,14 @@ func (p *padder) build(x *intAct) {
 	if p.prefilled && !p.writeBorder {
 		return
 	}
-	p.x = x
-	gemm.ParallelFor(x.n, max(1, (1<<16)/(p.hp*p.wp*p.c4)), p.fn)
-	p.x = nil
-	p.writeBorder = false
+	p.x, p.active = x, true
+}
+
+// done ends what plan started: the border is written.
+func (p *padder) done() {
+	if p.active {
+		p.x, p.active, p.writeBorder = nil, false, false
+	}
 }
 
 // size sizes the padded plane for n samples of h x w pixels; the border is
@@ -131,17 +150,40 @@ func newDirectConv(c *convStep) *directConv {
 	return d
 }
 
-// runDirect computes c.y from c.x on the direct path (c.y sized by run).
-func (c *convStep) runDirect() {
+// planDirect prepares the direct path for c.x (c.y sized by plan).
+func (c *convStep) planDirect() {
 	d, x := c.direct, c.x
 	if c.dense {
-		d.in.src, d.in.hp, d.in.wp = x.u, 1, 1
+		d.in.src, d.in.hp, d.in.wp, d.in.active = x.u, 1, 1, false
 	} else {
-		d.in.build(x)
+		d.in.plan(x)
 	}
 	d.taps = d.taps[:0]
 	for ky := 0; ky < c.k; ky++ {
 		d.taps = append(d.taps, ky*d.in.wp*d.c4)
+	}
+}
+
+// samplesDirect computes samples [lo, hi) on the direct path.
+func (c *convStep) samplesDirect(lo, hi int) {
+	d := c.direct
+	if d.in.active {
+		d.in.chunk(lo, hi)
+	}
+	if c.k == 1 && c.stride == 1 && c.pad == 0 {
+		hw := c.x.h * c.x.w
+		c.pixelChunk(lo*hw, hi*hw)
+		return
+	}
+	c.rowChunk(lo*c.oh, hi*c.oh)
+}
+
+// runDirect computes c.y from c.x on the direct path, layer-parallel
+// (planDirect done).
+func (c *convStep) runDirect() {
+	d, x := c.direct, c.x
+	if d.in.active {
+		gemm.ParallelFor(x.n, max(1, (1<<16)/(d.in.hp*d.in.wp*d.in.c4)), d.in.fn)
 	}
 	macs := c.k * c.k * c.inC * c.outC
 	if c.k == 1 && c.stride == 1 && c.pad == 0 {
@@ -323,11 +365,28 @@ func newDirectDW(d *dwStep) *directDW {
 	return dd
 }
 
-// runDirect computes d.y from d.x on the direct path.
+// planDirect prepares the direct path for d.x.
+func (d *dwStep) planDirect() {
+	dd := d.direct
+	dd.in.plan(d.x)
+	dd.taps = tapOffsets(dd.taps, d.k, dd.in.wp, d.ch)
+}
+
+// samplesDirect computes samples [lo, hi) on the direct path.
+func (d *dwStep) samplesDirect(lo, hi int) {
+	if d.direct.in.active {
+		d.direct.in.chunk(lo, hi)
+	}
+	d.rowChunk(lo*d.oh, hi*d.oh)
+}
+
+// runDirect computes d.y from d.x on the direct path, layer-parallel
+// (planDirect done).
 func (d *dwStep) runDirect() {
 	dd := d.direct
-	dd.in.build(d.x)
-	dd.taps = tapOffsets(dd.taps, d.k, dd.in.wp, d.ch)
+	if dd.in.active {
+		gemm.ParallelFor(d.x.n, max(1, (1<<16)/(dd.in.hp*dd.in.wp*dd.in.c4)), dd.in.fn)
+	}
 	gemm.ParallelFor(d.x.n*d.oh, max(1, (1<<15)/(d.ow*d.ch*d.k*d.k)), dd.rowFn)
 }
 

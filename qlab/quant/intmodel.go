@@ -2,8 +2,9 @@ package quant
 
 import (
 	"fmt"
-	"github.com/qlab-dev/qlab/qlab/internal/gemm"
+	"runtime"
 
+	"github.com/qlab-dev/qlab/qlab/internal/gemm"
 	"github.com/qlab-dev/qlab/qlab/nn"
 	"github.com/qlab-dev/qlab/qlab/tensor"
 )
@@ -20,6 +21,9 @@ import (
 //
 // Internally activations are uint8 in NHWC order and every layer reuses
 // its buffers, so a forward at a batch size seen before allocates nothing.
+// A batch of at least two samples per core runs sample-parallel: each
+// sample goes through every layer on one core while its activations are
+// in cache (see intStep).
 // An IntModel is therefore not safe for concurrent use; build one per
 // goroutine. Results do not depend on GOMAXPROCS.
 type IntModel struct {
@@ -39,6 +43,7 @@ type IntModel struct {
 	hdr     intAct      // the input's shape when its codes live in pad only
 	links   []planeLink // consecutive top-level steps, producer writing into the consumer's plane
 	inPadFn func(lo, hi int)
+	batchFn func(lo, hi int) // sampleChunk
 }
 
 // Integer builds the integer-only version of q. q must be Full mode with
@@ -59,7 +64,7 @@ func (q *Model) Integer() (*IntModel, error) {
 		return nil, err
 	}
 	im := &IntModel{input: q.input, steps: steps, outName: names}
-	im.inFn, im.inPadFn = im.quantizeSamples, im.quantizePadded
+	im.inFn, im.inPadFn, im.batchFn = im.quantizeSamples, im.quantizePadded, im.sampleChunk
 	im.links = findLinks(steps)
 	return im, nil
 }
@@ -202,6 +207,9 @@ func (im *IntModel) Forward(x *tensor.Tensor) (*QTensor, error) {
 		l.set(l.consumer)
 		l.consumer.prefilled = true
 	}
+	if n >= 2*runtime.GOMAXPROCS(0) {
+		return im.forwardSamples(x)
+	}
 	if c := im.firstDirect(); c != nil {
 		// Quantize straight into the first convolution's padded plane.
 		pd := &c.direct.in
@@ -240,6 +248,63 @@ func (im *IntModel) Forward(x *tensor.Tensor) (*QTensor, error) {
 	}
 	y.toQTensor(&im.out)
 	return &im.out, nil
+}
+
+// forwardSamples is Forward (links set) run sample-parallel: every step is
+// planned for the batch, then chunks of samples go through the whole
+// network, from quantizing their input to the last layer, on one
+// ParallelFor. A chunk's activations stay in cache from layer to layer,
+// and the cores meet once per forward rather than at every layer.
+// Which samples share a chunk changes nothing in the result: every step
+// computes each sample's output bytes from that sample's input bytes alone.
+func (im *IntModel) forwardSamples(x *tensor.Tensor) (*QTensor, error) {
+	n := im.x.n
+	in := &im.x
+	if c := im.firstDirect(); c != nil {
+		pd := &c.direct.in
+		im.pad = pd
+		pd.prefilled = true
+		im.hdr = im.x
+		im.hdr.u = nil
+		in = &im.hdr
+	} else {
+		im.x.u = resize(im.x.u, len(x.Data))
+	}
+	y, err := planSteps(im.steps, in)
+	if err == nil {
+		// One sample per chunk: its activations stay in L2 from layer to
+		// layer, and a core that starts late or is preempted leaves the
+		// other at most one sample to wait for at the end.
+		gemm.ParallelFor(n, 1, im.batchFn)
+		finishSteps(im.steps)
+	}
+	if im.pad != nil {
+		im.pad.prefilled = false
+		im.pad = nil
+	}
+	im.xf = nil
+	im.unlink()
+	if err != nil {
+		return nil, err
+	}
+	if err := im.inputNaN(x); err != nil {
+		return nil, err
+	}
+	y.toQTensor(&im.out)
+	return &im.out, nil
+}
+
+// sampleChunk quantizes samples [lo, hi) of the input and runs them through
+// every planned step.
+func (im *IntModel) sampleChunk(lo, hi int) {
+	if im.pad != nil {
+		im.quantizePadded(lo, hi)
+	} else {
+		im.quantizeSamples(lo, hi)
+	}
+	for _, s := range im.steps {
+		s.samples(lo, hi)
+	}
 }
 
 // quantizeSamples quantizes samples [lo, hi) of im.xf into im.x (NHWC) as
@@ -369,7 +434,8 @@ func (im *IntModel) inputNaN(x *tensor.Tensor) error {
 // quantizePadded quantizes samples [lo, hi) of im.xf as quantizeSamples
 // does, writing each pixel's codes into the interior of im.pad's plane
 // (c4 bytes per pixel; the padding channels and the border are the
-// padder's).
+// padder's). Planes of 4 bytes per pixel (up to 4 input channels, the
+// usual image) take quantC4AVX512 where the CPU has it.
 func (im *IntModel) quantizePadded(lo, hi int) {
 	q, pd := im.input, im.pad
 	scale, zp := q.Scale[0], q.ZeroPoint[0]
@@ -382,6 +448,13 @@ func (im *IntModel) quantizePadded(lo, hi int) {
 		src := im.xf.Data[b*hw*C:][:hw*C]
 		plane, base := pd.interior(b)
 		im.bad[b] = -1
+		if hasQuantC4AVX512 && c4 == 4 && C <= 4 {
+			a := newQuantC4Args(q, h, w, C)
+			a.src, a.dst, a.ldd = &src[0], &plane[base], wp*c4
+			if quantC4AVX512(&a) == 0 {
+				continue
+			}
+		}
 		for c := 0; c < C; c++ {
 			ch := src[c*hw : (c+1)*hw]
 			for y := 0; y < h; y++ {
@@ -406,6 +479,38 @@ func (im *IntModel) quantizePadded(lo, hi int) {
 			}
 		}
 	}
+}
+
+// quantC4Args is the argument block of quantC4AVX512 (offsets in its
+// comment). Torch rounding (tf 0): clamp(RoundToEven(float32(x*inv)) + zp,
+// qmin, qmax), with x*inv first clamped to ±2^30 in float32 so that the
+// conversion cannot overflow (a value beyond lands outside [qmin, qmax]
+// either way). TensorFlow's (tf 1): trunc(float32(float32(clamp(x, nmin,
+// nmax) - nmin) * inv) + 0.5) + qmin. Codes are stored plus the engine's
+// offset, which zpo, qmino and qmaxo include.
+type quantC4Args struct {
+	src               *float32 // 0: channel 0, pixel (0, 0)
+	dst               *uint8   // 8: pixel (0, 0)
+	h, w, c           int      // 16, 24, 32
+	plane             int      // 40: floats per channel
+	ldd               int      // 48: bytes between rows of dst
+	tf                int      // 56
+	inv, nmin, nmax   float32  // 64, 68, 72
+	_                 float32
+	zpo, qmino, qmaxo int32 // 80, 84, 88
+}
+
+func newQuantC4Args(q *QParams, h, w, c int) quantC4Args {
+	scale, zp := q.Scale[0], q.ZeroPoint[0]
+	off := codeOffset(q)
+	a := quantC4Args{h: h, w: w, c: c, plane: h * w, inv: 1 / scale, zpo: zp + off, qmino: q.QMin + off, qmaxo: q.QMax + off}
+	if q.Nudged {
+		a.tf = 1
+		a.nmin, a.nmax = tfNudged(scale, zp, q.QMin, q.QMax)
+	} else {
+		a.nmin, a.nmax = -(1 << 30), 1<<30
+	}
+	return a
 }
 
 // unlink ends the links Forward set: every step writes its own y again.

@@ -144,11 +144,37 @@ func (q *QParams) FakeQuantSlice(x []float32) error {
 	return nil
 }
 
+// fqArgs is the argument block of fakeQuantAVX512 (offsets in its
+// comment): the float32 operations of fakeQuantRun's TensorFlow loop (tf 1;
+// lo, hi the nudged min and max) or of its fast PyTorch loop (tf 0; lo, hi
+// = qmin-zp, qmax-zp), in the same order, so the results are the same bits.
+type fqArgs struct {
+	tf                        int
+	inv, scale, lo, hi, magic float32
+	_                         float32
+}
+
+// fakeQuantKernel selects fakeQuantAVX512 where the CPU has it (tests
+// turn it off for the reference loops).
+var fakeQuantKernel = hasFakeQuantAVX512
+
 // fakeQuantRun fake-quantizes x into y with channel c's params; on error
 // it returns the index of the offending element.
 func (q *QParams) fakeQuantRun(y, x []float32, c int) (int, error) {
 	scale, zp := q.Scale[c], q.ZeroPoint[c]
 	inv := 1 / scale
+	if fakeQuantKernel && len(x) > 0 && (q.Nudged || q.QMax-q.QMin <= 1<<22) {
+		_ = y[len(x)-1]
+		a := fqArgs{inv: inv, scale: scale, lo: float32(q.QMin - zp), hi: float32(q.QMax - zp), magic: 1.5 * (1 << 23)}
+		if q.Nudged {
+			a.tf = 1
+			a.lo, a.hi = tfNudged(scale, zp, q.QMin, q.QMax)
+		}
+		if fakeQuantAVX512(&y[0], &x[0], len(x), &a) == 0 {
+			return 0, nil
+		}
+		// A NaN: the loops below find it.
+	}
 	if q.Nudged {
 		nmin, nmax := tfNudged(scale, zp, q.QMin, q.QMax)
 		for i, v := range x {

@@ -40,3 +40,33 @@ func dwPixelAVX512(acc *int32, x *uint8, w *int32, rows, cols, ldx, ldw, c int, 
 //
 //go:noescape
 func maxPool2RowAVX2(dst, r0, r1 *uint8, ow, c int)
+
+// hasQuantC4AVX512 gates quantC4AVX512 (AVX-512F float compares, converts
+// and masked stores).
+var hasQuantC4AVX512 = cpu.X86.HasAVX512F
+
+// quantC4AVX512 quantizes one sample for IntModel.quantizePadded when the
+// padded plane has 4 bytes per pixel; it returns 1 (the sample then takes
+// the portable loop, which reports the NaN) when the sample holds a NaN.
+//
+//go:noescape
+func quantC4AVX512(a *quantC4Args) int
+
+// hasFakeQuantAVX512 gates fakeQuantAVX512.
+var hasFakeQuantAVX512 = cpu.X86.HasAVX512F
+
+// fakeQuantAVX512 is QParams.fakeQuantRun's loop for one channel's params
+// (fqArgs), 16 floats at a time; it returns 1 when x holds a NaN (the
+// caller then runs the portable loop, which names it).
+//
+//go:noescape
+func fakeQuantAVX512(y, x *float32, n int, a *fqArgs) int
+
+// hasMinMaxAVX512 gates minMaxAVX512.
+var hasMinMaxAVX512 = cpu.X86.HasAVX512F
+
+// minMaxAVX512 folds x into 16-lane minimum and maximum keys (see
+// batchMinMax); it returns 1 when x holds a NaN or an infinity.
+//
+//go:noescape
+func minMaxAVX512(x *float32, n int, lo, hi *[16]int32) int

@@ -21,3 +21,21 @@ func dwPixelAVX512(acc *int32, x *uint8, w *int32, rows, cols, ldx, ldw, c int, 
 func maxPool2RowAVX2(dst, r0, r1 *uint8, ow, c int) {
 	panic("quant: maxPool2RowAVX2 without AVX2")
 }
+
+const hasQuantC4AVX512 = false
+
+func quantC4AVX512(a *quantC4Args) int {
+	panic("quant: quantC4AVX512 without AVX-512")
+}
+
+const hasFakeQuantAVX512 = false
+
+func fakeQuantAVX512(y, x *float32, n int, a *fqArgs) int {
+	panic("quant: fakeQuantAVX512 without AVX-512")
+}
+
+const hasMinMaxAVX512 = false
+
+func minMaxAVX512(x *float32, n int, lo, hi *[16]int32) int {
+	panic("quant: minMaxAVX512 without AVX-512")
+}

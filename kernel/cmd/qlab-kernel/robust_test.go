@@ -370,3 +370,47 @@ func TestOutOfMemory(t *testing.T) {
 		t.Errorf("after the death: reply %v, outputs %v; want 2", rc, outputs(out))
 	}
 }
+
+// TestStderrBurst: a cell writing megabytes to os.Stderr (or through the
+// log package) in one go gets all of it on its stderr stream, although
+// descriptor 2 is non-blocking for the runtime's fatal error reports.
+func TestStderrBurst(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a kernel process")
+	}
+	c := startKernel(t, binary(t))
+	const n = 8 << 20
+	for _, tc := range []struct{ name, code, stream string }{
+		{"os.Stderr", `n, err := fmt.Fprint(os.Stderr, strings.Repeat("x", 8<<20))`, "stderr"},
+		{"log", `log.SetFlags(0)
+log.Print(strings.Repeat("x", 8<<20))
+n, err := 8<<20, error(nil)`, "stderr"},
+		{"os.Stdout", `n, err := fmt.Fprint(os.Stdout, strings.Repeat("x", 8<<20))`, "stdout"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code := "import (\"fmt\"; \"log\"; \"os\"; \"strings\")\n" + tc.code + "\nfmt.Sprint(n, err)"
+			rc, out := c.execute(code, 60*time.Second)
+			got := 0
+			var result string
+			for _, m := range out {
+				switch m.Header.MsgType {
+				case jupyter.Stream:
+					var s jupyter.StreamContent
+					_ = json.Unmarshal(m.Content, &s)
+					if s.Name == tc.stream {
+						got += strings.Count(s.Text, "x")
+					}
+				case jupyter.ExecuteResult:
+					var r struct {
+						Data map[string]string `json:"data"`
+					}
+					_ = json.Unmarshal(m.Content, &r)
+					result = r.Data["text/plain"]
+				}
+			}
+			if rc["status"] != "ok" || got != n || result != fmt.Sprintf(`"%d <nil>"`, n) {
+				t.Errorf("reply %v, result %s: %d of %d bytes on %s", rc["status"], result, got, n, tc.stream)
+			}
+		})
+	}
+}

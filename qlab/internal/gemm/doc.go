@@ -28,7 +28,9 @@
 // does the same per channel. The Requant forms end in RequantS8, gemmlowp's
 // fixed-point output stage (per-column bias, multiplier and right shift,
 // clamp, offset), applied to the accumulators in registers by the AVX-512
-// VNNI kernels and by a portable loop elsewhere (U8S8TapsFast tells which).
+// VNNI kernels and by a portable loop elsewhere (U8S8TapsFast tells which);
+// when the operands' bounds keep every intermediate inside int32, the
+// kernels take a shorter instruction sequence with the same results.
 //
 // The boundary: this package multiplies matrices given as slices,
 // dimensions, strides and tap offsets, and knows nothing of layers, tensors

@@ -14,6 +14,10 @@ import (
 	"os"
 )
 
+// tabRowsGen is taps.go's tabRows: 128-byte rows per 32-column panel of
+// RequantS8.tab.
+const tabRowsGen = 9
+
 type spec struct {
 	name   string // Go symbol
 	reg    string // "Z" (AVX-512) or "Y" (AVX2)
@@ -491,8 +495,8 @@ func emitTaps(w *bytes.Buffer) {
 	}
 	p("\tJMP tapsdone")
 
-	// Requantization: tab points at the 32-column block
-	// [bias, mult, rs, mask, thr, zb] x 32 int32 (tapsTable in taps.go).
+	// Requantization: tab points at the 32-column block of RequantS8.tab
+	// (rows of 128 bytes: bias, mult, rs, mask, thr, zb, ke, ko, tf).
 	p("tapsrq:")
 	p("\tMOVQ 104(R15), AX") // consts: lo, hi, zu
 	p("\tVPBROADCASTD 0(AX), Z25")
@@ -505,7 +509,119 @@ func emitTaps(w *bytes.Buffer) {
 	p("\tMOVL $0xAAAA, CX")
 	p("\tKMOVW CX, K3")
 	p("\tMOVQ 56(R15), BX") // rowsum or nil
-	// One 16-column half at a time, its tables in registers for all rows.
+	p("\tMOVQ 112(R15), CX")
+	p("\tTESTQ CX, CX")
+	p("\tJNZ tapsfastrq")
+	emitTapsRequant(p, mr, false)
+	p("\tJMP tapsdone")
+	p("tapsfastrq:")
+	emitTapsRequant(p, mr, true)
+	p("tapsdone:")
+	p("\tVZEROUPPER")
+	p("\tRET")
+}
+
+// emitDW3x3Pixels writes the pixel loops of dw3x3KernelVNNI for one block
+// of 16 channels (weights in Z0-Z8, bias Z9, mult Z10/Z11, rs Z12, and Z13,
+// Z14 the mask and thr of the general output stage or, with fast, ke and
+// ko, with tf in Z24); they end by jumping to dw3next.
+func emitDW3x3Pixels(p func(string, ...any), fast bool) {
+	sfx := ""
+	if fast {
+		sfx = "f"
+	}
+	requant := func(acc int) {
+		if fast {
+			emitRequantFastRegs(p, acc, 10, 11, 13, 14, 24, 12)
+		} else {
+			emitRequantRegs(p, acc, 10, 11, 12, 13, 14)
+		}
+	}
+	// Pixels.
+	p("\tMOVQ 0(R15), SI") // x
+	p("\tADDQ BX, SI")
+	p("\tMOVQ 64(R15), DI") // dst
+	p("\tADDQ BX, DI")
+	p("\tMOVQ 32(R15), R12") // pixels
+	// Stride 1 (pixels c bytes apart): four output pixels at a time, each
+	// input pixel of a kernel row widened once for the (up to) three
+	// outputs whose windows hold it: 6 widenings per row for 4 pixels
+	// instead of 12. The same sums in the same tap order as below.
+	p("\tCMPQ 8(R15), R13")
+	p("\tJNE dw3pix" + sfx)
+	p("\tMOVQ 72(R15), R14")     // ldd
+	p("\tLEAQ (R13)(R13*2), AX") // 3c
+	accs := []int{15, 22, 23, 29}
+	xs := []int{16, 17, 30, 31}
+	p("dw3quad" + sfx + ":")
+	p("\tCMPQ R12, $4")
+	p("\tJLT dw3pix" + sfx)
+	p("\tLEAQ (SI)(R9*1), R10")
+	p("\tLEAQ (R10)(R9*1), R11")
+	p("\tLEAQ (SI)(AX*1), CX")
+	p("\tLEAQ (R10)(AX*1), DX")
+	p("\tLEAQ (R11)(AX*1), R8")
+	for _, a := range accs {
+		p("\tVMOVDQA32 Z9, Z%d", a)
+	}
+	nx := 0
+	for ky := 0; ky < 3; ky++ {
+		lo := []string{"SI", "R10", "R11"}[ky]
+		hi := []string{"CX", "DX", "R8"}[ky]
+		for j := 0; j < 6; j++ {
+			base := lo
+			if j >= 3 {
+				base = hi
+			}
+			idx := []string{"", "(R13*1)", "(R13*2)"}[j%3]
+			x := xs[nx%len(xs)]
+			nx++
+			p("\tVPMOVZXBD.Z (%s)%s, K1, Z%d", base, idx, x)
+			for o := max(0, j-2); o <= min(3, j); o++ {
+				p("\tVPDPWSSD Z%d, Z%d, Z%d", ky*3+j-o, x, accs[o])
+			}
+		}
+	}
+	for _, a := range accs {
+		requant(a)
+		p("\tVMOVDQU8 X19, K1, (DI)")
+		p("\tADDQ R14, DI")
+	}
+	p("\tLEAQ (SI)(R13*4), SI")
+	p("\tSUBQ $4, R12")
+	p("\tJMP dw3quad" + sfx)
+	p("dw3pix" + sfx + ":")
+	p("\tTESTQ R12, R12")
+	p("\tJZ dw3next")
+	p("\tLEAQ (SI)(R9*1), R10")
+	p("\tLEAQ (R10)(R9*1), R11")
+	p("\tVMOVDQA32 Z9, Z15")
+	for ky := 0; ky < 3; ky++ {
+		base := []string{"SI", "R10", "R11"}[ky]
+		for kx := 0; kx < 3; kx++ {
+			idx := []string{"", "(R13*1)", "(R13*2)"}[kx]
+			t := 16 + (ky*3+kx)%2
+			p("\tVPMOVZXBD.Z (%s)%s, K1, Z%d", base, idx, t)
+			p("\tVPDPWSSD Z%d, Z%d, Z15", ky*3+kx, t)
+		}
+	}
+	requant(15)
+	p("\tVMOVDQU8 X19, K1, (DI)")
+	p("\tADDQ 8(R15), SI")
+	p("\tADDQ 72(R15), DI")
+	p("\tDECQ R12")
+	p("\tJMP dw3pix" + sfx)
+}
+
+// emitTapsRequant writes the requantizing stores of tapsKernelVNNI's 8x32
+// tile, one 16-column half at a time with its tables in registers for all
+// rows: the general output stage, or with fast the shorter one that
+// RequantS8.fastFor allows.
+func emitTapsRequant(p func(string, ...any), mr int, fast bool) {
+	sfx := ""
+	if fast {
+		sfx = "f"
+	}
 	for v := 0; v < 2; v++ {
 		o := 64 * v
 		p("\tMOVQ 64(R15), R8")
@@ -515,32 +631,64 @@ func emitTaps(w *bytes.Buffer) {
 		p("\tVMOVDQU32 %d(R14), Z29", o+128)
 		p("\tVPSRLQ $32, Z29, Z30")
 		p("\tVMOVDQU32 %d(R14), Z31", o+2*128)
-		p("\tVMOVDQU32 %d(R14), Z22", o+3*128)
-		p("\tVMOVDQU32 %d(R14), Z23", o+4*128)
+		if fast {
+			p("\tVMOVDQU32 %d(R14), Z22", o+6*128)
+			p("\tVMOVDQU32 %d(R14), Z23", o+7*128)
+			p("\tVMOVDQU32 %d(R14), Z24", o+8*128)
+		} else {
+			p("\tVMOVDQU32 %d(R14), Z22", o+3*128)
+			p("\tVMOVDQU32 %d(R14), Z23", o+4*128)
+		}
 		for r := 0; r < mr; r++ {
 			acc := 2*r + v
 			if r > 0 {
 				p("\tCMPQ DX, $%d", r+1)
-				p("\tJLT tapshalf%d", v)
+				p("\tJLT tapshalf%d%s", v, sfx)
 			}
 			p("\tVPADDD %d(R14), Z%d, Z%d", o, acc, acc)
 			p("\tTESTQ BX, BX")
-			p("\tJZ tapsnors%d_%d", r, v)
+			p("\tJZ tapsnors%d_%d%s", r, v, sfx)
 			p("\tVPBROADCASTD %d(BX), Z16", 4*r)
 			p("\tVPMULLD %d(R14), Z16, Z16", o+5*128)
 			p("\tVPSUBD Z16, Z%d, Z%d", acc, acc)
-			p("tapsnors%d_%d:", r, v)
-			emitRequantRegs(p, acc, 29, 30, 31, 22, 23)
+			p("tapsnors%d_%d%s:", r, v, sfx)
+			if fast {
+				emitRequantFastRegs(p, acc, 29, 30, 22, 23, 24, 31)
+			} else {
+				emitRequantRegs(p, acc, 29, 30, 31, 22, 23)
+			}
 			p("\tVMOVDQU8 X19, K%d, (R8)", 1+v)
 			if r < mr-1 {
 				p("\tADDQ R9, R8")
 			}
 		}
-		p("tapshalf%d:", v)
+		p("tapshalf%d%s:", v, sfx)
 	}
-	p("tapsdone:")
-	p("\tVZEROUPPER")
-	p("\tRET")
+}
+
+// emitRequantFastRegs is the output stage for |v| + half < 2^31
+// (RequantS8.fastFor): the 64-bit rounding constant ke/ko = 2^30 +
+// half·2^31 gives h' = SRDHM(v, mult) + half in one add, h < 0 is
+// h' < half (tf holds half, or MinInt32 for a shift of 0, which needs no
+// correction), and RoundingDivideByPOT is (h' - [h < 0]) >> rs. Registers
+// as in emitRequantRegs (Z28 = 1 in each dword; Z24 is not used). The
+// result codes are left in X19.
+func emitRequantFastRegs(p func(string, ...any), acc, me, mo, ke, ko, tf, rs int) {
+	p("\tVPMULDQ Z%d, Z%d, Z18", me, acc)
+	p("\tVPSRLQ $32, Z%d, Z19", acc)
+	p("\tVPMULDQ Z%d, Z19, Z19", mo)
+	p("\tVPADDQ Z%d, Z18, Z18", ke)
+	p("\tVPADDQ Z%d, Z19, Z19", ko)
+	p("\tVPSRLQ $31, Z18, Z18")
+	p("\tVPSLLQ $1, Z19, Z19")
+	p("\tVPBLENDMD Z19, Z18, K3, Z18")
+	p("\tVPCMPGTD Z18, Z%d, K4", tf)
+	p("\tVPSUBD Z28, Z18, K4, Z18")
+	p("\tVPSRAVD Z%d, Z18, Z19", rs)
+	p("\tVPMAXSD Z25, Z19, Z19")
+	p("\tVPMINSD Z26, Z19, Z19")
+	p("\tVPADDD Z27, Z19, Z19")
+	p("\tVPMOVDB Z19, X19")
 }
 
 // emitRequantZ writes the output stage for the 16 int32 lanes of Z<acc>
@@ -631,7 +779,7 @@ func emitDW(w *bytes.Buffer) {
 	// Table of this block: panel BX/32, lanes (BX%32).
 	p("\tMOVQ BX, AX")
 	p("\tSHRQ $5, AX")
-	p("\tIMULQ $768, AX")
+	p("\tIMULQ $%d, AX", tabRowsGen*128)
 	p("\tMOVQ BX, CX")
 	p("\tANDQ $31, CX")
 	p("\tLEAQ (AX)(CX*4), R14")
@@ -723,7 +871,7 @@ func emitDW3x3(w *bytes.Buffer) {
 	// Tables: panel BX/32, lanes BX%32.
 	p("\tMOVQ BX, AX")
 	p("\tSHRQ $5, AX")
-	p("\tIMULQ $768, AX")
+	p("\tIMULQ $%d, AX", tabRowsGen*128)
 	p("\tMOVQ BX, CX")
 	p("\tANDQ $31, CX")
 	p("\tLEAQ (AX)(CX*4), R14")
@@ -732,33 +880,19 @@ func emitDW3x3(w *bytes.Buffer) {
 	p("\tVMOVDQU32 128(R14), Z10")
 	p("\tVPSRLQ $32, Z10, Z11")
 	p("\tVMOVDQU32 256(R14), Z12")
+	p("\tMOVQ 80(R15), CX")
+	p("\tTESTQ CX, CX")
+	p("\tJNZ dw3fasttab")
 	p("\tVMOVDQU32 384(R14), Z13")
 	p("\tVMOVDQU32 512(R14), Z14")
-	// Pixels.
-	p("\tMOVQ 0(R15), SI") // x
-	p("\tADDQ BX, SI")
-	p("\tMOVQ 64(R15), DI") // dst
-	p("\tADDQ BX, DI")
-	p("\tMOVQ 32(R15), R12") // pixels
-	p("dw3pix:")
-	p("\tLEAQ (SI)(R9*1), R10")
-	p("\tLEAQ (R10)(R9*1), R11")
-	p("\tVMOVDQA32 Z9, Z15")
-	for ky := 0; ky < 3; ky++ {
-		base := []string{"SI", "R10", "R11"}[ky]
-		for kx := 0; kx < 3; kx++ {
-			idx := []string{"", "(R13*1)", "(R13*2)"}[kx]
-			t := 16 + (ky*3+kx)%2
-			p("\tVPMOVZXBD.Z (%s)%s, K1, Z%d", base, idx, t)
-			p("\tVPDPWSSD Z%d, Z%d, Z15", ky*3+kx, t)
-		}
-	}
-	emitRequantRegs(p, 15, 10, 11, 12, 13, 14)
-	p("\tVMOVDQU8 X19, K1, (DI)")
-	p("\tADDQ 8(R15), SI")
-	p("\tADDQ 72(R15), DI")
-	p("\tDECQ R12")
-	p("\tJNZ dw3pix")
+	emitDW3x3Pixels(p, false)
+	p("\tJMP dw3next")
+	p("dw3fasttab:")
+	p("\tVMOVDQU32 %d(R14), Z13", 6*128)
+	p("\tVMOVDQU32 %d(R14), Z14", 7*128)
+	p("\tVMOVDQU32 %d(R14), Z24", 8*128)
+	emitDW3x3Pixels(p, true)
+	p("dw3next:")
 	p("\tADDQ $16, BX")
 	p("\tCMPQ BX, R13")
 	p("\tJLT dw3blk")

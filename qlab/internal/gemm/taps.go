@@ -72,11 +72,24 @@ func (b *PackedS8) N() int { return b.n }
 // multiplier below 1); Lo+Offset and Hi+Offset must lie in [0, 255].
 type RequantS8 struct {
 	n              int
-	tab            []int32 // per 32-column panel: bias, mult, rs, mask, thr, zb (32 each)
+	tab            []int32 // per 32-column panel: tabRows rows of 32 (see NewRequantS8)
 	consts         [3]int32
 	bias, mult, zb []int32
 	shift          []uint
+	// Bounds for the kernels' shorter output stage (fastFor): the largest
+	// |bias|, |zb| and rounding half 2^(shift-1).
+	maxBias, maxZb, maxHalf int64
 }
+
+// tabRows is the number of 32-entry rows per panel of RequantS8.tab: bias,
+// mult, rs, mask, thr, zb (int32 per column), then ke and ko (the int64
+// rounding constant 2^30 + half·2^31 of the even and odd columns, 8 per
+// 16-column half) and tf (half, or MinInt32 when shift is 0).
+const tabRows = 9
+
+// requantFast lets the kernels use the shorter output stage when fastFor
+// allows it; tests turn it off to run the general one on the same data.
+var requantFast = true
 
 // NewRequantS8 builds the output stage for n = len(bias) columns; zb may be
 // nil (symmetric weights: no row-sum term).
@@ -89,21 +102,51 @@ func NewRequantS8(bias, mult []int32, shift []int, zb []int32, lo, hi, offset in
 		return nil, fmt.Errorf("gemm: RequantS8: clamp [%d, %d] + %d outside [0, 255]", lo, hi, offset)
 	}
 	panels := (n + tapsNR - 1) / tapsNR
-	r := &RequantS8{n: n, tab: make([]int32, panels*6*tapsNR), consts: [3]int32{lo, hi, offset},
+	r := &RequantS8{n: n, tab: make([]int32, panels*tabRows*tapsNR), consts: [3]int32{lo, hi, offset},
 		bias: bias, mult: mult, zb: zb, shift: make([]uint, n)}
 	for j := 0; j < n; j++ {
 		if mult[j] == math.MinInt32 || shift[j] < 0 || shift[j] > 31 {
 			return nil, fmt.Errorf("gemm: RequantS8: column %d: multiplier %d, shift %d", j, mult[j], shift[j])
 		}
 		r.shift[j] = uint(shift[j])
-		t := r.tab[(j/tapsNR)*6*tapsNR+j%tapsNR:]
+		c := j % tapsNR
+		panel := r.tab[(j/tapsNR)*tabRows*tapsNR:]
+		t := panel[c:]
 		mask := int32(int64(1)<<shift[j] - 1)
 		t[0], t[tapsNR], t[2*tapsNR], t[3*tapsNR], t[4*tapsNR] = bias[j], mult[j], int32(shift[j]), mask, mask>>1
 		if zb != nil {
 			t[5*tapsNR] = zb[j]
+			r.maxZb = max(r.maxZb, abs64(int64(zb[j])))
 		}
+		var half int64
+		thrFast := int32(math.MinInt32)
+		if shift[j] > 0 {
+			half = 1 << (shift[j] - 1)
+			thrFast = int32(half)
+		}
+		// Lane l of a 16-column half is qword l/2 of the even (ke) or
+		// odd (ko) row's 64 bytes for that half.
+		k := int64(1)<<30 + half<<31
+		row := 6 + c%2
+		slot := row*tapsNR + (c/16)*16 + (c%16)/2*2
+		panel[slot], panel[slot+1] = int32(uint32(k)), int32(k>>32)
+		t[8*tapsNR] = thrFast
+		r.maxBias = max(r.maxBias, abs64(int64(bias[j])))
+		r.maxHalf = max(r.maxHalf, half)
 	}
 	return r, nil
+}
+
+func abs64(x int64) int64 { return max(x, -x) }
+
+// fastFor reports whether the kernels' shorter output stage is exact for
+// sums with |acc| <= accMax and row sums up to rowMax. That stage adds the
+// rounding half of RoundingDivideByPOT to h = SRDHM(v, mult) in the 64-bit
+// product and tells h < 0 from h + half < half, which holds while h + half
+// fits int32; |h| <= |v| (mult < 2^31), so |v| + half < 2^31 suffices.
+func (r *RequantS8) fastFor(accMax, rowMax int64) bool {
+	v := accMax + r.maxBias + r.maxZb*rowMax
+	return requantFast && v+r.maxHalf < 1<<31-1
 }
 
 // apply is the output stage for one value of column j (the portable path,
@@ -145,6 +188,7 @@ type tapsArgs struct {
 	mask0  uint64         // 88: columns 0-15 to store
 	mask1  uint64         // 96: columns 16-31
 	consts *int32         // 104: lo, hi, offset
+	fast   uint64         // 112: nonzero: the shorter output stage (RequantS8.fastFor)
 }
 
 // tapsScratch holds a gathered tile for rows the kernel cannot read in
@@ -264,8 +308,11 @@ func tapsRun(m int, a []uint8, lda int, taps []int, b *PackedS8, rq *RequantS8, 
 		s.a = resize8(s.a, tapsMR*b.taps*b.kq*4)
 	}
 	esize := 4
+	fast := false
 	if rq != nil {
 		esize = 1
+		k := int64(b.taps * b.kq * 4)
+		fast = rq.fastFor(k*255*128, k*255)
 	}
 	for i0 := 0; i0 < m; i0 += tapsMR {
 		r0 := i0
@@ -286,6 +333,9 @@ func tapsRun(m int, a []uint8, lda int, taps []int, b *PackedS8, rq *RequantS8, 
 		}
 		if rq != nil {
 			args.consts = &rq.consts[0]
+			if fast {
+				args.fast = 1
+			}
 		}
 		for jp := 0; jp < panels; jp++ {
 			w := min(tapsNR, b.n-jp*tapsNR)
@@ -296,7 +346,7 @@ func tapsRun(m int, a []uint8, lda int, taps []int, b *PackedS8, rq *RequantS8, 
 			args.ldd = ldd
 			args.tab = nil
 			if rq != nil {
-				args.tab = &rq.tab[jp*6*tapsNR]
+				args.tab = &rq.tab[jp*tabRows*tapsNR]
 			}
 			tapsKernelVNNI(&args)
 		}
@@ -375,6 +425,7 @@ func U8S8TapsFast() bool { return hasTapsKernel }
 type PackedDW struct {
 	taps, c int
 	w       []int32 // [tap][channel]
+	maxW    int64   // largest |weight|
 }
 
 // PackDW packs w ([tap][channel], taps·c values, each in [-32768, 32767]).
@@ -387,7 +438,11 @@ func PackDW(taps, c int, w []int32) (*PackedDW, error) {
 			return nil, fmt.Errorf("gemm: PackDW: weight %d = %d outside int16", i, v)
 		}
 	}
-	return &PackedDW{taps: taps, c: c, w: append([]int32(nil), w...)}, nil
+	pw := &PackedDW{taps: taps, c: c, w: append([]int32(nil), w...)}
+	for _, v := range w {
+		pw.maxW = max(pw.maxW, abs64(int64(v)))
+	}
+	return pw, nil
 }
 
 // dwArgs is the argument block of dwKernelVNNI; the assembly reads the
@@ -443,6 +498,9 @@ func DepthwiseTapsRequant(m int, a []uint8, lda int, taps []int, w *PackedDW, rq
 		// A 3x3 window over pixels of w.c channels, rows taps[3] apart.
 		args := dw3Args{x: &a[0], xstep: lda, rowb: taps[3], c: w.c, pixels: m, w: &w.w[0],
 			tab: &rq.tab[0], dst: &dst[0], consts: &rq.consts[0], ldd: ldd}
+		if rq.fastFor(int64(len(taps))*255*w.maxW, 0) {
+			args.fast = 1
+		}
 		dw3x3KernelVNNI(&args)
 		return
 	}
@@ -463,6 +521,7 @@ type dw3Args struct {
 	consts *int32 // 56
 	dst    *uint8 // 64
 	ldd    int    // 72
+	fast   int    // 80: nonzero: the shorter output stage (RequantS8.fastFor)
 }
 
 // dwGo is the portable path of DepthwiseTapsRequant.

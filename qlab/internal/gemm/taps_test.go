@@ -85,21 +85,84 @@ func gemmlowpRequant(x, mult int32, shift int) int32 {
 	return q
 }
 
+// withTapsPaths runs f on the portable path and, where the CPU has them,
+// on the kernels with their general output stage ("vnni") and with the
+// shorter one wherever RequantS8.fastFor allows it ("vnni-fast").
 func withTapsPaths(t *testing.T, f func(t *testing.T)) {
-	paths := []bool{false}
-	if hasTapsKernel {
-		paths = append(paths, true)
+	type path struct {
+		name       string
+		simd, fast bool
 	}
-	for _, simd := range paths {
-		name := "go"
-		if simd {
-			name = "vnni"
-		}
-		t.Run(name, func(t *testing.T) {
-			prev := hasTapsKernel
-			hasTapsKernel = simd
-			defer func() { hasTapsKernel = prev }()
+	paths := []path{{"go", false, false}}
+	if hasTapsKernel {
+		paths = append(paths, path{"vnni", true, false}, path{"vnni-fast", true, true})
+	}
+	for _, pt := range paths {
+		t.Run(pt.name, func(t *testing.T) {
+			prev, prevFast := hasTapsKernel, requantFast
+			hasTapsKernel, requantFast = pt.simd, pt.fast
+			defer func() { hasTapsKernel, requantFast = prev, prevFast }()
 			f(t)
+		})
+	}
+}
+
+// TestRequantS8FastBound checks the shorter output stage at the edge of
+// what RequantS8.fastFor admits: sums of ±K·255·128 (every byte 255, every
+// weight -128 or 127) plus the largest bias it allows for shift 31 (half
+// 2^30) and for shift 1, against gemmlowp's definitions; and that one more
+// unit of bias makes fastFor refuse.
+func TestRequantS8FastBound(t *testing.T) {
+	const taps, kTap, m = 9, 64, 8
+	k := int64(taps * kTap)
+	accMax := k * 255 * 128
+	for _, sh := range []int{31, 1} {
+		half := int64(1) << (sh - 1)
+		limit := int32(1<<31 - 2 - accMax - half) // largest bias with accMax + bias + half < 2^31 - 1
+		n := 4
+		b := make([]int8, taps*kTap*n)
+		for i := range b {
+			b[i] = []int8{-128, 127}[i%n%2] // columns of -128 and of 127
+		}
+		bias := []int32{-limit, limit, limit, -limit}
+		mult := []int32{math.MaxInt32, math.MaxInt32, 1 << 30, 1<<30 + 12345}
+		shift := []int{sh, sh, sh, sh}
+		rq, err := NewRequantS8(bias, mult, shift, nil, -128, 127, 128)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !rq.fastFor(accMax, 0) {
+			t.Fatalf("shift %d: fastFor refuses bias %d", sh, limit)
+		}
+		over, _ := NewRequantS8([]int32{limit + 1}, []int32{1 << 30}, []int{sh}, nil, -128, 127, 128)
+		if over.fastFor(accMax, 0) {
+			t.Fatalf("shift %d: fastFor admits bias %d", sh, limit+1)
+		}
+		pb := PackS8Taps(taps, kTap, n, b, n)
+		a := make([]uint8, m*kTap+(taps-1)*kTap)
+		for i := range a {
+			a[i] = 255
+		}
+		tapOff := make([]int, taps)
+		for i := range tapOff {
+			tapOff[i] = i * kTap
+		}
+		withTapsPaths(t, func(t *testing.T) {
+			dst := make([]uint8, m*n)
+			GemmU8S8TapsRequant(m, a, kTap, tapOff, pb, rq, nil, dst, n)
+			acc := make([]int32, m*n)
+			GemmU8S8TapsInt32(m, a, kTap, tapOff, pb, acc, n)
+			for i := 0; i < m; i++ {
+				for j := 0; j < n; j++ {
+					if a := int64(acc[i*n+j]); a != accMax && a != -accMax && a != k*255*127 && a != -k*255*127 {
+						t.Fatalf("acc %d is not at the extreme", a)
+					}
+					q := gemmlowpRequant(acc[i*n+j]+bias[j], mult[j], sh)
+					if want := uint8(min(max(q, -128), 127) + 128); dst[i*n+j] != want {
+						t.Fatalf("shift %d (%d, %d): got %d; want %d", sh, i, j, dst[i*n+j], want)
+					}
+				}
+			}
 		})
 	}
 }
@@ -276,6 +339,7 @@ func TestDepthwiseTapsRequant(t *testing.T) {
 		ow, c, stride, ntaps int
 	}{
 		{"c32", 32, 32, 1, 9}, {"c64", 16, 64, 1, 9}, {"c20", 7, 20, 1, 9}, {"c5", 3, 5, 2, 9}, {"c128k1", 4, 128, 1, 1},
+		{"c16w9", 9, 16, 1, 9}, {"c48w4", 4, 48, 1, 9}, {"c32w2", 2, 32, 1, 9},
 	} {
 		r := rand.New(rand.NewPCG(uint64(tc.ow), uint64(tc.c)))
 		wp := tc.ow*tc.stride + 2
@@ -303,7 +367,9 @@ func TestDepthwiseTapsRequant(t *testing.T) {
 			mult[j] = int32(1<<30 + r.IntN(1<<30))
 			shift[j] = []int{0, 3, 9, 31}[j%4]
 		}
-		rq, err := NewRequantS8(bias, mult, shift, nil, 0, 255, 0)
+		// Codes of either sign around the offset, so that the rounding
+		// of negative sums shows.
+		rq, err := NewRequantS8(bias, mult, shift, nil, -128, 127, 128)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -328,7 +394,7 @@ func TestDepthwiseTapsRequant(t *testing.T) {
 							acc += int64(a[i*tc.stride*tc.c+off+j]) * int64(w[k*tc.c+j])
 						}
 						q := gemmlowpRequant(int32(acc)+bias[j], mult[j], shift[j])
-						if want := uint8(min(max(q, 0), 255)); dst[i*ldd+j] != want {
+						if want := uint8(min(max(q, -128), 127) + 128); dst[i*ldd+j] != want {
 							t.Fatalf("pixel %d channel %d: got %d; want %d", i, j, dst[i*ldd+j], want)
 						}
 					}
