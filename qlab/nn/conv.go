@@ -173,9 +173,36 @@ func (l *Conv2D) forwardSample(w, i int) {
 	col := xs
 	if !l.direct {
 		col = l.col[w]
+		if rows := convBlockRows(kd, l.w); convRowBlocks && rows < l.h && im2col3x3Applies(c.Kernel, l.stride, l.pad, l.w) {
+			// Blocks of output rows whose patch matrix stays in L2 for the
+			// GEMM that reads it. Every output element still sums the same
+			// K products in the same order (the GEMM's K blocks depend on K
+			// only), so the result is that of one whole-plane GEMM.
+			for oy0 := 0; oy0 < l.h; oy0 += rows {
+				oy1 := min(oy0+rows, l.h)
+				nb := (oy1 - oy0) * l.w
+				im2col3x3Rows(col, xs, c.In, l.h, l.w, nb, oy0, oy1)
+				sgemm(false, false, c.Out, nb, kd, 1, l.weight.Value.Data, kd, col, nb, 0, ys[oy0*l.w:], ohw)
+			}
+			l.addBias(ys, ohw)
+			return
+		}
 		im2col(col, xs, c.In, l.h, l.w, c.Kernel, l.stride, l.pad, l.oh, l.ow, ohw)
 	}
 	sgemm(false, false, c.Out, ohw, kd, 1, l.weight.Value.Data, kd, col, ohw, 0, ys, ohw)
+	l.addBias(ys, ohw)
+}
+
+// convRowBlocks enables forwardSample's row blocks (tests turn it off for
+// the whole-plane reference).
+var convRowBlocks = true
+
+// convBlockRows is the number of output rows of w pixels whose patch
+// matrix (kd rows) fits in about 256 KiB.
+func convBlockRows(kd, w int) int { return max(1, (1<<16)/max(kd*w, 1)) }
+
+// addBias adds the bias to each output plane of ys.
+func (l *Conv2D) addBias(ys []float32, ohw int) {
 	if l.bias != nil {
 		for o, b := range l.bias.Value.Data {
 			row := ys[o*ohw : (o+1)*ohw]
@@ -371,7 +398,7 @@ func (l *Conv2D) reduceRows(_, o int) {
 // padding are cleared in one block, and the few padded columns at the
 // edges of a row are zeroed inline rather than by a call.
 func im2col(col, x []float32, c, h, w, k, s, p, oh, ow, ld int) {
-	if useSIMD && k == 3 && s == 1 && p == 1 && w%8 == 0 && w >= 8 {
+	if im2col3x3Applies(k, s, p, w) {
 		im2col3x3(col, x, c, h, w, ld)
 		return
 	}
@@ -428,32 +455,44 @@ func im2col(col, x []float32, c, h, w, k, s, p, oh, ow, ld int) {
 // that is a multiple of 8, with the SIMD row kernel: each input row is read
 // once and written to the three patch rows (kx = 0, 1, 2) it feeds.
 func im2col3x3(col, x []float32, c, h, w, ld int) {
+	im2col3x3Rows(col, x, c, h, w, ld, 0, h)
+}
+
+// im2col3x3Applies reports whether im2col takes im2col3x3.
+func im2col3x3Applies(k, s, p, w int) bool {
+	return useSIMD && k == 3 && s == 1 && p == 1 && w%8 == 0 && w >= 8
+}
+
+// im2col3x3Rows is im2col3x3 for output rows [oy0, oy1) only: column
+// (oy-oy0)*w + ox of col (row stride ld) holds output pixel (oy, ox).
+func im2col3x3Rows(col, x []float32, c, h, w, ld, oy0, oy1 int) {
 	hw := h * w
+	nb := (oy1 - oy0) * w
 	for ci := 0; ci < c; ci++ {
 		plane := x[ci*hw : (ci+1)*hw]
 		for ky := 0; ky < 3; ky++ {
 			r := (ci*3 + ky) * 3
-			d0 := col[r*ld : r*ld+hw]
-			d1 := col[(r+1)*ld : (r+1)*ld+hw]
-			d2 := col[(r+2)*ld : (r+2)*ld+hw]
+			d0 := col[r*ld : r*ld+nb]
+			d1 := col[(r+1)*ld : (r+1)*ld+nb]
+			d2 := col[(r+2)*ld : (r+2)*ld+nb]
 			// Output rows whose input row is padding: oy = 0 for ky = 0,
 			// oy = h-1 for ky = 2.
-			oyLo, oyHi := 0, h
-			switch ky {
-			case 0:
-				oyLo = 1
+			lo, hi := oy0, oy1
+			if ky == 0 && lo == 0 {
+				lo = 1
 				clear(d0[:w])
 				clear(d1[:w])
 				clear(d2[:w])
-			case 2:
-				oyHi = h - 1
-				clear(d0[hw-w:])
-				clear(d1[hw-w:])
-				clear(d2[hw-w:])
 			}
-			for oy := oyLo; oy < oyHi; oy++ {
+			if ky == 2 && hi == h {
+				hi = h - 1
+				clear(d0[nb-w:])
+				clear(d1[nb-w:])
+				clear(d2[nb-w:])
+			}
+			for oy := lo; oy < hi; oy++ {
 				src := plane[(oy+ky-1)*w : (oy+ky)*w]
-				o := oy * w
+				o := (oy - oy0) * w
 				im2col3RowAVX2(&d0[o], &d1[o], &d2[o], &src[0], w)
 			}
 		}
