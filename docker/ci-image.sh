@@ -30,7 +30,8 @@
 # Environment: QLAB_CI_WORK (work directory; default a new one under
 # /var/tmp, removed at the end unless QLAB_CI_KEEP=1), QLAB_DEBIAN_MIRROR
 # (default: the mirror apt uses for bookworm), QLAB_IMAGE_JOBS (podman build
-# --jobs, default 2: the runtime stage's apt-get beside the build stage).
+# --jobs, default 3: the Dockerfile's lab, kernel and runtime stages side
+# by side).
 set -euo pipefail
 self=$(readlink -f "$0")
 cd "$(dirname "$self")/.."
@@ -164,6 +165,19 @@ Suites: bookworm-security
 Components: main
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 EOF
+  # What the debian:bookworm image (debuerreotype) sets for apt and dpkg in
+  # containers: no fsync while unpacking, no translations, no .deb cache.
+  echo force-unsafe-io >"$rootfs/etc/dpkg/dpkg.cfg.d/docker-apt-speedup"
+  cat >"$rootfs/etc/apt/apt.conf.d/docker-clean" <<'EOF'
+DPkg::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };
+APT::Update::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };
+Dir::Cache::pkgcache "";
+Dir::Cache::srcpkgcache "";
+EOF
+  echo 'Acquire::Languages "none";' >"$rootfs/etc/apt/apt.conf.d/docker-no-languages"
+  echo 'Acquire::GzipIndexes "true";' >"$rootfs/etc/apt/apt.conf.d/docker-gzip-indexes"
+  echo 'Apt::AutoRemove::SuggestsImportant "false";' >"$rootfs/etc/apt/apt.conf.d/docker-autoremove-suggests"
+  # This machine's apt settings that reach the network.
   apt-config dump | grep -E '^Acquire::(Check-Valid-Until|Check-Date|https?::Proxy) ' \
     >"$rootfs/etc/apt/apt.conf.d/90qlab-ci-host" || true
   # Certificates this machine trusts beyond Debian's own: into
@@ -196,7 +210,7 @@ if command -v go >/dev/null; then build_args+=(--build-arg "GOPROXY=$(go env GOP
 if command -v npm >/dev/null; then build_args+=(--build-arg "NPM_REGISTRY=$(npm config get registry)"); fi
 echo "ci-image: build arguments: ${build_args[*]}"
 timed image pod build --isolation=chroot --pull=never --format docker --layers=false \
-  --jobs "${QLAB_IMAGE_JOBS:-2}" "${build_args[@]}" -f docker/Dockerfile -t "$image" . 2>&1 | stamp
+  --jobs "${QLAB_IMAGE_JOBS:-3}" "${build_args[@]}" -f docker/Dockerfile -t "$image" . 2>&1 | stamp
 echo "ci-image: image $image $(pod image inspect --format '{{.Size}}' "$image" | awk '{printf "%.0f MB", $1/1e6}')," \
   "user $(pod image inspect --format '{{.Config.User}}' "$image")"
 

@@ -121,15 +121,19 @@
 //     of a trailing value), not by display.Display called with it;
 //   - a pointer to a cell type does not have the value receiver's
 //     methods when asserted to an interface;
-//   - a type switch without a bound variable (switch x.(type)) misses
-//     cases that the assertion x.(T) finds, and an interface variable
-//     declared in a loop body aliases its slot across iterations (values
-//     appended from it all end up the last one): neither is rewritten;
+//   - yaegi's type switch misses cases naming a cell type that the
+//     assertion x.(T) finds: a type switch with such a case becomes an
+//     expression switch over assertions (typeswitch.go);
+//   - an interface variable declared in a loop body aliases its slot
+//     across iterations (values appended from it all end up the last
+//     one): not rewritten;
 //   - known differences from go run, each a program of the fidelity corpus
 //     (testdata/corpus/DIVERGENT): an embedded struct field is not
 //     promoted by encoding/json (yaegi makes it anonymous only when it is
 //     the struct's only field); a cell error's Unwrap and Is methods are
-//     not seen by compiled errors.Is.
+//     not seen by compiled errors.Is; a value of a cell's named basic type
+//     in an interface (Celsius in an any) matches its underlying type
+//     (float64) in assertions and type switches.
 //
 // Which failures keep the kernel's state: a panic or compile error in a
 // cell (the cell fails, earlier declarations stay); os.Exit (the cell

@@ -441,7 +441,7 @@ func (in *Interpreter) rewriteCell(code string) (string, bool) {
 	if pc.hasDefine() {
 		globals = in.globals()
 	}
-	if pc.needsTypes(in.isGeneric) || pc.evalOrderNeedsTypes() || pc.fmtNeedsTypes() || pc.redefinesGlobal(globals) && !pc.literalRedefinitions(globals) {
+	if pc.needsTypes(in.isGeneric) || pc.evalOrderNeedsTypes() || pc.fmtNeedsTypes() || pc.typeSwitchNeedsTypes() || pc.redefinesGlobal(globals) && !pc.literalRedefinitions(globals) {
 		rw.info = pc.check(in.tsess, all, in.types)
 	}
 	for _, f := range pc.files {
@@ -451,6 +451,7 @@ func (in *Interpreter) rewriteCell(code string) (string, bool) {
 		rw.structTags(f)
 		rw.libraryCalls(f)
 		rw.fmtAdapters(f)
+		rw.typeSwitches(f)
 	}
 	if len(rw.edits) == 0 {
 		return code, false
