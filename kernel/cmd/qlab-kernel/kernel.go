@@ -556,14 +556,20 @@ func (ev *evaluator) reason() string {
 	report := ev.stderr.String()
 	for _, text := range []string{string(captured), report} {
 		if m := fatalRE.FindStringSubmatch(text); m != nil {
-			return "fatal error: " + strings.TrimSpace(m[1]) + memoryHint(m[1])
+			msg := strings.TrimSpace(m[1])
+			if strings.Contains(text, "errno=12") && !strings.Contains(msg, "out of memory") {
+				// A thread the runtime could not create for lack of memory.
+				msg += ": out of memory"
+			}
+			return "fatal error: " + msg + memoryHint(msg)
 		}
 	}
 	all := string(captured) + report
 	switch {
 	case strings.Contains(all, "goroutine stack exceeds") || strings.Contains(all, "runtime.newstack"):
 		return "fatal error: stack overflow"
-	case strings.Contains(all, "out of memory"):
+	case strings.Contains(all, "out of memory") || strings.Contains(all, "errno=12"):
+		// errno 12 is ENOMEM: a thread the runtime could not create.
 		return "fatal error: out of memory" + memoryHint("out of memory")
 	}
 	st := ev.state
