@@ -128,9 +128,12 @@
 //   - yaegi's type switch misses cases naming a cell type that the
 //     assertion x.(T) finds: a type switch with such a case becomes an
 //     expression switch over assertions (typeswitch.go);
-//   - an interface variable declared in a loop body aliases its slot
-//     across iterations (values appended from it all end up the last
-//     one): not rewritten;
+//   - a pointer expression converted to an interface in a loop body
+//     (append(shapes, &Rect{id}) to a []Shape) would refer to a slot the
+//     next iteration overwrites: such conversions (assignments, var
+//     declarations, conversions, arguments of append and of cell
+//     functions, composite literal elements) happen in a function literal
+//     called there (evalorder.go);
 //   - known differences from go run, each a program of the fidelity corpus
 //     (testdata/corpus/DIVERGENT): an embedded struct field is not
 //     promoted by encoding/json (yaegi makes it anonymous only when it is

@@ -3,12 +3,14 @@ package interp
 import (
 	"fmt"
 	"go/ast"
+	"go/token"
 	"go/types"
 	"strings"
 )
 
 // Evaluation order the rewriting pass restores (rewrite.go calls
-// evalOrder on each item of a cell).
+// evalOrder on each item of a cell), and interface conversions in loops
+// (ifaceConversion, at the end of this file).
 //
 // yaegi v0.16.1 keeps a function's variables in one frame whose slots are
 // reused: a block run again (a loop's body) writes the same slots, and
@@ -68,7 +70,7 @@ func (pc *parsedCell) evalOrderNeedsTypes() bool {
 				body = n.Body
 			}
 			if body != nil {
-				need = hasFuncLitArg(body)
+				need = hasFuncLitArg(body) || hasAddrOf(body)
 			}
 			return !need
 		})
@@ -87,6 +89,19 @@ func hasFuncLitArg(n ast.Node) bool {
 					found = true
 				}
 			}
+		}
+		return !found
+	})
+	return found
+}
+
+// hasAddrOf reports whether n takes an address (&x, &T{}): a pointer a
+// loop body may convert to an interface (ifaceConversion).
+func hasAddrOf(n ast.Node) bool {
+	found := false
+	ast.Inspect(n, func(m ast.Node) bool {
+		if u, ok := m.(*ast.UnaryExpr); ok && u.Op == token.AND {
+			found = true
 		}
 		return !found
 	})
@@ -164,6 +179,23 @@ func (rw *rewriter) funcBody(body *ast.BlockStmt) {
 			case *ast.CallExpr:
 				if inLoop {
 					rw.funcLitArgs(m)
+					rw.ifaceCallArgs(m)
+				}
+			case *ast.AssignStmt:
+				if inLoop && len(m.Lhs) == len(m.Rhs) {
+					for i, r := range m.Rhs {
+						rw.ifaceConversion(r, rw.typeOf(m.Lhs[i]))
+					}
+				}
+			case *ast.ValueSpec:
+				if inLoop && m.Type != nil && len(m.Names) == len(m.Values) {
+					for _, v := range m.Values {
+						rw.ifaceConversion(v, rw.typeOf(m.Type))
+					}
+				}
+			case *ast.CompositeLit:
+				if inLoop {
+					rw.ifaceElems(m)
 				}
 			}
 			return true
@@ -408,4 +440,122 @@ func (rw *rewriter) compiledCallee(c *ast.CallExpr) bool {
 		return false
 	}
 	return true
+}
+
+// A pointer expression converted to an interface in a loop body
+// (append(shapes, &Rect{id}) to a []Shape) gives, in yaegi v0.16.1, an
+// interface value referring to a frame slot that the next iteration
+// overwrites: every element ends up the last one. Converted inside a
+// function literal called there, func() Shape { return &Rect{id} }(), the
+// slot is the call's own. Only conversions in interpreted code are
+// concerned (a compiled function's interface parameter gets a copy).
+
+// ifaceConversion wraps e when it is a pointer expression other than a
+// name converted to the interface type to.
+func (rw *rewriter) ifaceConversion(e ast.Expr, to types.Type) {
+	if to == nil || !types.IsInterface(to) {
+		return
+	}
+	if _, isName := unparen(e).(*ast.Ident); isName {
+		return
+	}
+	t := rw.typeOf(e)
+	if t == nil {
+		return
+	}
+	if _, ptr := t.Underlying().(*types.Pointer); !ptr {
+		return
+	}
+	ts, ok := rw.typeString(to)
+	if !ok {
+		return
+	}
+	s, end := rw.pc.off(e.Pos()), rw.pc.off(e.End())
+	if s < 0 || end < 0 {
+		return
+	}
+	rw.edits = append(rw.edits, edit{s, s, "func() " + ts + " { return "}, edit{end, end, " }()"})
+}
+
+// ifaceCallArgs wraps the arguments of a call of append or of a cell's
+// function that go to interface parameters.
+func (rw *rewriter) ifaceCallArgs(c *ast.CallExpr) {
+	if c.Ellipsis.IsValid() {
+		return
+	}
+	if tv, ok := rw.info.Types[c.Fun]; ok && tv.IsType() {
+		if len(c.Args) == 1 {
+			rw.ifaceConversion(c.Args[0], tv.Type) // Shape(&Rect{})
+		}
+		return
+	}
+	switch fn := unparen(c.Fun).(type) {
+	case *ast.Ident:
+		switch obj := rw.info.Uses[fn].(type) {
+		case *types.Builtin:
+			if obj.Name() != "append" {
+				return
+			}
+		case *types.Func:
+			if obj.Pkg() == nil || obj.Pkg().Path() != "main" {
+				return
+			}
+		default:
+			return
+		}
+	case *ast.SelectorExpr:
+		obj, ok := rw.info.Uses[fn.Sel].(*types.Func)
+		if !ok || obj.Pkg() == nil || obj.Pkg().Path() != "main" {
+			return
+		}
+	default:
+		return
+	}
+	sig, ok := rw.typeOf(c.Fun).(*types.Signature)
+	if !ok {
+		return
+	}
+	n := sig.Params().Len()
+	for i, a := range c.Args {
+		var pt types.Type
+		switch {
+		case sig.Variadic() && i >= n-1:
+			sl, ok := sig.Params().At(n - 1).Type().(*types.Slice)
+			if !ok {
+				return
+			}
+			pt = sl.Elem()
+		case i < n:
+			pt = sig.Params().At(i).Type()
+		default:
+			return
+		}
+		rw.ifaceConversion(a, pt)
+	}
+}
+
+// ifaceElems wraps the elements of a composite literal of a slice, array
+// or map of interfaces.
+func (rw *rewriter) ifaceElems(cl *ast.CompositeLit) {
+	t := rw.typeOf(cl)
+	if t == nil {
+		return
+	}
+	var elem types.Type
+	switch u := t.Underlying().(type) {
+	case *types.Slice:
+		elem = u.Elem()
+	case *types.Array:
+		elem = u.Elem()
+	case *types.Map:
+		elem = u.Elem()
+	default:
+		return
+	}
+	for _, e := range cl.Elts {
+		if kv, ok := e.(*ast.KeyValueExpr); ok {
+			e = kv.Value
+		}
+		rw.ifaceConversion(e, elem)
+	}
 }
