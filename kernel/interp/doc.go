@@ -82,13 +82,17 @@
 //     for generic calls yaegi cannot infer, func main (run once by the cell
 //     that declares it, by main() afterwards), and x := v of an existing
 //     global of the same type as an assignment, so that functions declared
-//     earlier see the new value. What cannot be rewritten (a labeled break
-//     out of a range over a func) is reported as "unsupported";
+//     earlier see the new value. Labeled break and continue out of the
+//     body of a range over a func are rewritten too (not from a range over
+//     a func nested in another to a label outside both); what cannot be
+//     rewritten (goto out of such a body) is reported as "unsupported";
 //   - yaegi reuses a function's frame slots and stores references to them:
 //     a deferred call's arguments and receiver are evaluated at the defer
 //     statement, and a function literal passed to a compiled function in a
 //     loop (wg.Go) is made a closure of its iteration, by rewrites
-//     (evalorder.go);
+//     (evalorder.go); a defer in the body of a range over a func is the
+//     enclosing function's (its defers then run from one list, where a
+//     recover no longer stops a panic);
 //   - a cell's struct types are reflect.StructOf types, which cannot have
 //     unexported fields (yaegi exports them with an X prefix): unexported
 //     fields get the tags json:"-" and xml:"-", Go's rule for them
@@ -121,15 +125,19 @@
 //     of a trailing value), not by display.Display called with it;
 //   - a pointer to a cell type does not have the value receiver's
 //     methods when asserted to an interface;
-//   - a type switch without a bound variable (switch x.(type)) misses
-//     cases that the assertion x.(T) finds, and an interface variable
-//     declared in a loop body aliases its slot across iterations (values
-//     appended from it all end up the last one): neither is rewritten;
+//   - yaegi's type switch misses cases naming a cell type that the
+//     assertion x.(T) finds: a type switch with such a case becomes an
+//     expression switch over assertions (typeswitch.go);
+//   - an interface variable declared in a loop body aliases its slot
+//     across iterations (values appended from it all end up the last
+//     one): not rewritten;
 //   - known differences from go run, each a program of the fidelity corpus
 //     (testdata/corpus/DIVERGENT): an embedded struct field is not
 //     promoted by encoding/json (yaegi makes it anonymous only when it is
 //     the struct's only field); a cell error's Unwrap and Is methods are
-//     not seen by compiled errors.Is.
+//     not seen by compiled errors.Is; a value of a cell's named basic type
+//     in an interface (Celsius in an any) matches its underlying type
+//     (float64) in assertions and type switches.
 //
 // Which failures keep the kernel's state: a panic or compile error in a
 // cell (the cell fails, earlier declarations stay); os.Exit (the cell

@@ -54,6 +54,13 @@ func _qlabErrorsAsType[E any](q_err error) (E, bool) {
 }
 `
 
+// loadRewriteHelpers declares the interpreted helpers that rewritten cells
+// call: errors.As and errors.AsType.
+func loadRewriteHelpers(yi *yaegi.Interpreter) error {
+	_, err := yi.Eval(errorsSrc)
+	return err
+}
+
 // errorTree is qlabrt.ErrorTree: err and the errors it wraps, in the order
 // errors.As visits them (Unwrap() error, and Unwrap() []error depth first).
 // Walking the tree in compiled code keeps the interpreted helpers simple:
@@ -82,11 +89,6 @@ func errorTree(err error) []error {
 	}
 	walk(err)
 	return out
-}
-
-func loadErrorsHelpers(yi *yaegi.Interpreter) error {
-	_, err := yi.Eval(errorsSrc)
-	return err
 }
 
 // errorsCall rewrites a call of errors.As whose target involves a cell

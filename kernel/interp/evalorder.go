@@ -26,7 +26,8 @@ import (
 //     _qlabDs = append(_qlabDs, func(_qlabDa P0, ...) func() { return func() { f(_qlabDa, ...) } }(a, b))
 //     defer func() { ...pop the last of _qlabDs and call it... }()
 //
-//     The closure goes through a slice (a copy, not a slot) and each
+//     The closure goes through a slice (a copy, not a slot) and, unless a
+//     defer is in the body of a range over a func (see funcBody), each
 //     defer statement still registers one real deferred call, so the order
 //     with the function's other defers is Go's. _qlabDs is declared at the
 //     top of the function. A method's receiver is evaluated as Go does for
@@ -114,6 +115,30 @@ func (rw *rewriter) evalOrder(f *cellFile) {
 // funcBody rewrites what belongs to one function body (not to the function
 // literals in it, which evalOrder visits on their own).
 func (rw *rewriter) funcBody(body *ast.BlockStmt) {
+	// A defer in the body of a range over a func would be the yield
+	// function's (rangeStmt makes the body one): then every defer of the
+	// function goes to _qlabDs, which one deferred call registered first
+	// runs, last in first out.
+	manual := false
+	var scan func(n ast.Node, inFuncRange bool)
+	scan = func(n ast.Node, inFuncRange bool) {
+		ast.Inspect(n, func(m ast.Node) bool {
+			if m == n {
+				return true
+			}
+			switch m := m.(type) {
+			case *ast.FuncLit:
+				return false
+			case *ast.RangeStmt:
+				scan(m.Body, inFuncRange || rw.isFuncRange(m))
+				return false
+			case *ast.DeferStmt:
+				manual = manual || inFuncRange
+			}
+			return true
+		})
+	}
+	scan(body, false)
 	deferred := false
 	var walk func(n ast.Node, inLoop bool)
 	walk = func(n ast.Node, inLoop bool) {
@@ -131,8 +156,10 @@ func (rw *rewriter) funcBody(body *ast.BlockStmt) {
 				walk(m.Body, true)
 				return false
 			case *ast.DeferStmt:
-				if rw.deferStmt(m, inLoop) {
+				if rw.deferStmt(m, inLoop, manual) {
 					deferred = true
+				} else if manual {
+					rw.deferLater(m)
 				}
 			case *ast.CallExpr:
 				if inLoop {
@@ -143,19 +170,47 @@ func (rw *rewriter) funcBody(body *ast.BlockStmt) {
 		})
 	}
 	walk(body, false)
-	if deferred {
-		if s := rw.pc.off(body.Lbrace + 1); s >= 0 {
-			rw.edits = append(rw.edits, edit{s, s, " var _qlabDs []func();"})
+	if s := rw.pc.off(body.Lbrace + 1); s >= 0 && (deferred || manual) {
+		decl := " var _qlabDs []func();"
+		if manual {
+			decl += " defer _qlabrt.RunDeferred(&_qlabDs);"
 		}
+		rw.edits = append(rw.edits, edit{s, s, decl})
 	}
+}
+
+// runDeferred is qlabrt.RunDeferred: the deferred calls in *ds, last
+// first, each run even when one before it panics (the first panic goes
+// on, as Go's would).
+func runDeferred(ds *[]func()) {
+	for len(*ds) > 0 {
+		f := (*ds)[len(*ds)-1]
+		*ds = (*ds)[:len(*ds)-1]
+		defer runDeferred(ds)
+		f()
+		return
+	}
+}
+
+// deferLater turns defer f(args) into an append to _qlabDs of a closure
+// making the call (the arguments are read when it runs, as yaegi's defer
+// of them would).
+func (rw *rewriter) deferLater(d *ast.DeferStmt) {
+	e := rw.pc.off(d.Call.End())
+	if e < 0 {
+		return
+	}
+	rw.add(d.Pos(), d.Call.Pos(), "_qlabDs = append(_qlabDs, func() func() { return func() { ")
+	rw.edits = append(rw.edits, edit{e, e, " } }())"})
 }
 
 // deferPop is the deferred call that runs the last closure of _qlabDs.
 const deferPop = "; defer func() { _qlabDf := _qlabDs[len(_qlabDs)-1]; _qlabDs = _qlabDs[:len(_qlabDs)-1]; _qlabDf() }()"
 
 // deferStmt rewrites d when its call has arguments or a receiver to
-// evaluate now. It reports whether it did.
-func (rw *rewriter) deferStmt(d *ast.DeferStmt, inLoop bool) bool {
+// evaluate now. It reports whether it did. manual: the function's defers
+// all go to _qlabDs (see funcBody), no deferred call of its own.
+func (rw *rewriter) deferStmt(d *ast.DeferStmt, inLoop, manual bool) bool {
 	c := d.Call
 	fun := unparen(c.Fun)
 	var id *ast.Ident
@@ -267,7 +322,11 @@ func (rw *rewriter) deferStmt(d *ast.DeferStmt, inLoop bool) bool {
 		rw.add(d.Pos(), c.Lparen, head)
 	}
 	if e := rw.pc.off(c.End()); e >= 0 {
-		rw.edits = append(rw.edits, edit{e, e, ")" + deferPop})
+		if manual {
+			rw.edits = append(rw.edits, edit{e, e, ")"})
+		} else {
+			rw.edits = append(rw.edits, edit{e, e, ")" + deferPop})
+		}
 	}
 	return true
 }

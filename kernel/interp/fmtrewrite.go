@@ -372,6 +372,7 @@ func (rw *rewriter) fmtDesc(t types.Type, cells []*types.Named, seen map[types.T
 	defer delete(seen, t)
 	var fields []string
 	name := types.TypeString(t, func(p *types.Package) string { return p.Name() })
+	name = plainGenerations(name) // an earlier definition of a redefined type (redefine.go) prints as go run names it
 	if _, isIface := t.Underlying().(*types.Interface); !isIface {
 		fields = append(fields, "Name: "+strconv.Quote(name))
 	}

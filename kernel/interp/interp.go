@@ -267,9 +267,9 @@ func New(opt Options) (*Interpreter, error) {
 		in.Close()
 		return nil, err
 	}
-	if err := loadErrorsHelpers(in.yi); err != nil {
+	if err := loadRewriteHelpers(in.yi); err != nil {
 		in.Close()
-		return nil, fmt.Errorf("interp: loading errors helpers: %w", err)
+		return nil, fmt.Errorf("interp: loading rewrite helpers: %w", err)
 	}
 	if in.frame = newFrameAccess(in.yi); in.frame != nil {
 		in.frameLen, in.frameNamed = in.frame.releaseUnnamed(0, nil)

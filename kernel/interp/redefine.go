@@ -83,6 +83,19 @@ func (r *redefs) current(name string) int {
 	return 1
 }
 
+// genSuffix matches the generation suffix of an internal name.
+var genSuffix = regexp.MustCompile(genMark + `[0-9]+`)
+
+// plainGenerations removes generations from the type names in s: what %T
+// prints for a value of an earlier definition of T is main.T, as go run
+// would print it.
+func plainGenerations(s string) string {
+	if !strings.Contains(s, genMark) {
+		return s
+	}
+	return genSuffix.ReplaceAllString(s, "")
+}
+
 // internalIdent matches an identifier, optionally qualified by main.
 var internalIdent = regexp.MustCompile(`(main\.)?[\p{L}_][\p{L}\p{N}_]*`)
 
@@ -953,10 +966,57 @@ func (p *redefPlan) declareTypes(ctx context.Context, cs *cellState, first bool)
 	}
 	in.redef.mu.Unlock()
 	if first {
+		if err := p.earlierAdapters(ctx); err != nil {
+			ce := in.cellError(ctx, err, cs)
+			p.restore(ctx)
+			return ce
+		}
 		p.updateSession(p.before)
 		p.stubFailing(p.before, cs)
 	}
 	return nil
+}
+
+// earlierAdapters declares, for each print adapter of a batch type
+// (fmtAdapters: _qlabM_T_String calling T's String), a copy for the
+// earlier definition, _qlabM_Tꞏk_String: the adapter itself is declared
+// again with the new T, and printing a value made earlier (which the type
+// checker now sees as a Tꞏk) calls the copy.
+func (p *redefPlan) earlierAdapters(ctx context.Context) error {
+	s := p.in.tsess
+	var b strings.Builder
+	for _, k := range append([]string(nil), s.order...) {
+		t := adapterType(k)
+		if t == "" || !p.batch[t] {
+			continue
+		}
+		old := genName(t, p.old[t])
+		key := strings.Replace(k, "_"+t+"_", "_"+old+"_", 1)
+		src := renameTokens(s.decls[k], map[string]string{t: old, k: key})
+		s.set(key, src)
+		b.WriteString(src + "\n")
+	}
+	if b.Len() == 0 {
+		return nil
+	}
+	_, err := p.in.yi.EvalWithContext(ctx, b.String())
+	return err
+}
+
+// adapterType returns the type of a print adapter's session key
+// (_qlabM_T_m, _qlabMP_T_m; see adapterName), "" for other keys.
+func adapterType(key string) string {
+	rest, ok := strings.CutPrefix(key, "_qlabMP_")
+	if !ok {
+		if rest, ok = strings.CutPrefix(key, "_qlabM_"); !ok {
+			return ""
+		}
+	}
+	i := strings.LastIndexByte(rest, '_')
+	if i <= 0 {
+		return ""
+	}
+	return rest[:i]
 }
 
 // restore undoes a redefinition that failed: each type of the batch means
@@ -1224,7 +1284,11 @@ func (s *typeSession) pruneGenerations() {
 	}
 	order := s.order[:0]
 	for _, k := range s.order {
-		if name, _, _ := strings.Cut(k, "."); strings.Contains(name, genMark) && !need[name] {
+		name, _, _ := strings.Cut(k, ".")
+		if t := adapterType(k); t != "" {
+			name = t
+		}
+		if strings.Contains(name, genMark) && !need[name] {
 			delete(s.decls, k)
 			continue
 		}

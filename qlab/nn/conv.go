@@ -490,10 +490,14 @@ func im2col3x3Rows(col, x []float32, c, h, w, ld, oy0, oy1 int) {
 				clear(d1[nb-w:])
 				clear(d2[nb-w:])
 			}
-			for oy := lo; oy < hi; oy++ {
-				src := plane[(oy+ky-1)*w : (oy+ky)*w]
-				o := (oy - oy0) * w
-				im2col3RowAVX2(&d0[o], &d1[o], &d2[o], &src[0], w)
+			if lo < hi {
+				// Rows lo..hi-1 read input rows lo+ky-1..hi+ky-2.
+				src := plane[(lo+ky-1)*w : (hi+ky-1)*w]
+				o := (lo - oy0) * w
+				_ = d0[o+(hi-lo)*w-1]
+				_ = d1[o+(hi-lo)*w-1]
+				_ = d2[o+(hi-lo)*w-1]
+				im2col3RowsAVX2(&d0[o], &d1[o], &d2[o], &src[0], w, hi-lo)
 			}
 		}
 	}

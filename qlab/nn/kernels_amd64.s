@@ -244,45 +244,6 @@ DATA maskNotLast<>+24(SB)/4, $0xffffffff
 DATA maskNotLast<>+28(SB)/4, $0
 GLOBL maskNotLast<>(SB), RODATA|NOPTR, $32
 
-// func im2col3RowAVX2(d0, d1, d2, s *float32, w int)
-// For one input row s of w floats (w a positive multiple of 8), writes the
-// three im2col rows of a 3x3, stride-1, padding-1 convolution:
-// d0[j] = s[j-1], d1[j] = s[j], d2[j] = s[j+1], zero outside the row. The
-// masked loads never touch s[-1] or s[w].
-TEXT ·im2col3RowAVX2(SB), NOSPLIT, $0-40
-	MOVQ d0+0(FP), DI
-	MOVQ d1+8(FP), R8
-	MOVQ d2+16(FP), R9
-	MOVQ s+24(FP), SI
-	MOVQ w+32(FP), CX
-	VMOVDQU maskNotFirst<>(SB), Y14
-	VMOVDQU maskNotLast<>(SB), Y15
-	// First block: d0 from s-1 with lane 0 masked off.
-	VMASKMOVPS -4(SI), Y14, Y0
-	JMP first
-loop:
-	VMOVUPS -4(SI), Y0
-first:
-	VMOVUPS (SI), Y1
-	CMPQ CX, $8
-	JEQ last
-	VMOVUPS 4(SI), Y2
-	JMP store
-last:
-	VMASKMOVPS 4(SI), Y15, Y2
-store:
-	VMOVUPS Y0, (DI)
-	VMOVUPS Y1, (R8)
-	VMOVUPS Y2, (R9)
-	ADDQ $32, SI
-	ADDQ $32, DI
-	ADDQ $32, R8
-	ADDQ $32, R9
-	SUBQ $8, CX
-	JNZ loop
-	VZEROUPPER
-	RET
-
 // Three taps of one input row for the output block at (DI): loads at
 // offsets -1, 0, +1 floats, the first block masking off s[-1] and the last
 // masking off s[w], and accumulates them with weights wl, wc, wr into Y0.
@@ -383,5 +344,51 @@ loop:
 	VMOVUPS Y4, 0(AX)
 	VMOVUPS Y5, 32(AX)
 	VMOVUPS Y6, 64(AX)
+	VZEROUPPER
+	RET
+
+// func im2col3RowsAVX2(d0, d1, d2, s *float32, w, rows int)
+// For rows consecutive input rows of s of w floats each (w a positive
+// multiple of 8), writes the three im2col rows of a 3x3, stride-1,
+// padding-1 convolution to the same rows of d0, d1 and d2:
+// d0[j] = s[j-1], d1[j] = s[j], d2[j] = s[j+1] within a row, zero outside
+// it. The masked loads never touch the pixel before or after a row.
+TEXT ·im2col3RowsAVX2(SB), NOSPLIT, $0-48
+	MOVQ d0+0(FP), DI
+	MOVQ d1+8(FP), R8
+	MOVQ d2+16(FP), R9
+	MOVQ s+24(FP), SI
+	MOVQ rows+40(FP), DX
+	VMOVDQU maskNotFirst<>(SB), Y14
+	VMOVDQU maskNotLast<>(SB), Y15
+	TESTQ DX, DX
+	JZ rdone
+rrow:
+	MOVQ w+32(FP), CX
+	VMASKMOVPS -4(SI), Y14, Y0
+	JMP rfirst
+rloop:
+	VMOVUPS -4(SI), Y0
+rfirst:
+	VMOVUPS (SI), Y1
+	CMPQ CX, $8
+	JEQ rlast
+	VMOVUPS 4(SI), Y2
+	JMP rstore
+rlast:
+	VMASKMOVPS 4(SI), Y15, Y2
+rstore:
+	VMOVUPS Y0, (DI)
+	VMOVUPS Y1, (R8)
+	VMOVUPS Y2, (R9)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	ADDQ $32, R8
+	ADDQ $32, R9
+	SUBQ $8, CX
+	JNZ rloop
+	DECQ DX
+	JNZ rrow
+rdone:
 	VZEROUPPER
 	RET

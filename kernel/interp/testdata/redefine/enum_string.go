@@ -30,4 +30,5 @@ func names(ls ...Level) []string {
 //qlab:cell
 func main() {
 	fmt.Println(names(High, Low, Mid), Mid.String())
+	fmt.Printf("%v %v %d %T\n", High, []Level{Low, Mid}, Mid, Low)
 }
