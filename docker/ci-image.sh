@@ -127,6 +127,8 @@ fi
 
 work=${QLAB_CI_WORK:-$(mktemp -d /var/tmp/qlab-ci-image.XXXXXX)}
 export QLAB_CI_WORK=$work
+# podman's overlay driver refuses a run root longer than 50 characters.
+((${#work} <= 46)) || { echo "ci-image: QLAB_CI_WORK=$work: at most 46 characters (podman's run root)" >&2; exit 2; }
 mkdir -p "$work/tmp"
 export TMPDIR=$work/tmp
 cleanup() {

@@ -82,13 +82,17 @@
 //     for generic calls yaegi cannot infer, func main (run once by the cell
 //     that declares it, by main() afterwards), and x := v of an existing
 //     global of the same type as an assignment, so that functions declared
-//     earlier see the new value. What cannot be rewritten (a labeled break
-//     out of a range over a func) is reported as "unsupported";
+//     earlier see the new value. Labeled break and continue out of the
+//     body of a range over a func are rewritten too (not from a range over
+//     a func nested in another to a label outside both); what cannot be
+//     rewritten (goto out of such a body) is reported as "unsupported";
 //   - yaegi reuses a function's frame slots and stores references to them:
 //     a deferred call's arguments and receiver are evaluated at the defer
 //     statement, and a function literal passed to a compiled function in a
 //     loop (wg.Go) is made a closure of its iteration, by rewrites
-//     (evalorder.go);
+//     (evalorder.go); a defer in the body of a range over a func is the
+//     enclosing function's (its defers then run from one list, where a
+//     recover no longer stops a panic);
 //   - a cell's struct types are reflect.StructOf types, which cannot have
 //     unexported fields (yaegi exports them with an X prefix): unexported
 //     fields get the tags json:"-" and xml:"-", Go's rule for them
@@ -124,9 +128,12 @@
 //   - yaegi's type switch misses cases naming a cell type that the
 //     assertion x.(T) finds: a type switch with such a case becomes an
 //     expression switch over assertions (typeswitch.go);
-//   - an interface variable declared in a loop body aliases its slot
-//     across iterations (values appended from it all end up the last
-//     one): not rewritten;
+//   - a pointer expression converted to an interface in a loop body
+//     (append(shapes, &Rect{id}) to a []Shape) would refer to a slot the
+//     next iteration overwrites: such conversions (assignments, var
+//     declarations, conversions, arguments of append and of cell
+//     functions, composite literal elements) happen in a function literal
+//     called there (evalorder.go);
 //   - known differences from go run, each a program of the fidelity corpus
 //     (testdata/corpus/DIVERGENT): an embedded struct field is not
 //     promoted by encoding/json (yaegi makes it anonymous only when it is

@@ -3,12 +3,14 @@ package interp
 import (
 	"fmt"
 	"go/ast"
+	"go/token"
 	"go/types"
 	"strings"
 )
 
 // Evaluation order the rewriting pass restores (rewrite.go calls
-// evalOrder on each item of a cell).
+// evalOrder on each item of a cell), and interface conversions in loops
+// (ifaceConversion, at the end of this file).
 //
 // yaegi v0.16.1 keeps a function's variables in one frame whose slots are
 // reused: a block run again (a loop's body) writes the same slots, and
@@ -26,7 +28,8 @@ import (
 //     _qlabDs = append(_qlabDs, func(_qlabDa P0, ...) func() { return func() { f(_qlabDa, ...) } }(a, b))
 //     defer func() { ...pop the last of _qlabDs and call it... }()
 //
-//     The closure goes through a slice (a copy, not a slot) and each
+//     The closure goes through a slice (a copy, not a slot) and, unless a
+//     defer is in the body of a range over a func (see funcBody), each
 //     defer statement still registers one real deferred call, so the order
 //     with the function's other defers is Go's. _qlabDs is declared at the
 //     top of the function. A method's receiver is evaluated as Go does for
@@ -67,7 +70,7 @@ func (pc *parsedCell) evalOrderNeedsTypes() bool {
 				body = n.Body
 			}
 			if body != nil {
-				need = hasFuncLitArg(body)
+				need = hasFuncLitArg(body) || hasAddrOf(body)
 			}
 			return !need
 		})
@@ -86,6 +89,19 @@ func hasFuncLitArg(n ast.Node) bool {
 					found = true
 				}
 			}
+		}
+		return !found
+	})
+	return found
+}
+
+// hasAddrOf reports whether n takes an address (&x, &T{}): a pointer a
+// loop body may convert to an interface (ifaceConversion).
+func hasAddrOf(n ast.Node) bool {
+	found := false
+	ast.Inspect(n, func(m ast.Node) bool {
+		if u, ok := m.(*ast.UnaryExpr); ok && u.Op == token.AND {
+			found = true
 		}
 		return !found
 	})
@@ -114,6 +130,30 @@ func (rw *rewriter) evalOrder(f *cellFile) {
 // funcBody rewrites what belongs to one function body (not to the function
 // literals in it, which evalOrder visits on their own).
 func (rw *rewriter) funcBody(body *ast.BlockStmt) {
+	// A defer in the body of a range over a func would be the yield
+	// function's (rangeStmt makes the body one): then every defer of the
+	// function goes to _qlabDs, which one deferred call registered first
+	// runs, last in first out.
+	manual := false
+	var scan func(n ast.Node, inFuncRange bool)
+	scan = func(n ast.Node, inFuncRange bool) {
+		ast.Inspect(n, func(m ast.Node) bool {
+			if m == n {
+				return true
+			}
+			switch m := m.(type) {
+			case *ast.FuncLit:
+				return false
+			case *ast.RangeStmt:
+				scan(m.Body, inFuncRange || rw.isFuncRange(m))
+				return false
+			case *ast.DeferStmt:
+				manual = manual || inFuncRange
+			}
+			return true
+		})
+	}
+	scan(body, false)
 	deferred := false
 	var walk func(n ast.Node, inLoop bool)
 	walk = func(n ast.Node, inLoop bool) {
@@ -131,31 +171,78 @@ func (rw *rewriter) funcBody(body *ast.BlockStmt) {
 				walk(m.Body, true)
 				return false
 			case *ast.DeferStmt:
-				if rw.deferStmt(m, inLoop) {
+				if rw.deferStmt(m, inLoop, manual) {
 					deferred = true
+				} else if manual {
+					rw.deferLater(m)
 				}
 			case *ast.CallExpr:
 				if inLoop {
 					rw.funcLitArgs(m)
+					rw.ifaceCallArgs(m)
+				}
+			case *ast.AssignStmt:
+				if inLoop && len(m.Lhs) == len(m.Rhs) {
+					for i, r := range m.Rhs {
+						rw.ifaceConversion(r, rw.typeOf(m.Lhs[i]))
+					}
+				}
+			case *ast.ValueSpec:
+				if inLoop && m.Type != nil && len(m.Names) == len(m.Values) {
+					for _, v := range m.Values {
+						rw.ifaceConversion(v, rw.typeOf(m.Type))
+					}
+				}
+			case *ast.CompositeLit:
+				if inLoop {
+					rw.ifaceElems(m)
 				}
 			}
 			return true
 		})
 	}
 	walk(body, false)
-	if deferred {
-		if s := rw.pc.off(body.Lbrace + 1); s >= 0 {
-			rw.edits = append(rw.edits, edit{s, s, " var _qlabDs []func();"})
+	if s := rw.pc.off(body.Lbrace + 1); s >= 0 && (deferred || manual) {
+		decl := " var _qlabDs []func();"
+		if manual {
+			decl += " defer _qlabrt.RunDeferred(&_qlabDs);"
 		}
+		rw.edits = append(rw.edits, edit{s, s, decl})
 	}
+}
+
+// runDeferred is qlabrt.RunDeferred: the deferred calls in *ds, last
+// first, each run even when one before it panics (the first panic goes
+// on, as Go's would).
+func runDeferred(ds *[]func()) {
+	for len(*ds) > 0 {
+		f := (*ds)[len(*ds)-1]
+		*ds = (*ds)[:len(*ds)-1]
+		defer runDeferred(ds)
+		f()
+		return
+	}
+}
+
+// deferLater turns defer f(args) into an append to _qlabDs of a closure
+// making the call (the arguments are read when it runs, as yaegi's defer
+// of them would).
+func (rw *rewriter) deferLater(d *ast.DeferStmt) {
+	e := rw.pc.off(d.Call.End())
+	if e < 0 {
+		return
+	}
+	rw.add(d.Pos(), d.Call.Pos(), "_qlabDs = append(_qlabDs, func() func() { return func() { ")
+	rw.edits = append(rw.edits, edit{e, e, " } }())"})
 }
 
 // deferPop is the deferred call that runs the last closure of _qlabDs.
 const deferPop = "; defer func() { _qlabDf := _qlabDs[len(_qlabDs)-1]; _qlabDs = _qlabDs[:len(_qlabDs)-1]; _qlabDf() }()"
 
 // deferStmt rewrites d when its call has arguments or a receiver to
-// evaluate now. It reports whether it did.
-func (rw *rewriter) deferStmt(d *ast.DeferStmt, inLoop bool) bool {
+// evaluate now. It reports whether it did. manual: the function's defers
+// all go to _qlabDs (see funcBody), no deferred call of its own.
+func (rw *rewriter) deferStmt(d *ast.DeferStmt, inLoop, manual bool) bool {
 	c := d.Call
 	fun := unparen(c.Fun)
 	var id *ast.Ident
@@ -267,7 +354,11 @@ func (rw *rewriter) deferStmt(d *ast.DeferStmt, inLoop bool) bool {
 		rw.add(d.Pos(), c.Lparen, head)
 	}
 	if e := rw.pc.off(c.End()); e >= 0 {
-		rw.edits = append(rw.edits, edit{e, e, ")" + deferPop})
+		if manual {
+			rw.edits = append(rw.edits, edit{e, e, ")"})
+		} else {
+			rw.edits = append(rw.edits, edit{e, e, ")" + deferPop})
+		}
 	}
 	return true
 }
@@ -349,4 +440,122 @@ func (rw *rewriter) compiledCallee(c *ast.CallExpr) bool {
 		return false
 	}
 	return true
+}
+
+// A pointer expression converted to an interface in a loop body
+// (append(shapes, &Rect{id}) to a []Shape) gives, in yaegi v0.16.1, an
+// interface value referring to a frame slot that the next iteration
+// overwrites: every element ends up the last one. Converted inside a
+// function literal called there, func() Shape { return &Rect{id} }(), the
+// slot is the call's own. Only conversions in interpreted code are
+// concerned (a compiled function's interface parameter gets a copy).
+
+// ifaceConversion wraps e when it is a pointer expression other than a
+// name converted to the interface type to.
+func (rw *rewriter) ifaceConversion(e ast.Expr, to types.Type) {
+	if to == nil || !types.IsInterface(to) {
+		return
+	}
+	if _, isName := unparen(e).(*ast.Ident); isName {
+		return
+	}
+	t := rw.typeOf(e)
+	if t == nil {
+		return
+	}
+	if _, ptr := t.Underlying().(*types.Pointer); !ptr {
+		return
+	}
+	ts, ok := rw.typeString(to)
+	if !ok {
+		return
+	}
+	s, end := rw.pc.off(e.Pos()), rw.pc.off(e.End())
+	if s < 0 || end < 0 {
+		return
+	}
+	rw.edits = append(rw.edits, edit{s, s, "func() " + ts + " { return "}, edit{end, end, " }()"})
+}
+
+// ifaceCallArgs wraps the arguments of a call of append or of a cell's
+// function that go to interface parameters.
+func (rw *rewriter) ifaceCallArgs(c *ast.CallExpr) {
+	if c.Ellipsis.IsValid() {
+		return
+	}
+	if tv, ok := rw.info.Types[c.Fun]; ok && tv.IsType() {
+		if len(c.Args) == 1 {
+			rw.ifaceConversion(c.Args[0], tv.Type) // Shape(&Rect{})
+		}
+		return
+	}
+	switch fn := unparen(c.Fun).(type) {
+	case *ast.Ident:
+		switch obj := rw.info.Uses[fn].(type) {
+		case *types.Builtin:
+			if obj.Name() != "append" {
+				return
+			}
+		case *types.Func:
+			if obj.Pkg() == nil || obj.Pkg().Path() != "main" {
+				return
+			}
+		default:
+			return
+		}
+	case *ast.SelectorExpr:
+		obj, ok := rw.info.Uses[fn.Sel].(*types.Func)
+		if !ok || obj.Pkg() == nil || obj.Pkg().Path() != "main" {
+			return
+		}
+	default:
+		return
+	}
+	sig, ok := rw.typeOf(c.Fun).(*types.Signature)
+	if !ok {
+		return
+	}
+	n := sig.Params().Len()
+	for i, a := range c.Args {
+		var pt types.Type
+		switch {
+		case sig.Variadic() && i >= n-1:
+			sl, ok := sig.Params().At(n - 1).Type().(*types.Slice)
+			if !ok {
+				return
+			}
+			pt = sl.Elem()
+		case i < n:
+			pt = sig.Params().At(i).Type()
+		default:
+			return
+		}
+		rw.ifaceConversion(a, pt)
+	}
+}
+
+// ifaceElems wraps the elements of a composite literal of a slice, array
+// or map of interfaces.
+func (rw *rewriter) ifaceElems(cl *ast.CompositeLit) {
+	t := rw.typeOf(cl)
+	if t == nil {
+		return
+	}
+	var elem types.Type
+	switch u := t.Underlying().(type) {
+	case *types.Slice:
+		elem = u.Elem()
+	case *types.Array:
+		elem = u.Elem()
+	case *types.Map:
+		elem = u.Elem()
+	default:
+		return
+	}
+	for _, e := range cl.Elts {
+		if kv, ok := e.(*ast.KeyValueExpr); ok {
+			e = kv.Value
+		}
+		rw.ifaceConversion(e, elem)
+	}
 }

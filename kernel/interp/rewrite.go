@@ -581,8 +581,10 @@ func (rw *rewriter) rangeStmt(r *ast.RangeStmt, fn *ast.FuncType, outer *rangeFu
 		return false
 	}
 	// What in the body targets this loop, and what does not.
-	var funcs, loops, breakables intervals
+	var funcs, loops, breakables, funcRanges intervals
 	hasReturn, labeled := false, false
+	var branches []*ast.BranchStmt // labeled break and continue
+	inner := map[string]bool{}     // labels declared in the body
 	ast.Inspect(r.Body, func(n ast.Node) bool {
 		switch n := n.(type) {
 		case *ast.FuncLit:
@@ -591,19 +593,46 @@ func (rw *rewriter) rangeStmt(r *ast.RangeStmt, fn *ast.FuncType, outer *rangeFu
 		case *ast.ForStmt, *ast.RangeStmt:
 			loops = append(loops, [2]token.Pos{n.Pos(), n.End()})
 			breakables = append(breakables, [2]token.Pos{n.Pos(), n.End()})
+			if rs, ok := n.(*ast.RangeStmt); ok && rw.isFuncRange(rs) {
+				funcRanges = append(funcRanges, [2]token.Pos{n.Pos(), n.End()})
+			}
 		case *ast.SwitchStmt, *ast.TypeSwitchStmt, *ast.SelectStmt:
 			breakables = append(breakables, [2]token.Pos{n.Pos(), n.End()})
 		case *ast.ReturnStmt:
 			hasReturn = true
 		case *ast.BranchStmt:
-			if n.Label != nil || n.Tok == token.GOTO {
+			if n.Tok == token.GOTO {
 				labeled = true
+			} else if n.Label != nil {
+				branches = append(branches, n)
 			}
 		case *ast.LabeledStmt:
-			labeled = true
+			inner[n.Label.Name] = true
 		}
 		return true
 	})
+	own := rw.labelOf(r)
+	// Labeled branches out of the body: to this loop's label they are the
+	// yield function's returns; to an enclosing statement's label they set
+	// a code the statement after the call turns into the branch (not from
+	// a range over a func nested in another, whose yield function holds
+	// that statement).
+	var leaving []*ast.BranchStmt
+	for _, b := range branches {
+		switch {
+		case inner[b.Label.Name]:
+		case funcRanges.contain(b.Pos()):
+			if own != nil && b.Label.Name == own.Label.Name || outer != nil {
+				labeled = true
+			}
+		case own != nil && b.Label.Name == own.Label.Name:
+			leaving = append(leaving, b)
+		case outer != nil:
+			labeled = true
+		default:
+			leaving = append(leaving, b)
+		}
+	}
 	if labeled {
 		return false
 	}
@@ -633,9 +662,10 @@ func (rw *rewriter) rangeStmt(r *ast.RangeStmt, fn *ast.FuncType, outer *rangeFu
 	}
 	rf := outer
 	var open, after, closeBlock string
+	var decls []string
 	if hasReturn && outer == nil {
 		rf = &rangeFunc{ret: rw.fresh("Ret")}
-		decls := []string{"var " + rf.ret + " bool"}
+		decls = append(decls, "var "+rf.ret+" bool")
 		if fn != nil && fn.Results != nil {
 			for _, fld := range fn.Results.List {
 				n := max(1, len(fld.Names))
@@ -646,11 +676,41 @@ func (rw *rewriter) rangeStmt(r *ast.RangeStmt, fn *ast.FuncType, outer *rangeFu
 				}
 			}
 		}
-		open = "{ " + strings.Join(decls, "; ") + "; "
 		after = "; if " + rf.ret + " { return " + strings.Join(rf.results, ", ") + " }"
-		closeBlock = " }"
 	} else if hasReturn {
 		after = "; if " + rf.ret + " { return false }"
+	}
+	codes := map[string]int{} // "break L" → its code
+	code := ""
+	for _, b := range leaving {
+		if own != nil && b.Label.Name == own.Label.Name {
+			if b.Tok == token.BREAK {
+				rw.add(b.Pos(), b.End(), "return false")
+			} else {
+				rw.add(b.Pos(), b.End(), "return true")
+			}
+			continue
+		}
+		if code == "" {
+			code = rw.fresh("Br")
+			decls = append(decls, "var "+code+" int")
+		}
+		key := b.Tok.String() + " " + b.Label.Name
+		c, ok := codes[key]
+		if !ok {
+			c = len(codes) + 1
+			codes[key] = c
+			after += fmt.Sprintf("; if %s == %d { %s }", code, c, key)
+		}
+		rw.add(b.Pos(), b.End(), fmt.Sprintf("{ %s = %d; return false }", code, c))
+	}
+	if own != nil {
+		// The label would name a statement that is no longer a loop.
+		rw.add(own.Pos(), own.Colon+1, "")
+	}
+	if len(decls) > 0 {
+		open = "{ " + strings.Join(decls, "; ") + "; "
+		closeBlock = " }"
 	}
 	if rf == nil {
 		rf = &rangeFunc{}
@@ -679,6 +739,7 @@ func (rw *rewriter) rangeStmt(r *ast.RangeStmt, fn *ast.FuncType, outer *rangeFu
 			return false
 		case *ast.BranchStmt:
 			switch {
+			case n.Label != nil:
 			case n.Tok == token.BREAK && !breakables.contain(n.Pos()) && !funcs.contain(n.Pos()):
 				rw.add(n.Pos(), n.End(), "return false")
 			case n.Tok == token.CONTINUE && !loops.contain(n.Pos()) && !funcs.contain(n.Pos()):
@@ -695,6 +756,21 @@ func (rw *rewriter) rangeStmt(r *ast.RangeStmt, fn *ast.FuncType, outer *rangeFu
 	rw.add(r.Body.Rbrace, r.Body.Rbrace+1, "; return true })"+after+closeBlock)
 	visit(r.Body, fn, rf)
 	return true
+}
+
+// labelOf returns the labeled statement whose statement is r, nil when r
+// has no label.
+func (rw *rewriter) labelOf(r *ast.RangeStmt) *ast.LabeledStmt {
+	var found *ast.LabeledStmt
+	for _, f := range rw.pc.files {
+		ast.Inspect(f.file, func(n ast.Node) bool {
+			if l, ok := n.(*ast.LabeledStmt); ok && l.Stmt == r {
+				found = l
+			}
+			return found == nil
+		})
+	}
+	return found
 }
 
 // isFuncRange reports whether r ranges over a function.

@@ -50,6 +50,7 @@ func runtimeExports(in *Interpreter) yaegi.Exports {
 	syms["FmtField"] = reflect.ValueOf((*FmtField)(nil))
 	syms["State"] = reflect.ValueOf((*fmt.State)(nil))
 	syms["ErrorTree"] = reflect.ValueOf(errorTree)
+	syms["RunDeferred"] = reflect.ValueOf(runDeferred)
 	return yaegi.Exports{"qlabrt/qlabrt": syms}
 }
 

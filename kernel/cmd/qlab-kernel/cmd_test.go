@@ -198,3 +198,20 @@ func TestMemoryLimit(t *testing.T) {
 		}
 	}
 }
+
+// The copy of a crash report on the evaluator's stderr starts at the
+// stack: an out-of-memory death is told by the allocator frames under the
+// throw, and a stack overflow or a panic's throw is not one.
+func TestAllocThrow(t *testing.T) {
+	oom := "\nruntime stack:\nruntime.throw({0x4b4039?, 0x4000000?})\n\t/usr/local/go/src/runtime/panic.go:1229 +0x48\n" +
+		"runtime.(*mheap).sysAlloc(0x564d60, 0x8000000?, 0x574f68, 0x574f90)\n\t/usr/local/go/src/runtime/malloc.go:884 +0x32d\n\n" +
+		"goroutine 1 gp=0x1 m=0 [running]:\nmain.main()\n"
+	other := "\nruntime stack:\nruntime.throw({0x4b4039?, 0x4000000?})\n\truntime/panic.go:1229\n" +
+		"runtime.newstack()\n\truntime/stack.go:1107\n\ngoroutine 1 [running]:\nruntime.(*mheap).grow(0x1)\n"
+	if !allocThrow(oom) {
+		t.Error("an allocator throw is not recognised")
+	}
+	if allocThrow(other) {
+		t.Error("a stack overflow's throw is taken for out of memory (allocator frames outside the throw's stack count)")
+	}
+}

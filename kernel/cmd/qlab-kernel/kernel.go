@@ -530,6 +530,28 @@ func (t *tail) String() string {
 
 var fatalRE = regexp.MustCompile(`(?m)^fatal error: (.+)$`)
 
+// allocThrow reports whether a crash report's stack shows the runtime
+// giving up inside its memory allocator: the copy of the report on the
+// evaluator's standard error starts at the stack, without the "fatal error:
+// out of memory" line, which went to the capture pipe only.
+func allocThrow(report string) bool {
+	i := strings.Index(report, "runtime.throw(")
+	if i < 0 {
+		return false
+	}
+	throwSection := report[i:]
+	if j := strings.Index(throwSection, "\n\n"); j >= 0 {
+		throwSection = throwSection[:j]
+	}
+	for _, f := range []string{"runtime.(*mheap).sysAlloc(", "runtime.(*mheap).grow(", "runtime.sysMap(",
+		"runtime.persistentalloc", "runtime.newosproc(", "runtime.sysAllocOS("} {
+		if strings.Contains(throwSection, f) {
+			return true
+		}
+	}
+	return false
+}
+
 // memoryHint explains an out-of-memory death: which limit was reached and
 // how to change it.
 func memoryHint(fatal string) string {
@@ -556,14 +578,20 @@ func (ev *evaluator) reason() string {
 	report := ev.stderr.String()
 	for _, text := range []string{string(captured), report} {
 		if m := fatalRE.FindStringSubmatch(text); m != nil {
-			return "fatal error: " + strings.TrimSpace(m[1]) + memoryHint(m[1])
+			msg := strings.TrimSpace(m[1])
+			if strings.Contains(text, "errno=12") && !strings.Contains(msg, "out of memory") {
+				// A thread the runtime could not create for lack of memory.
+				msg += ": out of memory"
+			}
+			return "fatal error: " + msg + memoryHint(msg)
 		}
 	}
 	all := string(captured) + report
 	switch {
 	case strings.Contains(all, "goroutine stack exceeds") || strings.Contains(all, "runtime.newstack"):
 		return "fatal error: stack overflow"
-	case strings.Contains(all, "out of memory"):
+	case strings.Contains(all, "out of memory") || strings.Contains(all, "errno=12") || allocThrow(all):
+		// errno 12 is ENOMEM: a thread the runtime could not create.
 		return "fatal error: out of memory" + memoryHint("out of memory")
 	}
 	st := ev.state

@@ -343,18 +343,18 @@ func TestOutOfMemory(t *testing.T) {
 	}
 	t.Setenv(memoryLimitEnv, "1GiB")
 	c := startKernel(t, binary(t))
-	if rc, _ := c.execute("import \"bytes\"\nkept := 1", 20*time.Second); rc["status"] != "ok" {
+	if rc, _ := c.execute("import \"bytes\"\nkept := 1", 60*time.Second); rc["status"] != "ok" {
 		t.Fatalf("setup: %v", rc)
 	}
-	rc, _ := c.execute("big := make([]float64, 200<<20)", 20*time.Second)
+	rc, _ := c.execute("big := make([]float64, 200<<20)", 60*time.Second)
 	if rc["status"] != "error" || !strings.Contains(fmt.Sprint(rc["evalue"]), "refused") {
 		t.Errorf("a 1.6 GB slice under a 1 GiB limit: reply %v; want refused", rc)
 	}
-	if rc, _ := c.execute("kept", 20*time.Second); rc["status"] != "ok" {
+	if rc, _ := c.execute("kept", 60*time.Second); rc["status"] != "ok" {
 		t.Fatalf("the refusal lost the state: %v", rc)
 	}
 	start := time.Now()
-	rc, out := c.execute("var keep [][]byte\nfor {\n\tkeep = append(keep, bytes.Repeat([]byte{1}, 64<<20))\n}", 120*time.Second)
+	rc, out := c.execute("var keep [][]byte\nfor {\n\tkeep = append(keep, bytes.Repeat([]byte{1}, 64<<20))\n}", 160*time.Second)
 	took := time.Since(start)
 	ev := fmt.Sprint(rc["evalue"])
 	if rc["status"] != "error" || !strings.Contains(ev, "out of memory") || !strings.Contains(ev, "1.0 GiB") ||
@@ -365,7 +365,7 @@ func TestOutOfMemory(t *testing.T) {
 		t.Errorf("cell outputs %v do not say out of memory", outputs(out))
 	}
 	t.Logf("out of memory reported %v after the request", took)
-	rc, out = c.execute("1 + 1", 20*time.Second)
+	rc, out = c.execute("1 + 1", 60*time.Second)
 	if rc["status"] != "ok" || len(out) < 2 || !strings.Contains(string(out[1].Content), `"text/plain":"2"`) {
 		t.Errorf("after the death: reply %v, outputs %v; want 2", rc, outputs(out))
 	}
