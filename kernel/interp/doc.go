@@ -109,10 +109,11 @@
 //     with a non-constant format, an `any` holding a named basic type (a
 //     type assertion in yaegi cannot tell a Celsius from a float64);
 //   - errors.As with a target of a cell type and errors.AsType (Go 1.26,
-//     generic, no table) call interpreted versions (errorsas.go); compiled
-//     errors.Is and errors.As still do not see a cell error's Unwrap, Is
-//     and As methods (yaegi's wrapper has only Error), nor does the
-//     kernel's errors.As find a cell-declared interface target;
+//     generic, no table) call interpreted versions (errorsas.go); a cell
+//     error reaches compiled code in a wrapper that has its Unwrap, Is and
+//     As methods too (errwrap.go), so compiled errors.Is and errors.As
+//     walk through it; errors.As to a cell-declared interface target does
+//     not find a cell error (the wrapper has the error methods only);
 //   - yaegi's generic slices and maps are partly broken: Sort, SortFunc,
 //     SortStableFunc, IsSorted, Max, Min, Reverse, Clone, Equal and
 //     BinarySearch are provided over []E, and iter.Seq/Seq2 and the
@@ -137,8 +138,8 @@
 //   - known differences from go run, each a program of the fidelity corpus
 //     (testdata/corpus/DIVERGENT): an embedded struct field is not
 //     promoted by encoding/json (yaegi makes it anonymous only when it is
-//     the struct's only field); a cell error's Unwrap and Is methods are
-//     not seen by compiled errors.Is; a value of a cell's named basic type
+//     the struct's only field); errors.As to a cell-declared interface;
+//     a value of a cell's named basic type
 //     in an interface (Celsius in an any) matches its underlying type
 //     (float64) in assertions and type switches.
 //

@@ -267,6 +267,7 @@ func New(opt Options) (*Interpreter, error) {
 		in.Close()
 		return nil, err
 	}
+	registerErrorWrappers(in.yi)
 	if err := loadRewriteHelpers(in.yi); err != nil {
 		in.Close()
 		return nil, fmt.Errorf("interp: loading rewrite helpers: %w", err)

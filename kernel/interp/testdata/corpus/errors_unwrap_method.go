@@ -26,6 +26,7 @@ func main() {
 	fmt.Println(err)
 	fmt.Println(errors.Is(err, fs.ErrNotExist))
 	fmt.Println(errors.Is(fmt.Errorf("x: %w", busy{}), ErrBusy))
-	var b interface{ Is(error) bool }
-	fmt.Println(errors.As(fmt.Errorf("y: %w", busy{}), &b))
+	var qe *QueryError
+	fmt.Println(errors.As(fmt.Errorf("z: %w", err), &qe), qe.Query)
+	fmt.Println(errors.Unwrap(errors.Unwrap(err)) == fs.ErrNotExist)
 }
