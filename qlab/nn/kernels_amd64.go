@@ -29,6 +29,9 @@ func backApplyAVX2(dx, d, x, mask *float32, n int, k, a, b float32, limit uint32
 func im2col3RowsAVX2(d0, d1, d2, s *float32, w, rows int)
 
 //go:noescape
+func maxPool2RowAVX2(dst, r0, r1 *float32, n int)
+
+//go:noescape
 func conv3x3RowAVX2(out, r0, r1, r2 *float32, w int, wt *float32, bias float32, acc int)
 
 //go:noescape

@@ -392,3 +392,46 @@ rstore:
 rdone:
 	VZEROUPPER
 	RET
+
+// gomax(a, b) into dst, as Go's max on float32: VMAXPS, except that equal
+// operands (±0 included) give a AND b (+0 for a pair of signed zeros) and
+// an unordered pair gives a + b (a NaN). T1, T2 are scratch.
+#define GOMAX(a, b, dst, T1, T2) \
+	VMAXPS b, a, dst; \
+	VCMPPS $0, b, a, T1; \
+	VANDPS b, a, T2; \
+	VBLENDVPS T1, T2, dst, dst; \
+	VCMPPS $3, b, a, T1; \
+	VADDPS b, a, T2; \
+	VBLENDVPS T1, T2, dst, dst
+
+// func maxPool2RowAVX2(dst, r0, r1 *float32, n int)
+// dst[i] = max(r0[2i], r0[2i+1], r1[2i], r1[2i+1]) for i < n (a multiple
+// of 8), each max Go's (NaN wins; +0 above -0).
+TEXT ·maxPool2RowAVX2(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ r0+8(FP), SI
+	MOVQ r1+16(FP), DX
+	MOVQ n+24(FP), CX
+	TESTQ CX, CX
+	JZ   mpdone
+mploop:
+	VMOVUPS (SI), Y0
+	VMOVUPS 32(SI), Y1
+	VMOVUPS (DX), Y2
+	VMOVUPS 32(DX), Y3
+	GOMAX(Y0, Y2, Y4, Y8, Y9)
+	GOMAX(Y1, Y3, Y5, Y8, Y9)
+	VSHUFPS $0x88, Y5, Y4, Y6 // even pixels
+	VSHUFPS $0xDD, Y5, Y4, Y7 // odd pixels
+	GOMAX(Y6, Y7, Y10, Y8, Y9)
+	VPERMPD $0xD8, Y10, Y10
+	VMOVUPS Y10, (DI)
+	ADDQ $64, SI
+	ADDQ $64, DX
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JNZ  mploop
+mpdone:
+	VZEROUPPER
+	RET

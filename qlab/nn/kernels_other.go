@@ -19,6 +19,8 @@ func backApplyAVX2(dx, d, x, mask *float32, n int, k, a, b float32, limit uint32
 
 func im2col3RowsAVX2(d0, d1, d2, s *float32, w, rows int) { panic("unreachable") }
 
+func maxPool2RowAVX2(dst, r0, r1 *float32, n int) { panic("unreachable") }
+
 func conv3x3RowAVX2(out, r0, r1, r2 *float32, w int, wt *float32, bias float32, acc int) {
 	panic("unreachable")
 }

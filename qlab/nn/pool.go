@@ -197,7 +197,12 @@ func (p *pool2D) maxPool2Values(x, y []float32) {
 		r0 := x[2*oy*w : 2*oy*w+2*p.ow]
 		r1 := x[(2*oy+1)*w : (2*oy+1)*w+2*p.ow]
 		yr := y[oy*p.ow : (oy+1)*p.ow]
-		for ox := range yr {
+		ox := 0
+		if n := p.ow &^ 7; useSIMD && n > 0 {
+			maxPool2RowAVX2(&yr[0], &r0[0], &r1[0], n)
+			ox = n
+		}
+		for ; ox < len(yr); ox++ {
 			yr[ox] = max(max(r0[2*ox], r0[2*ox+1]), max(r1[2*ox], r1[2*ox+1]))
 		}
 	}

@@ -15,7 +15,7 @@ import (
 // gradient exactly as after a training-mode Forward.
 func TestMaxPool2InferenceMode(t *testing.T) {
 	r := rand.New(rand.NewPCG(9, 10))
-	for _, shape := range [][]int{{2, 3, 8, 8}, {1, 2, 7, 9}, {3, 1, 2, 2}} {
+	for _, shape := range [][]int{{2, 3, 8, 8}, {1, 2, 7, 9}, {3, 1, 2, 2}, {2, 3, 16, 16}, {1, 2, 6, 34}, {1, 1, 4, 64}} {
 		x := tensor.New(shape...)
 		for i := range x.Data {
 			switch r.IntN(8) {
