@@ -446,15 +446,6 @@ func (rw *rewriter) fmtDesc(t types.Type, cells []*types.Named, seen map[types.T
 	return "&_qlabrt.FmtType{" + strings.Join(fields, ", ") + "}", true
 }
 
-func isPtrToNamed(t types.Type) bool {
-	p, ok := t.(*types.Pointer)
-	if !ok {
-		return false
-	}
-	_, ok = p.Elem().(*types.Named)
-	return ok
-}
-
 // fmtDynamic writes the arguments after the operand of qlabrt.FmtAny for
 // an operand of interface type iface: the FmtType of each cell type (and
 // pointer to one) that implements iface, with its zero value. Named basic
