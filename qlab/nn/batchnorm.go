@@ -39,6 +39,7 @@ type BatchNorm2D struct {
 	updateStats      bool         // the last forward used batch statistics
 	act, bact        *elementwise // fused activation (forward, backward)
 	limit            uint32       // bact's passLimit
+	scale, shift     []float32    // per channel, of the last prepareFused
 }
 
 // NewBatchNorm2D returns a batch-norm layer named name; parameters
@@ -188,12 +189,10 @@ func (l *BatchNorm2D) forwardChannel(_, c int) {
 		*rm = float32((1-mo)*float64(*rm) + mo*m)
 		*rv = float32((1-mo)*float64(*rv) + mo*v/(cnt-1))
 	} else {
-		mean = l.runMean.Value.Data[c]
-		invStd = float32(1 / math.Sqrt(float64(l.runVar.Value.Data[c])+float64(l.eps)))
+		mean, invStd = l.runStats(c)
 	}
 	l.mean[c], l.invStd[c] = mean, invStd
-	scale := l.gamma.Value.Data[c] * invStd
-	shift := l.beta.Value.Data[c] - mean*scale
+	scale, shift := l.coef(c, mean, invStd)
 	for n := 0; n < nb; n++ {
 		xs := l.x.Data[(n*ch+c)*hw : (n*ch+c+1)*hw]
 		ys := l.y.Data[(n*ch+c)*hw : (n*ch+c+1)*hw]
@@ -203,6 +202,63 @@ func (l *BatchNorm2D) forwardChannel(_, c int) {
 		}
 		affineClamp(nil, l.act.y.Data[(n*ch+c)*hw:(n*ch+c+1)*hw], xs, scale, shift, l.act.hi)
 	}
+}
+
+// runStats returns channel c's running mean and 1/sqrt(running var + eps),
+// the statistics of an inference-mode forward.
+func (l *BatchNorm2D) runStats(c int) (mean, invStd float32) {
+	return l.runMean.Value.Data[c], float32(1 / math.Sqrt(float64(l.runVar.Value.Data[c])+float64(l.eps)))
+}
+
+// coef returns channel c's y = x*scale + shift coefficients.
+func (l *BatchNorm2D) coef(c int, mean, invStd float32) (scale, shift float32) {
+	scale = l.gamma.Value.Data[c] * invStd
+	return scale, l.beta.Value.Data[c] - mean*scale
+}
+
+// prepareFused readies an inference-mode forward whose per-plane work a
+// preceding Conv2D does in its own output stage (see Conv2D.post): x is
+// the conv's output buffer, already sized; act, when not nil, is the
+// activation fused as in forward. It leaves l (and act) in the state
+// forward(x, act) would, so Backward and backwardChain work unchanged.
+func (l *BatchNorm2D) prepareFused(x *tensor.Tensor, act *elementwise) error {
+	if len(x.Shape) != 4 || x.Shape[1] != l.cfg.Channels {
+		_, err := l.OutputShape(x.Shape[1:])
+		return err
+	}
+	l.hw = x.Shape[2] * x.Shape[3]
+	l.x = x
+	l.act = act
+	l.updateStats = false
+	l.y.Resize(x.Shape...)
+	if act != nil {
+		act.y.Resize(x.Shape...)
+		act.x = &act.y
+	}
+	if cap(l.scale) < l.cfg.Channels {
+		l.scale = make([]float32, l.cfg.Channels)
+		l.shift = make([]float32, l.cfg.Channels)
+	}
+	l.scale, l.shift = l.scale[:l.cfg.Channels], l.shift[:l.cfg.Channels]
+	for c := range l.cfg.Channels {
+		mean, invStd := l.runStats(c)
+		l.mean[c], l.invStd[c] = mean, invStd
+		l.scale[c], l.shift[c] = l.coef(c, mean, invStd)
+	}
+	return nil
+}
+
+// applyPlane does forwardChannel's per-plane work for sample n, channel c,
+// after prepareFused: the same kernel on the same whole plane, so every
+// element gets the same float32 operations.
+func (l *BatchNorm2D) applyPlane(n, c int) {
+	off := (n*l.cfg.Channels + c) * l.hw
+	xs := l.x.Data[off : off+l.hw]
+	if l.act == nil {
+		affine(l.y.Data[off:off+l.hw], xs, l.scale[c], l.shift[c])
+		return
+	}
+	affineClamp(nil, l.act.y.Data[off:off+l.hw], xs, l.scale[c], l.shift[c], l.act.hi)
 }
 
 // Backward adds dgamma and dbeta and returns dx in a layer-owned buffer.

@@ -98,13 +98,31 @@ func (s *Sequential) Backward(dy *tensor.Tensor) (*tensor.Tensor, error) {
 
 // forwardChain runs layers in order. A BatchNorm2D directly followed by a
 // ReLU or ReLU6 runs as one fused pass when nobody observes (an observer
-// may modify the BatchNorm output before the activation reads it); the
-// results are identical either way.
+// may modify the BatchNorm output before the activation reads it); in
+// inference mode a Conv2D directly followed by a BatchNorm2D (and
+// activation) also does that pass per sample right after its GEMM (see
+// Conv2D.forwardFused). The results are identical either way.
 func forwardChain(layers []Layer, x *tensor.Tensor, h hook) (*tensor.Tensor, error) {
 	var err error
 	for i := 0; i < len(layers); i++ {
 		l := layers[i]
 		if h == nil && i+1 < len(layers) {
+			if conv, ok := l.(*Conv2D); ok && !conv.training {
+				if bn, ok := layers[i+1].(*BatchNorm2D); ok && !bn.training {
+					var act *elementwise
+					if i+2 < len(layers) {
+						act = asActivation(layers[i+2])
+					}
+					if x, err = conv.forwardFused(x, bn, act); err != nil {
+						return nil, err
+					}
+					i++
+					if act != nil {
+						i++
+					}
+					continue
+				}
+			}
 			if bn, ok := l.(*BatchNorm2D); ok {
 				if act := asActivation(layers[i+1]); act != nil {
 					if x, err = bn.forward(x, act); err != nil {

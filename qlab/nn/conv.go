@@ -54,6 +54,12 @@ type Conv2D struct {
 	fwdTask      taskFunc
 	bwdTask      taskFunc
 	reduceTask   taskFunc
+	// post, when not nil during an inference-mode Forward, is the
+	// BatchNorm2D (and the activation it fuses) that directly follows in a
+	// Sequential: each sample's output planes get its per-plane pass right
+	// after the GEMM, while they are still in cache (see forwardChain).
+	post    *BatchNorm2D
+	postAct *elementwise
 }
 
 // NewConv2D returns a convolution named name (its parameters are
@@ -158,6 +164,11 @@ func (l *Conv2D) Forward(x *tensor.Tensor) (*tensor.Tensor, error) {
 	l.h, l.w, l.oh, l.ow = h, w, oh, ow
 	l.direct = l.cfg.Kernel == 1 && l.stride == 1 && l.pad == 0
 	l.y.Resize(n, l.cfg.Out, oh, ow)
+	if l.post != nil {
+		if err := l.post.prepareFused(&l.y, l.postAct); err != nil {
+			return nil, err
+		}
+	}
 	if !l.direct {
 		l.col = l.ensureScratch(workers(n), l.kdim()*l.oh*l.ow, l.col)
 	}
@@ -185,12 +196,40 @@ func (l *Conv2D) forwardSample(w, i int) {
 				sgemm(false, false, c.Out, nb, kd, 1, l.weight.Value.Data, kd, col, nb, 0, ys[oy0*l.w:], ohw)
 			}
 			l.addBias(ys, ohw)
+			l.postSample(i)
 			return
 		}
 		im2col(col, xs, c.In, l.h, l.w, c.Kernel, l.stride, l.pad, l.oh, l.ow, ohw)
 	}
 	sgemm(false, false, c.Out, ohw, kd, 1, l.weight.Value.Data, kd, col, ohw, 0, ys, ohw)
 	l.addBias(ys, ohw)
+	l.postSample(i)
+}
+
+// postSample runs the fused BatchNorm2D's per-plane pass on sample i.
+func (l *Conv2D) postSample(i int) {
+	if l.post != nil {
+		for o := range l.cfg.Out {
+			l.post.applyPlane(i, o)
+		}
+	}
+}
+
+// forwardFused is Forward followed by bn's inference-mode Forward (and
+// act's, when not nil) with bn's per-plane pass done per sample in the
+// conv's tasks. The result and the state of all three layers are those
+// of the separate calls.
+func (l *Conv2D) forwardFused(x *tensor.Tensor, bn *BatchNorm2D, act *elementwise) (*tensor.Tensor, error) {
+	l.post, l.postAct = bn, act
+	_, err := l.Forward(x)
+	l.post, l.postAct = nil, nil
+	if err != nil {
+		return nil, err
+	}
+	if act != nil {
+		return &act.y, nil
+	}
+	return &bn.y, nil
 }
 
 // convRowBlocks enables forwardSample's row blocks (tests turn it off for
