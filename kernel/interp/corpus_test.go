@@ -32,26 +32,34 @@ func corpusPrograms(t *testing.T) (names []string, src, want map[string]string) 
 		if err != nil {
 			t.Fatal(err)
 		}
-		out := strings.TrimSuffix(f, ".go") + ".out"
-		if *updateCorpus {
-			cmd := exec.Command("go", "run", f)
-			cmd.Stderr = os.Stderr
-			o, err := cmd.Output()
-			if err != nil {
-				t.Fatalf("go run %s: %v", f, err)
-			}
-			if err := os.WriteFile(out, o, 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}
-		w, err := os.ReadFile(out)
-		if err != nil {
-			t.Fatalf("%v (regenerate with -update-corpus)", err)
-		}
 		names = append(names, name)
-		src[name], want[name] = string(b), string(w)
+		src[name], want[name] = string(b), goldenOutput(t, f)
 	}
 	return names, src, want
+}
+
+// goldenOutput returns what go run printed for the program in file f, kept
+// next to it with the extension .out (written again by go run with
+// -update-corpus).
+func goldenOutput(t *testing.T, f string) string {
+	t.Helper()
+	out := strings.TrimSuffix(f, ".go") + ".out"
+	if *updateCorpus {
+		cmd := exec.Command("go", "run", f)
+		cmd.Stderr = os.Stderr
+		o, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("go run %s: %v", f, err)
+		}
+		if err := os.WriteFile(out, o, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatalf("%v (regenerate with -update-corpus)", err)
+	}
+	return string(w)
 }
 
 // cellOf turns a program into the cell a user pastes: the package clause

@@ -169,22 +169,10 @@ func firstDoc(gs ...*ast.CommentGroup) string {
 }
 
 func recvName(e ast.Expr) string {
-	for {
-		switch t := e.(type) {
-		case *ast.StarExpr:
-			e = t.X
-		case *ast.ParenExpr:
-			e = t.X
-		case *ast.IndexExpr:
-			e = t.X
-		case *ast.IndexListExpr:
-			e = t.X
-		case *ast.Ident:
-			return t.Name
-		default:
-			return ""
-		}
+	if id := recvIdent(e); id != nil {
+		return id.Name
 	}
+	return ""
 }
 
 // snapshot returns copies of the recorded names.

@@ -1124,17 +1124,7 @@ func (p *redefPlan) checkSession(pc *parsedCell) *sessionInfo {
 		}
 	}
 	var b strings.Builder
-	b.WriteString("package main\n")
-	names := make([]string, 0, len(imports))
-	for name := range imports {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	for _, name := range names {
-		if name != "_" && name != "." {
-			fmt.Fprintf(&b, "import %s %q\n", name, imports[name])
-		}
-	}
+	b.WriteString(importHeader(imports, "\n"))
 	type span struct {
 		key        string
 		start, end int

@@ -3,7 +3,6 @@ package interp_test
 import (
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -31,22 +30,7 @@ func TestRedefinitionCorpus(t *testing.T) {
 	for _, f := range files {
 		name := strings.TrimSuffix(filepath.Base(f), ".go")
 		t.Run(name, func(t *testing.T) {
-			out := strings.TrimSuffix(f, ".go") + ".out"
-			if *updateCorpus {
-				cmd := exec.Command("go", "run", f)
-				cmd.Stderr = os.Stderr
-				o, err := cmd.Output()
-				if err != nil {
-					t.Fatalf("go run %s: %v", f, err)
-				}
-				if err := os.WriteFile(out, o, 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(out)
-			if err != nil {
-				t.Fatalf("%v (regenerate with -update-corpus)", err)
-			}
+			want := goldenOutput(t, f)
 			src, err := os.ReadFile(f)
 			if err != nil {
 				t.Fatal(err)

@@ -162,20 +162,7 @@ func parseCell(code string, imports map[string]string) *parsedCell {
 	for k, v := range pc.imports {
 		all[k] = v
 	}
-	var hdr strings.Builder
-	hdr.WriteString("package main;")
-	names := make([]string, 0, len(all))
-	for k := range all {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	for _, k := range names {
-		if k == "_" || k == "." {
-			continue
-		}
-		fmt.Fprintf(&hdr, "import %s %q;", k, all[k])
-	}
-	header := hdr.String()
+	header := importHeader(all, ";")
 	for i, it := range items {
 		text := code[it.start:it.end]
 		var pre, post string
@@ -1399,4 +1386,22 @@ func (in *Interpreter) typeError(code string) string {
 		first = fmt.Sprintf("line %d:%d: %s", line, col, te.Msg)
 	})
 	return first
+}
+
+// importHeader writes "package main" and an import of each named package
+// (sorted by name; blank and dot imports left out), each ended by sep.
+func importHeader(imports map[string]string, sep string) string {
+	var b strings.Builder
+	b.WriteString("package main" + sep)
+	names := make([]string, 0, len(imports))
+	for name := range imports {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		if name != "_" && name != "." {
+			fmt.Fprintf(&b, "import %s %q%s", name, imports[name], sep)
+		}
+	}
+	return b.String()
 }

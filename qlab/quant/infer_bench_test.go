@@ -28,6 +28,17 @@ type refNetSBench struct {
 
 func newRefNetSBench(b *testing.B) *refNetSBench { return newVGGBench(b, arch.RefNetS()) }
 
+// randomCalib is one batch of random 3x32x32 calibration images.
+func randomCalib(b *testing.B) *data.Dataset {
+	x := randomInput(1, inferBatch, 3, 32, 32)
+	classes := []string{"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"}
+	calib, err := data.NewDataset("calib", x, make([]int, inferBatch), classes)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return calib
+}
+
 func newVGGBench(b *testing.B, spec arch.VGGSpec) *refNetSBench {
 	b.Helper()
 	m, err := arch.Build(spec)
@@ -35,12 +46,7 @@ func newVGGBench(b *testing.B, spec arch.VGGSpec) *refNetSBench {
 		b.Fatal(err)
 	}
 	randomizeBN(m, 1)
-	x := randomInput(1, inferBatch, 3, 32, 32)
-	classes := []string{"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"}
-	calib, err := data.NewDataset("calib", x, make([]int, inferBatch), classes)
-	if err != nil {
-		b.Fatal(err)
-	}
+	calib := randomCalib(b)
 	q, err := Quantize(context.Background(), m, calib, Options{Config: TFLiteInt8()})
 	if err != nil {
 		b.Fatal(err)
@@ -50,7 +56,7 @@ func newVGGBench(b *testing.B, spec arch.VGGSpec) *refNetSBench {
 		b.Fatal(err)
 	}
 	m.Eval()
-	return &refNetSBench{float: m, q: q, im: im, x: x}
+	return &refNetSBench{float: m, q: q, im: im, x: calib.Images}
 }
 
 func runInferBench(b *testing.B, step func() error) {
@@ -95,12 +101,7 @@ func BenchmarkCalibrateRefNetS(b *testing.B) {
 		b.Fatal(err)
 	}
 	randomizeBN(m, 1)
-	x := randomInput(1, inferBatch, 3, 32, 32)
-	classes := []string{"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"}
-	calib, err := data.NewDataset("calib", x, make([]int, inferBatch), classes)
-	if err != nil {
-		b.Fatal(err)
-	}
+	calib := randomCalib(b)
 	runInferBench(b, func() error {
 		_, err := Quantize(context.Background(), m, calib, Options{Config: TFLiteInt8()})
 		return err

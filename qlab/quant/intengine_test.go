@@ -395,19 +395,8 @@ func TestIntStepsMatchFakeQuant(t *testing.T) {
 // quantized input, and as Forward's layer-parallel path (a batch below
 // two samples per core).
 func TestIntModelSampleParallel(t *testing.T) {
-	nets := map[string]func(t *testing.T) *nn.Model{
-		"refnet-s-small":   func(t *testing.T) *nn.Model { return smallNet(t, false) },
-		"refnet-dws-small": func(t *testing.T) *nn.Model { return smallNet(t, true) },
-		"refnet-dws": func(t *testing.T) *nn.Model {
-			return buildRandomized(t, arch.RefNetDWS())
-		},
-		"resnet-8": func(t *testing.T) *nn.Model {
-			return buildRandomized(t, arch.ResNetSpec{Blocks: []int{1, 1, 1}, BatchNorm: true, Input: []int{3, 8, 8}})
-		},
-		"mobilenet-v2": func(t *testing.T) *nn.Model {
-			return buildRandomized(t, arch.MobileNetV2Spec{BatchNorm: true, Input: []int{3, 8, 8}, Blocks: []arch.Bottleneck{{Expansion: 1, Out: 8, Repeats: 1, Stride: 1}, {Expansion: 4, Out: 12, Repeats: 2, Stride: 2}}})
-		},
-	}
+	nets := intTestNets()
+	nets["refnet-dws-full"] = func(t *testing.T) *nn.Model { return buildRandomized(t, arch.RefNetDWS()) }
 	for net, build := range nets {
 		for name, cfg := range map[string]Config{"tflite int8": TFLiteInt8(), "quint8": QUInt8(), "fbgemm": FBGEMM()} {
 			t.Run(net+"/"+name, func(t *testing.T) {

@@ -13,9 +13,11 @@ import (
 // widths) end to end in integer arithmetic and compares the logits' codes
 // with the fake-quantized float model: one-LSB differences inside the
 // network may grow a little through depth, so the test bounds the mean and
-// maximum code difference and requires the same top-1 class almost always.
-func TestIntModelMatchesFakeQuant(t *testing.T) {
-	nets := map[string]func(t *testing.T) *nn.Model{
+// intTestNets builds the small networks the integer engine is tested on:
+// RefNet-S and RefNet-DWS shapes at 8x8, ResNet-8 and a two-stage
+// MobileNetV2, with randomized batch-norm statistics.
+func intTestNets() map[string]func(t *testing.T) *nn.Model {
+	return map[string]func(t *testing.T) *nn.Model{
 		"refnet-s":   func(t *testing.T) *nn.Model { return smallNet(t, false) },
 		"refnet-dws": func(t *testing.T) *nn.Model { return smallNet(t, true) },
 		"resnet-8": func(t *testing.T) *nn.Model {
@@ -25,6 +27,11 @@ func TestIntModelMatchesFakeQuant(t *testing.T) {
 			return buildRandomized(t, arch.MobileNetV2Spec{BatchNorm: true, Input: []int{3, 8, 8}, Blocks: []arch.Bottleneck{{Expansion: 1, Out: 8, Repeats: 1, Stride: 1}, {Expansion: 4, Out: 12, Repeats: 2, Stride: 2}}})
 		},
 	}
+}
+
+// maximum code difference and requires the same top-1 class almost always.
+func TestIntModelMatchesFakeQuant(t *testing.T) {
+	nets := intTestNets()
 	for net, build := range nets {
 		for name, cfg := range map[string]Config{"tflite int8": TFLiteInt8(), "quint8": QUInt8(), "fbgemm": FBGEMM()} {
 			t.Run(net+"/"+name, func(t *testing.T) {
