@@ -113,7 +113,10 @@
 //     error reaches compiled code in a wrapper that has its Unwrap, Is and
 //     As methods too (errwrap.go), so compiled errors.Is and errors.As
 //     walk through it; errors.As to a cell-declared interface target does
-//     not find a cell error (the wrapper has the error methods only);
+//     not find a cell error (the wrapper has the error methods only), nor
+//     does errors.As find an error struct passed by value through
+//     fmt.Errorf's %w (yaegi's wrapper of NotFound{"k"} holds "k", not the
+//     struct): pointer errors (&NotFound{...}) are found;
 //   - yaegi's generic slices and maps are partly broken: Sort, SortFunc,
 //     SortStableFunc, IsSorted, Max, Min, Reverse, Clone, Equal and
 //     BinarySearch are provided over []E, and iter.Seq/Seq2 and the

@@ -5,6 +5,22 @@ import (
 	"testing"
 )
 
+// BenchmarkExecutePrintNoTypes runs a cell printing an int in a session
+// without types: no type checking for printing.
+func BenchmarkExecutePrintNoTypes(b *testing.B) {
+	in := newInterp(b, Options{})
+	r := newRecorder()
+	if _, err := in.Execute(context.Background(), "import \"fmt\"\nn := 3", r); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		if _, err := in.Execute(context.Background(), "fmt.Println(n)", r); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 // BenchmarkExecutePrint runs a cell printing an int and a value of a cell
 // type with a String method, in a session that declared the type: the
 // rewriting pass type-checks it and describes the cell type to fmt.

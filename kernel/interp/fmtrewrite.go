@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"go/ast"
 	"go/constant"
+	"go/token"
 	"go/types"
 	"strconv"
 	"strings"
@@ -26,7 +27,10 @@ var fmtFuncs = map[string][2]int{
 // fmtNeedsTypes reports whether the cell calls a print function with an
 // operand that is not a literal (its type might be a cell's), or
 // errors.As or errors.AsType.
-func (pc *parsedCell) fmtNeedsTypes() bool {
+// Print calls matter only when the session or the cell declares a type
+// (cellTypes): a session without types skips the checker for them.
+func (pc *parsedCell) fmtNeedsTypes(sessionTypes bool) bool {
+	printTypes := sessionTypes || pc.declaresType()
 	need := false
 	for _, f := range pc.files {
 		ast.Inspect(f.file, func(n ast.Node) bool {
@@ -58,7 +62,7 @@ func (pc *parsedCell) fmtNeedsTypes() bool {
 				p = x.Name // an earlier cell's import of the usual name
 			}
 			fi, ok := fmtFuncs[p+"."+sel.Sel.Name]
-			if !ok {
+			if !ok || !printTypes {
 				return true
 			}
 			for i := fi[1]; i < len(c.Args); i++ {
@@ -86,6 +90,31 @@ func (rw *rewriter) libraryCalls(f *cellFile) {
 		}
 		return true
 	})
+}
+
+// declaresType reports whether the cell declares a type at its top level.
+func (pc *parsedCell) declaresType() bool {
+	for _, f := range pc.files {
+		if f.item.kind != chunkDecl {
+			continue
+		}
+		for _, d := range f.file.Decls {
+			if g, ok := d.(*ast.GenDecl); ok && g.Tok == token.TYPE {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// hasTypes reports whether an earlier cell declared a type.
+func (s *typeSession) hasTypes() bool {
+	for _, src := range s.decls {
+		if strings.HasPrefix(src, "type ") {
+			return true
+		}
+	}
+	return false
 }
 
 // fmtCall describes the operands of a call of a print function whose types

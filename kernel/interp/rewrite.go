@@ -441,7 +441,7 @@ func (in *Interpreter) rewriteCell(code string) (string, bool) {
 	if pc.hasDefine() {
 		globals = in.globals()
 	}
-	if pc.needsTypes(in.isGeneric) || pc.evalOrderNeedsTypes() || pc.fmtNeedsTypes() || pc.typeSwitchNeedsTypes() || pc.redefinesGlobal(globals) && !pc.literalRedefinitions(globals) {
+	if pc.needsTypes(in.isGeneric) || pc.evalOrderNeedsTypes() || pc.fmtNeedsTypes(in.tsess.hasTypes()) || pc.typeSwitchNeedsTypes() || pc.redefinesGlobal(globals) && !pc.literalRedefinitions(globals) {
 		rw.info = pc.check(in.tsess, all, in.types)
 	}
 	for _, f := range pc.files {
