@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/qlab-dev/qlab/qlab/arch"
@@ -69,10 +70,6 @@ func torchBNNet(t *testing.T) (*nn.Model, *data.Dataset, *torchBN) {
 	return m, d, &v
 }
 
-func relClose(got, want, tol float64) bool {
-	return math.Abs(got-want) <= tol*math.Max(math.Abs(want), 1e-3)
-}
-
 func TestReestimateBNMatchesTorch(t *testing.T) {
 	m, d, v := torchBNNet(t)
 	before := m.State()
@@ -86,7 +83,17 @@ func TestReestimateBNMatchesTorch(t *testing.T) {
 	} {
 		g := got.Param(name).Value.Data
 		for i, w := range v.Reestimated[tname] {
-			if !relClose(float64(g[i]), float64(w), 2e-6) {
+			// A mean is judged against the spread of what it averages: a
+			// channel whose mean is near 0 (0.0106 with a standard
+			// deviation near 1) cannot hold 2e-6 of its own size through
+			// float32 sums, and the pure-Go and assembly GEMMs round
+			// those sums differently.
+			scale := math.Abs(float64(w))
+			if strings.HasSuffix(tname, "running_mean") {
+				sd := math.Sqrt(float64(v.Reestimated[strings.TrimSuffix(tname, "mean")+"var"][i]))
+				scale = math.Max(scale, sd)
+			}
+			if math.Abs(float64(g[i])-float64(w)) > 2e-6*math.Max(scale, 1e-3) {
 				t.Errorf("%s[%d] = %v; want %v (PyTorch update_bn)", name, i, g[i], w)
 			}
 		}

@@ -117,6 +117,9 @@ func TestExportForTorch(t *testing.T) {
 	if *regen {
 		return
 	}
+	if !simdKernels {
+		t.Skip("purego build: the committed files come from a model trained with the SIMD kernels, whose float sums round differently; they were written and are compared byte for byte in the default build")
+	}
 	for _, f := range files {
 		got, err := os.ReadFile(filepath.Join(out, f))
 		if err != nil {
