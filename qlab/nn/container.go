@@ -100,8 +100,8 @@ func (s *Sequential) Backward(dy *tensor.Tensor) (*tensor.Tensor, error) {
 // ReLU or ReLU6 runs as one fused pass when nobody observes (an observer
 // may modify the BatchNorm output before the activation reads it); in
 // inference mode a Conv2D directly followed by a BatchNorm2D (and
-// activation) also does that pass per sample right after its GEMM (see
-// Conv2D.forwardFused). The results are identical either way.
+// activation, and then a pooling layer) also does those passes per sample
+// right after its GEMM (see Conv2D.forwardFused). The results are identical either way.
 func forwardChain(layers []Layer, x *tensor.Tensor, h hook) (*tensor.Tensor, error) {
 	var err error
 	for i := 0; i < len(layers); i++ {
@@ -110,14 +110,21 @@ func forwardChain(layers []Layer, x *tensor.Tensor, h hook) (*tensor.Tensor, err
 			if conv, ok := l.(*Conv2D); ok && !conv.training {
 				if bn, ok := layers[i+1].(*BatchNorm2D); ok && !bn.training {
 					var act *elementwise
+					var pool *pool2D
 					if i+2 < len(layers) {
 						act = asActivation(layers[i+2])
 					}
-					if x, err = conv.forwardFused(x, bn, act); err != nil {
+					if act != nil && i+3 < len(layers) {
+						pool = asPool(layers[i+3])
+					}
+					if x, err = conv.forwardFused(x, bn, act, pool); err != nil {
 						return nil, err
 					}
 					i++
 					if act != nil {
+						i++
+					}
+					if pool != nil {
 						i++
 					}
 					continue
@@ -173,6 +180,16 @@ func asActivation(l Layer) *elementwise {
 		return &a.elementwise
 	case *ReLU6:
 		return &a.elementwise
+	}
+	return nil
+}
+
+func asPool(l Layer) *pool2D {
+	switch p := l.(type) {
+	case *MaxPool2D:
+		return &p.pool2D
+	case *AvgPool2D:
+		return &p.pool2D
 	}
 	return nil
 }

@@ -58,8 +58,9 @@ type Conv2D struct {
 	// BatchNorm2D (and the activation it fuses) that directly follows in a
 	// Sequential: each sample's output planes get its per-plane pass right
 	// after the GEMM, while they are still in cache (see forwardChain).
-	post    *BatchNorm2D
-	postAct *elementwise
+	post     *BatchNorm2D
+	postAct  *elementwise
+	postPool *pool2D // a pool after postAct, run per plane after it
 }
 
 // NewConv2D returns a convolution named name (its parameters are
@@ -168,6 +169,11 @@ func (l *Conv2D) Forward(x *tensor.Tensor) (*tensor.Tensor, error) {
 		if err := l.post.prepareFused(&l.y, l.postAct); err != nil {
 			return nil, err
 		}
+		if l.postPool != nil {
+			if err := l.postPool.prepare(&l.postAct.y); err != nil {
+				return nil, err
+			}
+		}
 	}
 	if !l.direct {
 		l.col = l.ensureScratch(workers(n), l.kdim()*l.oh*l.ow, l.col)
@@ -211,20 +217,30 @@ func (l *Conv2D) postSample(i int) {
 	if l.post != nil {
 		for o := range l.cfg.Out {
 			l.post.applyPlane(i, o)
+			if l.postPool != nil {
+				l.postPool.forwardPlane(0, i*l.cfg.Out+o)
+			}
 		}
 	}
 }
 
 // forwardFused is Forward followed by bn's inference-mode Forward (and
-// act's, when not nil) with bn's per-plane pass done per sample in the
-// conv's tasks. The result and the state of all three layers are those
-// of the separate calls.
-func (l *Conv2D) forwardFused(x *tensor.Tensor, bn *BatchNorm2D, act *elementwise) (*tensor.Tensor, error) {
-	l.post, l.postAct = bn, act
+// act's, when not nil, and then pool's, when act and pool are not nil)
+// with bn's and pool's per-plane passes done per sample in the conv's
+// tasks. The result and the state of all the layers are those of the
+// separate calls.
+func (l *Conv2D) forwardFused(x *tensor.Tensor, bn *BatchNorm2D, act *elementwise, pool *pool2D) (*tensor.Tensor, error) {
+	if act == nil {
+		pool = nil
+	}
+	l.post, l.postAct, l.postPool = bn, act, pool
 	_, err := l.Forward(x)
-	l.post, l.postAct = nil, nil
+	l.post, l.postAct, l.postPool = nil, nil, nil
 	if err != nil {
 		return nil, err
+	}
+	if pool != nil {
+		return &pool.y, nil
 	}
 	if act != nil {
 		return &act.y, nil

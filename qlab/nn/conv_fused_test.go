@@ -11,8 +11,8 @@ import (
 )
 
 // TestConvBNFusedInferenceBitIdentical checks that an inference-mode
-// Conv2D+BatchNorm2D(+ReLU/ReLU6) run with the BatchNorm pass in the conv's
-// per-sample output stage gives the separate layers' outputs to the bit
+// Conv2D+BatchNorm2D(+ReLU/ReLU6(+pool)) run with the BatchNorm (and pool)
+// passes in the conv's per-sample output stage gives the separate layers' outputs to the bit
 // (planes with and without a non-multiple-of-8 tail, row-blocked and
 // whole-plane convs, 1x1 direct, stride 2, with and without bias), and
 // that Backward afterwards (input and parameter gradients in inference
@@ -27,8 +27,9 @@ func TestConvBNFusedInferenceBitIdentical(t *testing.T) {
 	type tc struct{ in, out, h, w, k, s int }
 	for _, c := range []tc{{3, 16, 32, 32, 3, 1}, {32, 16, 14, 14, 3, 1}, {16, 24, 7, 7, 3, 1}, {200, 8, 9, 8, 3, 1}, {8, 12, 7, 5, 1, 1}, {6, 10, 11, 11, 3, 2}} {
 		for _, bias := range []bool{false, true} {
-			for _, actKind := range []string{"none", "ReLU", "ReLU6"} {
-				name := fmt.Sprintf("in%d_out%d_%dx%d_k%d_s%d_bias%v_%s", c.in, c.out, c.h, c.w, c.k, c.s, bias, actKind)
+			for _, actPool := range [][2]string{{"none", ""}, {"ReLU", ""}, {"ReLU6", ""}, {"none", "max2"}, {"ReLU", "max2"}, {"ReLU6", "avg2"}, {"ReLU", "max3s2"}} {
+				actKind, poolKind := actPool[0], actPool[1]
+				name := fmt.Sprintf("in%d_out%d_%dx%d_k%d_s%d_bias%v_%s_%s", c.in, c.out, c.h, c.w, c.k, c.s, bias, actKind, poolKind)
 				t.Run(name, func(t *testing.T) {
 					pad := Same
 					if c.k == 1 {
@@ -50,6 +51,17 @@ func TestConvBNFusedInferenceBitIdentical(t *testing.T) {
 					case "ReLU6":
 						a, _ := NewReLU6("a")
 						layers = append(layers, a)
+					}
+					switch poolKind {
+					case "max2":
+						p, _ := NewMaxPool2D("p", 2, 2)
+						layers = append(layers, p)
+					case "avg2":
+						p, _ := NewAvgPool2D("p", 2, 2)
+						layers = append(layers, p)
+					case "max3s2":
+						p, _ := NewMaxPool2D("p", 3, 2)
+						layers = append(layers, p)
 					}
 					seq, err := NewSequential("s", layers...)
 					if err != nil {
@@ -95,7 +107,14 @@ func TestConvBNFusedInferenceBitIdentical(t *testing.T) {
 						return y, slices.Clone(dxt.Data), grads
 					}
 					wantY, wantDX, wantG := run(false)
+					xAlt := tensor.New(x.Shape...)
+					fill(xAlt.Data, 1)
 					for range 2 { // the second call reuses every buffer
+						// Leave other values in every buffer first (unfused), so a
+						// plane the fused pass skipped cannot pass as right.
+						if _, err := forwardChain(layers, xAlt, func(Layer, *tensor.Tensor) {}); err != nil {
+							t.Fatal(err)
+						}
 						y, dx, g := run(true)
 						same(t, "output", y, wantY)
 						same(t, "input gradient", dx, wantDX)
@@ -127,7 +146,8 @@ func TestConvBNFusedZeroAllocs(t *testing.T) {
 	conv, _ := NewConv2D("c", Conv2DConfig{In: 4, Out: 8, Kernel: 3})
 	bn, _ := NewBatchNorm2D("bn", BatchNormConfig{Channels: 8})
 	a, _ := NewReLU("a")
-	seq, _ := NewSequential("s", conv, bn, a)
+	p, _ := NewMaxPool2D("p", 2, 2)
+	seq, _ := NewSequential("s", conv, bn, a, p)
 	seq.SetTraining(false)
 	x := tensor.New(4, 4, 10, 10)
 	if _, err := seq.Forward(x); err != nil {

@@ -90,12 +90,22 @@ func (p *pool2D) flops(in []int) int64 {
 
 // Forward pools x, shape (N, C, H, W), into a layer-owned buffer.
 func (p *pool2D) Forward(x *tensor.Tensor) (*tensor.Tensor, error) {
+	if err := p.prepare(x); err != nil {
+		return nil, err
+	}
+	parallel(x.Shape[0]*x.Shape[1], p.fwd)
+	return &p.y, nil
+}
+
+// prepare checks x and sizes the buffers for a Forward on it; planes are
+// then pooled by forwardPlane, each independently of the others.
+func (p *pool2D) prepare(x *tensor.Tensor) error {
 	if len(x.Shape) != 4 {
-		return nil, p.shapeErr(p.kind, x.Shape, "(N, C, H, W)")
+		return p.shapeErr(p.kind, x.Shape, "(N, C, H, W)")
 	}
 	if x.Shape[2] < p.k || x.Shape[3] < p.k {
 		_, err := p.OutputShape(x.Shape[1:])
-		return nil, err
+		return err
 	}
 	p.x = x
 	p.h, p.w = x.Shape[2], x.Shape[3]
@@ -108,8 +118,7 @@ func (p *pool2D) Forward(x *tensor.Tensor) (*tensor.Tensor, error) {
 		p.arg = p.arg[:len(p.y.Data)]
 	}
 	p.argStale = p.isMax && p.k == 2 && p.s == 2 && !p.training
-	parallel(x.Shape[0]*x.Shape[1], p.fwd)
-	return &p.y, nil
+	return nil
 }
 
 func (p *pool2D) forwardPlane(_, i int) {
