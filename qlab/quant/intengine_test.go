@@ -59,14 +59,7 @@ func TestIntModelSteadyStateAllocs(t *testing.T) {
 	}
 	for _, dws := range []bool{false, true} {
 		m := smallNet(t, dws)
-		q, err := Quantize(context.Background(), m, selfLabelled(t, m, 16, 7), Options{Config: TFLiteInt8()})
-		if err != nil {
-			t.Fatal(err)
-		}
-		im, err := q.Integer()
-		if err != nil {
-			t.Fatal(err)
-		}
+		_, im := quantizeInt(t, m, selfLabelled(t, m, 16, 7), TFLiteInt8())
 		x := selfLabelled(t, m, 16, 8).Images
 		if _, err := im.Forward(x); err != nil {
 			t.Fatal(err)
@@ -128,14 +121,7 @@ func TestIntPoolFlattenMatchesFakeQuant(t *testing.T) {
 				}
 				perturbWeights(m, 3)
 				calib := selfLabelledAny(t, m, 32, 31)
-				q, err := Quantize(context.Background(), m, calib, Options{Config: cfg})
-				if err != nil {
-					t.Fatal(err)
-				}
-				im, err := q.Integer()
-				if err != nil {
-					t.Fatal(err)
-				}
+				q, im := quantizeInt(t, m, calib, cfg)
 				x := randomInput(32, append([]int{16}, c.input...)...)
 				got, err := im.Forward(x)
 				if err != nil {
@@ -283,14 +269,7 @@ func TestIntModelMNISTAccuracy(t *testing.T) {
 // the wrong channel count.
 func TestIntModelBadInput(t *testing.T) {
 	m := smallNet(t, false)
-	q, err := Quantize(context.Background(), m, selfLabelled(t, m, 8, 9), Options{Config: TFLiteInt8()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	im, err := q.Integer()
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, im := quantizeInt(t, m, selfLabelled(t, m, 8, 9), TFLiteInt8())
 	nan := randomInput(1, 2, 3, 12, 12)
 	nan.Data[500] = float32(math.NaN())
 	for _, c := range []struct {
@@ -323,18 +302,11 @@ func TestIntStepsMatchFakeQuant(t *testing.T) {
 		for name, cfg := range map[string]Config{"tflite int8": TFLiteInt8(), "quint8": QUInt8(), "fbgemm": FBGEMM()} {
 			t.Run(fmt.Sprintf("dws=%v/%s", dws, name), func(t *testing.T) {
 				m := smallNet(t, dws)
-				q, err := Quantize(context.Background(), m, selfLabelled(t, m, 64, 21), Options{Config: cfg})
-				if err != nil {
-					t.Fatal(err)
-				}
-				im, err := q.Integer()
-				if err != nil {
-					t.Fatal(err)
-				}
+				q, im := quantizeInt(t, m, selfLabelled(t, m, 64, 21), cfg)
 				x := selfLabelled(t, m, 16, 23).Images
 				outs := map[string]*tensor.Tensor{}
 				remove := q.Net.Observe(func(l nn.Layer, out *tensor.Tensor) { outs[l.Name()] = out.Clone() })
-				_, err = q.Forward(x)
+				_, err := q.Forward(x)
 				remove()
 				if err != nil {
 					t.Fatal(err)
@@ -401,14 +373,7 @@ func TestIntModelSampleParallel(t *testing.T) {
 		for name, cfg := range map[string]Config{"tflite int8": TFLiteInt8(), "quint8": QUInt8(), "fbgemm": FBGEMM()} {
 			t.Run(net+"/"+name, func(t *testing.T) {
 				m := build(t)
-				q, err := Quantize(context.Background(), m, selfLabelled(t, m, 8, 31), Options{Config: cfg})
-				if err != nil {
-					t.Fatal(err)
-				}
-				im, err := q.Integer()
-				if err != nil {
-					t.Fatal(err)
-				}
+				_, im := quantizeInt(t, m, selfLabelled(t, m, 8, 31), cfg)
 				x := selfLabelled(t, m, 7, 32).Images
 				in, err := im.input.Quantize(x)
 				if err != nil {

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/qlab-dev/qlab/qlab/arch"
+	"github.com/qlab-dev/qlab/qlab/data"
 	"github.com/qlab-dev/qlab/qlab/nn"
 )
 
@@ -13,6 +14,21 @@ import (
 // widths) end to end in integer arithmetic and compares the logits' codes
 // with the fake-quantized float model: one-LSB differences inside the
 // network may grow a little through depth, so the test bounds the mean and
+// quantizeInt quantizes m with cfg on calib and builds its integer-only
+// model.
+func quantizeInt(t *testing.T, m *nn.Model, calib *data.Dataset, cfg Config) (*Model, *IntModel) {
+	t.Helper()
+	q, err := Quantize(context.Background(), m, calib, Options{Config: cfg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	im, err := q.Integer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return q, im
+}
+
 // intTestNets builds the small networks the integer engine is tested on:
 // RefNet-S and RefNet-DWS shapes at 8x8, ResNet-8 and a two-stage
 // MobileNetV2, with randomized batch-norm statistics.
@@ -37,14 +53,7 @@ func TestIntModelMatchesFakeQuant(t *testing.T) {
 			t.Run(net+"/"+name, func(t *testing.T) {
 				m := build(t)
 				calib := selfLabelled(t, m, 64, 21)
-				q, err := Quantize(context.Background(), m, calib, Options{Config: cfg})
-				if err != nil {
-					t.Fatal(err)
-				}
-				im, err := q.Integer()
-				if err != nil {
-					t.Fatal(err)
-				}
+				q, im := quantizeInt(t, m, calib, cfg)
 				test := selfLabelled(t, m, 64, 22)
 				got, err := im.Forward(test.Images)
 				if err != nil {
