@@ -36,7 +36,16 @@ const (
 	boundsSlice
 )
 
-// reflectBounds maps reflect's bounds panics to their kind.
+// String is Go's message for the kind without its numbers.
+func (k boundsKind) String() string {
+	if k == boundsSlice {
+		return "slice bounds out of range"
+	}
+	return "index out of range"
+}
+
+// reflectBounds maps reflect's bounds panics to their kind; goError gives
+// the kind's message where the numbers are not looked for.
 var reflectBounds = map[string]boundsKind{
 	"reflect: slice index out of range":                     boundsIndex,
 	"reflect: array index out of range":                     boundsIndex,
@@ -55,10 +64,7 @@ var frameRE = regexp.MustCompile(`^  at line (\d+):(\d+) in (.*)$`)
 // numbers cannot be known; msg then still names the failing expression
 // when it is the only candidate.
 func (in *Interpreter) boundsDetail(kind boundsKind, c chunk, code string, trace []string) (msg string, out []string, ok bool) {
-	generic := "index out of range"
-	if kind == boundsSlice {
-		generic = "slice bounds out of range"
-	}
+	generic := kind.String()
 	if len(trace) == 0 || c.src == "" || c.kind == chunkImport || c.kind == chunkDecl {
 		return generic, trace, false
 	}
@@ -280,14 +286,18 @@ func rereadable(e ast.Expr, local map[string]bool) bool {
 // boundsMessage evaluates e's operands and returns Go's message when e is
 // out of range now.
 func (in *Interpreter) boundsMessage(fset *token.FileSet, e ast.Expr) (string, bool) {
-	src := func(x ast.Expr) string { return exprText(fset, x) }
-	num := func(x ast.Expr) (int64, bool) {
-		s := src(x)
+	// eval reads x again in the interpreter.
+	eval := func(x ast.Expr) (reflect.Value, bool) {
+		s := exprText(fset, x)
 		if s == "" {
-			return 0, false
+			return reflect.Value{}, false
 		}
 		v, err := in.evalQuiet("(" + s + ")")
-		if err != nil || !v.IsValid() {
+		return v, err == nil && v.IsValid()
+	}
+	num := func(x ast.Expr) (int64, bool) {
+		v, ok := eval(x)
+		if !ok {
 			return 0, false
 		}
 		switch v.Kind() {
@@ -301,12 +311,8 @@ func (in *Interpreter) boundsMessage(fset *token.FileSet, e ast.Expr) (string, b
 	// sequence evaluates x and returns its length, its capacity and
 	// whether Go reports capacity (a slice) or length (a string, an array).
 	sequence := func(x ast.Expr) (n, c int64, isSlice, ok bool) {
-		s := src(x)
-		if s == "" {
-			return 0, 0, false, false
-		}
-		v, err := in.evalQuiet("(" + s + ")")
-		if err != nil || !v.IsValid() {
+		v, ok := eval(x)
+		if !ok {
 			return 0, 0, false, false
 		}
 		if v.Kind() == reflect.Pointer && !v.IsNil() && v.Elem().Kind() == reflect.Array {

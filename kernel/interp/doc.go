@@ -160,8 +160,8 @@
 // supervisor reports it on the cell and starts a new evaluator, state
 // lost): stack overflow, allocation past the memory limit that is not one
 // make of a slice (a huge map, append growing without end: "fatal error:
-// out of memory" naming the limit, about 4 s after the request under a
-// 1 GiB limit), a panic in a goroutine that compiled code starts for a
+// out of memory" naming the limit, 4 to 14 s after the request under a
+// 1 GiB limit in the tests), a panic in a goroutine that compiled code starts for a
 // cell (wg.Go(f) panicking in f), and Go's other fatal errors (concurrent
 // map writes, deadlock of all goroutines).
 //

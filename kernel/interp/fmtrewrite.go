@@ -273,26 +273,22 @@ func scanVerbs(format string) []fmtVerb {
 				}
 			}
 		}
-		index()
-		if i < len(format) && format[i] == '*' {
-			arg++
-			i++
-		} else {
-			for i < len(format) && format[i] >= '0' && format[i] <= '9' {
-				i++
-			}
-		}
-		if i < len(format) && format[i] == '.' {
-			i++
+		// width or precision: * takes an operand, digits do not.
+		number := func() {
 			index()
 			if i < len(format) && format[i] == '*' {
 				arg++
 				i++
-			} else {
-				for i < len(format) && format[i] >= '0' && format[i] <= '9' {
-					i++
-				}
+				return
 			}
+			for i < len(format) && format[i] >= '0' && format[i] <= '9' {
+				i++
+			}
+		}
+		number()
+		if i < len(format) && format[i] == '.' {
+			i++
+			number()
 		}
 		index()
 		if i >= len(format) {

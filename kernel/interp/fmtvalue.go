@@ -285,30 +285,23 @@ func (p *fmtPrinter) printValue(v reflect.Value, t *FmtType, verb rune, depth in
 		if t != nil {
 			et = t.Elem
 		}
+		open, sep, end := "[", " ", "]"
 		if sharpV {
 			p.write(nameOf(v, t))
 			if v.Kind() == reflect.Slice && v.IsNil() {
 				p.write("(nil)")
 				return
 			}
-			p.write("{")
-			for i := 0; i < v.Len(); i++ {
-				if i > 0 {
-					p.write(", ")
-				}
-				p.printValue(v.Index(i), et, verb, depth+1)
-			}
-			p.write("}")
-			return
+			open, sep, end = "{", ", ", "}"
 		}
-		p.write("[")
+		p.write(open)
 		for i := 0; i < v.Len(); i++ {
 			if i > 0 {
-				p.write(" ")
+				p.write(sep)
 			}
 			p.printValue(v.Index(i), et, verb, depth+1)
 		}
-		p.write("]")
+		p.write(end)
 	case reflect.Pointer:
 		var et *FmtType
 		if t != nil {

@@ -839,14 +839,8 @@ func printLike(call *ast.CallExpr) bool {
 // goErrors maps the reflect panics by which yaegi reports Go's run-time
 // errors to the error Go reports.
 var goErrors = map[string]string{
-	"reflect: slice index out of range":                     "index out of range",
-	"reflect: array index out of range":                     "index out of range",
-	"reflect: string index out of range":                    "index out of range",
-	"reflect.Value.Slice: slice index out of bounds":        "slice bounds out of range",
-	"reflect.Value.Slice: string slice index out of bounds": "slice bounds out of range",
-	"reflect.Value.Slice3: slice index out of bounds":       "slice bounds out of range",
-	"reflect.Value.Call: call of nil function":              nilDeref,
-	"reflect: Method on nil interface value":                nilDeref,
+	"reflect.Value.Call: call of nil function": nilDeref,
+	"reflect: Method on nil interface value":   nilDeref,
 }
 
 const nilDeref = "invalid memory address or nil pointer dereference"
@@ -859,6 +853,9 @@ var zeroValueRE = regexp.MustCompile(`^reflect: call of reflect\.Value\.\w+ on z
 func goError(msg string) (string, bool) {
 	if m, ok := goErrors[msg]; ok {
 		return m, true
+	}
+	if k, ok := reflectBounds[msg]; ok {
+		return k.String(), true
 	}
 	if zeroValueRE.MatchString(msg) {
 		return nilDeref, true

@@ -70,12 +70,14 @@ func TestSlurmCommandErrors(t *testing.T) {
 	})
 }
 
-// buildQlab builds the qlab command into dir.
+// buildQlab builds the qlab command into dir, with this test binary's
+// build tags, so that its kernels (and so its float bits) are the ones the
+// local runner uses here.
 func buildQlab(t *testing.T, dir string) string {
 	t.Helper()
 	out := filepath.Join(dir, "qlab")
 	gocmd := filepath.Join(runtime.GOROOT(), "bin", "go")
-	cmd := exec.Command(gocmd, "build", "-o", out, "github.com/qlab-dev/qlab/qlab/cmd/qlab")
+	cmd := exec.Command(gocmd, "build", "-tags="+buildTags, "-o", out, "github.com/qlab-dev/qlab/qlab/cmd/qlab")
 	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, b)
 	}
